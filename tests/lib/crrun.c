@@ -1,0 +1,671 @@
+/* crtest-run — the driver of crisp's checkpoint/restore scenarios.
+ *
+ * Runs one scenario program under a subreaper (this machine's PID 1 never
+ * reaps orphans), waits until it is ready, runs the real crisp binary for
+ * each step, asks the scenario to verify itself, and reports its verdict.
+ * Whatever happens, every process it started (and every orphan they left)
+ * is killed and reaped before it exits; it checks that none is left.
+ *
+ *   crtest-run --crisp PATH [--decoder PATH] [--steps "S1; S2"]
+ *              [--timeout SEC] [--keep] -- SCENARIO [ARGS...]
+ *
+ * Exit status: 0 pass, 1 fail, 2 usage or set-up error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crtest.h"
+
+#define MAX_ARGS 64
+
+struct run {
+	const char *crisp;
+	const char *decoder;
+	const char *scenario;
+	char **scenario_argv;
+	char steps[1024];
+	char expect_fail[1024];
+	unsigned int timeout;
+	bool keep;
+
+	char dir[512];
+	pid_t pid;		/* the scenario task, 0 when gone */
+	int images;		/* image dirs made so far: img-1, img-2, ... */
+	int nstep;
+	struct timespec deadline;
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("crtest: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static double deadline_s(const struct run *r)
+{
+	return (double)r->deadline.tv_sec + r->deadline.tv_nsec / 1e9;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+/*
+ * Waits for @pid to end, until the run's deadline. Returns 0 with its wait
+ * status, -ETIMEDOUT, or -errno (ECHILD: not ours to wait for).
+ */
+static int wait_pid(const struct run *r, pid_t pid, int *status)
+{
+	for (;;) {
+		pid_t got = waitpid(pid, status, WNOHANG | __WALL);
+
+		if (got == pid)
+			return 0;
+		if (got < 0 && errno != EINTR)
+			return -errno;
+		if (now_s() > deadline_s(r))
+			return -ETIMEDOUT;
+		nap_ms(2);
+	}
+}
+
+static void describe_status(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exited with %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "status %#x", st);
+}
+
+/* Prints the last @lines lines of @path to stderr, indented. */
+static void show_tail(const char *path, int lines)
+{
+	char buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	off_t size;
+
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof(buf) - 1)
+		lseek(fd, size - (off_t)sizeof(buf) + 1, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *p = buf + n;
+	for (int seen = 0; p > buf; p--)
+		if (p[-1] == '\n' && ++seen > lines)
+			break;
+	fprintf(stderr, "---- %s (end) ----\n%s%s-----\n", path, p,
+		buf[n - 1] == '\n' ? "" : "\n");
+}
+
+/* ------------------------------------------------------------ processes */
+
+/* Adds the children of every thread of @pid to @out (up to @max). */
+static size_t children_of(pid_t pid, pid_t *out, size_t n, size_t max)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return n;
+	while ((de = readdir(d)) && n < max) {
+		char cpath[384];
+		FILE *f;
+		int child;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "%s/%s/children", path, de->d_name);
+		f = fopen(cpath, "re");
+		if (!f)
+			continue;
+		while (n < max && fscanf(f, "%d", &child) == 1)
+			out[n++] = child;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Every descendant of this process, breadth first. */
+static size_t descendants(pid_t *out, size_t max)
+{
+	size_t n = children_of(getpid(), out, 0, max);
+
+	for (size_t i = 0; i < n; i++)
+		n = children_of(out[i], out, n, max);
+	return n;
+}
+
+/*
+ * Kills and reaps every descendant, including orphans reparented to us.
+ * Returns the number still left afterwards (0 when all is clean).
+ */
+static size_t kill_everything(void)
+{
+	pid_t pids[4096];
+	double until = now_s() + 10;
+	size_t n;
+
+	for (;;) {
+		n = descendants(pids, sizeof(pids) / sizeof(pids[0]));
+		for (size_t i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+			;
+		if (!n || now_s() > until)
+			break;
+		nap_ms(2);
+	}
+	while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+		;
+	return descendants(pids, sizeof(pids) / sizeof(pids[0]));
+}
+
+/* A task is running (not gone, not a zombie, not stopped). */
+static bool task_running(pid_t pid, char *state_out)
+{
+	char path[64], buf[512], *p;
+	int fd;
+	ssize_t n;
+
+	*state_out = '?';
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return false;
+	*state_out = p[2];
+	return strchr("RSD", p[2]) != NULL;
+}
+
+/* Runs @argv with stdout and stderr into @out_path; returns its wait status
+ * or -errno (-ETIMEDOUT after the deadline: then it has been killed). */
+static int run_cmd(const struct run *r, char *const argv[], const char *out_path)
+{
+	pid_t pid = fork();
+	int st, err;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			if (fd > 2)
+				close(fd);
+		}
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	err = wait_pid(r, pid, &st);
+	if (err == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, __WALL);
+		return err;
+	}
+	return err ? err : st;
+}
+
+/* ------------------------------------------------------------ scenario */
+
+static int describe(struct run *r)
+{
+	char out[600];
+	char line[1024];
+	char *argv[] = { (char *)r->scenario, "--crtest-describe", NULL };
+	FILE *f;
+	int st;
+
+	snprintf(out, sizeof(out), "%s/describe.out", r->dir);
+	st = run_cmd(r, argv, out);
+	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		say("%s --crtest-describe failed", r->scenario);
+		show_tail(out, 10);
+		return -1;
+	}
+	f = fopen(out, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "steps: ", 7) && !r->steps[0])
+			snprintf(r->steps, sizeof(r->steps), "%s", line + 7);
+		else if (!strncmp(line, "expect-fail: ", 13))
+			snprintf(r->expect_fail, sizeof(r->expect_fail), "%s", line + 13);
+	}
+	fclose(f);
+	return 0;
+}
+
+static int start_scenario(struct run *r)
+{
+	char ready[600], out[600];
+	int st;
+
+	snprintf(ready, sizeof(ready), "%s/ready", r->dir);
+	snprintf(out, sizeof(out), "%s/scenario.out", r->dir);
+	r->pid = fork();
+	if (r->pid < 0) {
+		say("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (r->pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int null = open("/dev/null", O_RDONLY);
+
+		setsid();
+		dup2(null, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > 2)
+			close(fd);
+		if (null > 2)
+			close(null);
+		setenv("CRTEST_DIR", r->dir, 1);
+		execv(r->scenario, r->scenario_argv);
+		fprintf(stderr, "exec %s: %s\n", r->scenario, strerror(errno));
+		_exit(127);
+	}
+	while (access(ready, F_OK)) {
+		if (waitpid(r->pid, &st, WNOHANG | __WALL) == r->pid) {
+			char how[96];
+
+			describe_status(st, how, sizeof(how));
+			say("the scenario %s before it was ready", how);
+			show_tail(out, 20);
+			r->pid = 0;
+			return -1;
+		}
+		if (now_s() > deadline_s(r)) {
+			say("the scenario did not become ready in time");
+			return -1;
+		}
+		nap_ms(2);
+	}
+	return 0;
+}
+
+/* Splits @s on blanks into @argv starting at @argc; returns the new count. */
+static int split_args(char *s, char **argv, int argc)
+{
+	for (char *tok = strtok(s, " \t"); tok && argc < MAX_ARGS - 1; tok = strtok(NULL, " \t"))
+		argv[argc++] = tok;
+	return argc;
+}
+
+static bool has_arg(char **argv, int argc, const char *a, const char *b)
+{
+	for (int i = 0; i < argc; i++)
+		if ((a && !strcmp(argv[i], a)) || (b && !strcmp(argv[i], b)))
+			return true;
+	return false;
+}
+
+/* Runs one crisp command; @must_fail inverts the expectation. */
+static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail)
+{
+	char *argv[MAX_ARGS];
+	char pidbuf[16], dirbuf[600], prevbuf[32], logbuf[600], outbuf[600], pidfile[600];
+	char how[96];
+	int argc = 0, st;
+	bool is_dump = !strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump");
+	bool is_restore = !strcmp(cmd, "restore");
+
+	argv[argc++] = (char *)r->crisp;
+	argv[argc++] = (char *)cmd;
+	r->nstep++;
+	snprintf(logbuf, sizeof(logbuf), "%s/step%d-%s.log", r->dir, r->nstep, cmd);
+	snprintf(outbuf, sizeof(outbuf), "%s/step%d-%s.out", r->dir, r->nstep, cmd);
+	if (is_dump) {
+		if (!r->pid) {
+			say("step %d: nothing to %s: the task is gone", r->nstep, cmd);
+			return -1;
+		}
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)r->pid);
+		r->images++;
+		snprintf(dirbuf, sizeof(dirbuf), "%s/img-%d", r->dir, r->images);
+		if (mkdir(dirbuf, 0755) && errno != EEXIST) {
+			say("mkdir %s: %s", dirbuf, strerror(errno));
+			return -1;
+		}
+		argv[argc++] = "-t";
+		argv[argc++] = pidbuf;
+		argv[argc++] = "-D";
+		argv[argc++] = dirbuf;
+		if (r->images > 1 && !strcmp(cmd, "pre-dump")) {
+			snprintf(prevbuf, sizeof(prevbuf), "../img-%d", r->images - 1);
+			argv[argc++] = "--prev-images-dir";
+			argv[argc++] = prevbuf;
+		}
+	} else if (is_restore) {
+		snprintf(dirbuf, sizeof(dirbuf), "%s/img-%d", r->dir, r->images);
+		snprintf(pidfile, sizeof(pidfile), "%s/restore.pid", r->dir);
+		argv[argc++] = "-D";
+		argv[argc++] = dirbuf;
+		argv[argc++] = "-d";
+		argv[argc++] = "--pidfile";
+		argv[argc++] = pidfile;
+	}
+	if (is_dump || is_restore) {
+		argv[argc++] = "-o";
+		argv[argc++] = logbuf;
+		argv[argc++] = "-v4";
+	}
+	int first_user = argc;
+	argc = split_args(rest, argv, argc);
+	argv[argc] = NULL;
+
+	st = run_cmd(r, argv, outbuf);
+	if (st == -ETIMEDOUT) {
+		say("step %d: crisp %s did not finish in time", r->nstep, cmd);
+		return -1;
+	}
+	if (st < 0) {
+		say("step %d: cannot run crisp: %s", r->nstep, strerror(-st));
+		return -1;
+	}
+	describe_status(st, how, sizeof(how));
+	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+
+	if (ok == must_fail) {
+		say("step %d: crisp %s %s, but it was expected to %s", r->nstep, cmd, how,
+		    must_fail ? "fail" : "succeed");
+		show_tail(outbuf, 20);
+		show_tail(logbuf, 30);
+		return -1;
+	}
+	say("step %d: crisp %s %s, as expected", r->nstep, cmd, how);
+
+	if (must_fail && r->pid) {
+		char state;
+
+		if (!task_running(r->pid, &state)) {
+			say("step %d: after the failed %s the task is no longer running (state %c)",
+			    r->nstep, cmd, state);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "dump") &&
+	    !has_arg(argv + first_user, argc - first_user, "-R", "--leave-running") &&
+	    !has_arg(argv + first_user, argc - first_user, "-s", "--leave-stopped")) {
+		/* crisp killed the dumped task: reap it */
+		if (wait_pid(r, r->pid, &st)) {
+			say("step %d: the dumped task did not die after the dump", r->nstep);
+			return -1;
+		}
+		r->pid = 0;
+	}
+	if (is_restore) {
+		FILE *f = fopen(pidfile, "re");
+		int pid = 0;
+
+		if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0) {
+			say("step %d: crisp restore wrote no pid file", r->nstep);
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		fclose(f);
+		r->pid = pid;
+	}
+	return 0;
+}
+
+static int step_verify(struct run *r)
+{
+	char verdict[600], text[1200] = "";
+	int st, err;
+	FILE *f;
+
+	if (!r->pid) {
+		say("verify: there is no task to verify");
+		return -1;
+	}
+	snprintf(verdict, sizeof(verdict), "%s/verdict", r->dir);
+	unlink(verdict);
+	if (kill(r->pid, CRT_VERIFY_SIGNAL)) {
+		say("verify: cannot signal task %d: %s", (int)r->pid, strerror(errno));
+		return -1;
+	}
+	err = wait_pid(r, r->pid, &st);
+	if (err) {
+		say("verify: task %d did not finish verifying: %s", (int)r->pid, strerror(-err));
+		return -1;
+	}
+	r->pid = 0;
+	f = fopen(verdict, "re");
+	if (f) {
+		if (!fgets(text, sizeof(text), f))
+			text[0] = '\0';
+		fclose(f);
+	}
+	text[strcspn(text, "\n")] = '\0';
+	char how[96];
+
+	describe_status(st, how, sizeof(how));
+	if (r->expect_fail[0]) {
+		if (!strncmp(text, "FAIL: ", 6) && strstr(text, r->expect_fail)) {
+			say("verify: the scenario failed as it must: %s", text);
+			return 0;
+		}
+		say("verify: expected a failure containing '%s', got '%s' (task %s)",
+		    r->expect_fail, text[0] ? text : "no verdict", how);
+		return -1;
+	}
+	if (strcmp(text, "PASS") || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		say("verify: %s (task %s)", text[0] ? text : "no verdict written", how);
+		return -1;
+	}
+	say("verify: PASS");
+	return 0;
+}
+
+static int step_kill(struct run *r)
+{
+	int st;
+
+	if (!r->pid)
+		return 0;
+	kill(r->pid, SIGKILL);
+	if (wait_pid(r, r->pid, &st)) {
+		say("kill: task %d did not go away", (int)r->pid);
+		return -1;
+	}
+	r->pid = 0;
+	return 0;
+}
+
+static int run_steps(struct run *r)
+{
+	char steps[1024], *save = NULL;
+	bool verified_last = false;
+
+	snprintf(steps, sizeof(steps), "%s", r->steps);
+	for (char *s = strtok_r(steps, ";", &save); s; s = strtok_r(NULL, ";", &save)) {
+		bool must_fail = false;
+		char *cmd, *rest;
+
+		s += strspn(s, " \t");
+		if (!*s)
+			continue;
+		if (*s == '!') {
+			must_fail = true;
+			s++;
+		}
+		cmd = s;
+		rest = s + strcspn(s, " \t");
+		if (*rest)
+			*rest++ = '\0';
+		verified_last = false;
+		if (!strcmp(cmd, "verify")) {
+			if (step_verify(r))
+				return -1;
+			verified_last = true;
+		} else if (!strcmp(cmd, "kill")) {
+			if (step_kill(r))
+				return -1;
+		} else if (!strcmp(cmd, "check") || !strcmp(cmd, "dump") ||
+			   !strcmp(cmd, "pre-dump") || !strcmp(cmd, "restore")) {
+			if (step_crisp(r, cmd, rest, must_fail))
+				return -1;
+		} else {
+			say("unknown step '%s'", cmd);
+			return -1;
+		}
+	}
+	if (!verified_last)
+		return step_verify(r);
+	return 0;
+}
+
+static void remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char sub[1024];
+
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (de->d_type == DT_DIR)
+			remove_tree(sub);
+		else
+			unlink(sub);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: crtest-run --crisp PATH [--decoder PATH] [--steps STEPS]\n"
+			"                  [--timeout SEC] [--keep] -- SCENARIO [ARGS...]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = { .timeout = 120 };
+	const char *tmp = getenv("TMPDIR");
+	const char *base;
+	int i, ret;
+	size_t left;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--") && i + 1 < argc) {
+			i++;
+			break;
+		} else if (!strcmp(argv[i], "--crisp") && i + 1 < argc)
+			r.crisp = argv[++i];
+		else if (!strcmp(argv[i], "--decoder") && i + 1 < argc)
+			r.decoder = argv[++i];
+		else if (!strcmp(argv[i], "--steps") && i + 1 < argc)
+			snprintf(r.steps, sizeof(r.steps), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+			r.timeout = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--keep"))
+			r.keep = true;
+		else
+			usage();
+	}
+	if (!r.crisp || i >= argc || !r.timeout)
+		usage();
+	r.scenario = argv[i];
+	r.scenario_argv = argv + i;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1)) {
+		say("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+		return 2;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &r.deadline);
+	r.deadline.tv_sec += r.timeout;
+	base = strrchr(r.scenario, '/');
+	base = base ? base + 1 : r.scenario;
+	snprintf(r.dir, sizeof(r.dir), "%s/crtest-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", base);
+	if (!mkdtemp(r.dir)) {
+		say("mkdtemp %s: %s", r.dir, strerror(errno));
+		return 2;
+	}
+
+	ret = describe(&r);
+	if (!ret) {
+		say("%s: steps \"%s\" in %s", base, r.steps, r.dir);
+		ret = start_scenario(&r);
+	}
+	if (!ret)
+		ret = run_steps(&r);
+
+	left = kill_everything();
+	if (left) {
+		say("%zu processes are still left after cleanup", left);
+		ret = -1;
+	}
+	if (ret) {
+		show_tail(strcat(r.dir, "/scenario.out"), 20);
+		*strrchr(r.dir, '/') = '\0';
+		say("FAIL: %s (files kept in %s)", base, r.dir);
+		return 1;
+	}
+	say("PASS: %s", base);
+	if (!r.keep)
+		remove_tree(r.dir);
+	return 0;
+}
