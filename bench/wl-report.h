@@ -1,0 +1,41 @@
+/* wl-report — reading the workload's report (see workload.c) and turning its
+ * recorded gaps into the freeze a task saw during a given window.
+ *
+ * Parses text only; never opens files or talks to the workload.
+ */
+#ifndef CRISP_WL_REPORT_H
+#define CRISP_WL_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wl_report {
+	int pid;
+	uint64_t now_ns;
+	uint64_t max_gap_ns;
+	uint64_t writes[64];
+	unsigned int nwriters;
+	struct {
+		uint64_t start_ns, len_ns;
+	} *gaps;
+	size_t ngaps;
+};
+
+/*
+ * Parses the text of a report (@len bytes, need not be NUL-terminated).
+ * Returns 0, -EINVAL for malformed text (with the 1-based line number in
+ * @bad_line), or -ENOMEM. Free with wl_report_free().
+ */
+int wl_report_parse(const char *text, size_t len, struct wl_report *out,
+		    unsigned int *bad_line);
+
+void wl_report_free(struct wl_report *r);
+
+/*
+ * The longest gap that overlaps the window [@from_ns, @to_ns]: the freeze
+ * the task saw while a command ran in that window. 0 when none was recorded.
+ */
+uint64_t wl_report_freeze_in(const struct wl_report *r, uint64_t from_ns,
+			     uint64_t to_ns);
+
+#endif

@@ -1,0 +1,62 @@
+/* Unit tests of the workload report parser and the freeze-in-window rule. */
+#include <errno.h>
+#include <string.h>
+
+#include "unit.h"
+#include "wl-report.h"
+
+static void test_parse_good(void)
+{
+	const char *t = "pid 42\nnow_ns 5000\nmax_gap_ns 900\nwrites 10 20\n"
+			"gap 1000 300\ngap 2000 900\ngap 4000 250\n";
+	struct wl_report r;
+	unsigned int bad;
+
+	CHECK_INT(wl_report_parse(t, strlen(t), &r, &bad), 0);
+	CHECK_INT(r.pid, 42);
+	CHECK_INT(r.now_ns, 5000);
+	CHECK_INT(r.nwriters, 2);
+	CHECK_INT(r.writes[1], 20);
+	CHECK_INT(r.ngaps, 3);
+	/* a window holding only the second gap */
+	CHECK_INT(wl_report_freeze_in(&r, 1900, 2100), 900);
+	/* a gap that began before the window and lasted into it counts */
+	CHECK_INT(wl_report_freeze_in(&r, 1200, 1250), 300);
+	CHECK_INT(wl_report_freeze_in(&r, 3000, 3500), 0);
+	CHECK_INT(wl_report_freeze_in(&r, 0, 10000), 900);
+	wl_report_free(&r);
+
+	/* no trailing newline, no gaps */
+	CHECK_INT(wl_report_parse("pid 1\nwrites 5", 14, &r, &bad), 0);
+	CHECK_INT(r.writes[0], 5);
+	CHECK_INT(r.ngaps, 0);
+	wl_report_free(&r);
+}
+
+static void test_parse_bad(void)
+{
+	static const struct { const char *text; unsigned int line; } cases[] = {
+		{ "pid x\n", 1 },
+		{ "pid 1\ngap 5\n", 2 },
+		{ "pid 1\ngap 5 6 7\n", 2 },
+		{ "pid 1\nfrob 3\n", 2 },
+		{ "pid 1\nnow_ns 99999999999999999999999\n", 2 },
+		{ "now_ns 5\n", 2 },	/* no pid at all */
+		{ "pid 1\nwrites 1 2 a\n", 2 },
+		{ "", 1 },
+	};
+	struct wl_report r;
+	unsigned int bad;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT(wl_report_parse(cases[i].text, strlen(cases[i].text), &r, &bad), -EINVAL);
+		CHECK_INT(bad, cases[i].line);
+	}
+}
+
+int main(void)
+{
+	test_parse_good();
+	test_parse_bad();
+	return unit_summary("wl-report");
+}
