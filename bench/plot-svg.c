@@ -5,10 +5,10 @@
 #include <math.h>
 #include <string.h>
 
-#define W 720.0
+#define W 880.0
 #define H 440.0
 #define ML 70.0		/* margins: left, right, top, bottom */
-#define MR 170.0
+#define MR 300.0
 #define MT 40.0
 #define MB 50.0
 
@@ -19,6 +19,7 @@ static const char *const plot_colours[] = {
 struct plot_frame {
 	double x0, x1, y0, y1;
 	bool logx;
+	bool integral_x;	/* every x is a whole number */
 };
 
 static bool plot_point_ok(const struct plot_frame *f, double x, double y)
@@ -65,6 +66,7 @@ static int plot_find_frame(const struct plot *p, struct plot_frame *f)
 	size_t count = 0;
 
 	f->logx = p->logx;
+	f->integral_x = true;
 	f->x0 = f->y0 = INFINITY;
 	f->x1 = f->y1 = -INFINITY;
 	for (size_t s = 0; s < p->nseries; s++)
@@ -74,6 +76,8 @@ static int plot_find_frame(const struct plot *p, struct plot_frame *f)
 			if (!plot_point_ok(f, x, y))
 				continue;
 			count++;
+			if (x != floor(x))
+				f->integral_x = false;
 			f->x0 = fmin(f->x0, x);
 			f->x1 = fmax(f->x1, x);
 			f->y1 = fmax(f->y1, y);
@@ -108,6 +112,9 @@ static void plot_axes(const struct plot *p, const struct plot_frame *f, FILE *ou
 					plot_px(f, x), H - MB + 16, x);
 	} else {
 		double xs = plot_step(f->x1 - f->x0 > 0 ? f->x1 - f->x0 : 1, 8);
+
+		if (xs < 1 && f->integral_x)
+			xs = 1;	/* rounds, counts: no tick between two integers */
 
 		for (double x = ceil(f->x0 / xs) * xs; x <= f->x1 + xs / 1e6; x += xs)
 			fprintf(out, "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='11'>%g</text>\n",

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,6 +50,7 @@ struct wl {
 	struct wl_gap gaps[WL_GAPS];
 	_Atomic uint64_t ngaps;
 	_Atomic uint64_t max_gap_ns;
+	_Atomic uint64_t spins;		/* the spinner's loop count */
 };
 
 static volatile sig_atomic_t wl_want_report, wl_want_verify, wl_want_exit;
@@ -89,6 +91,9 @@ static void *wl_spinner(void *arg)
 				atomic_store_explicit(&w->max_gap_ns, gap, memory_order_relaxed);
 		}
 		last = now;
+		atomic_store_explicit(&w->spins,
+				      atomic_load_explicit(&w->spins, memory_order_relaxed) + 1,
+				      memory_order_release);
 	}
 	return NULL;
 }
@@ -158,11 +163,24 @@ static int wl_write_file(const struct wl *w, const char *name, const char *text,
 	return rename(tmp, path) ? -errno : 0;
 }
 
+/* Waits until the spinner has gone round once more, so that a gap that
+ * just ended (the task was frozen until a moment ago) is on record. */
+static void wl_spinner_sync(struct wl *w)
+{
+	uint64_t seen = atomic_load(&w->spins), until = wl_now_ns() + 1000000000ull;
+
+	while (atomic_load(&w->spins) == seen && wl_now_ns() < until)
+		sched_yield();
+}
+
 static void wl_report(struct wl *w)
 {
 	size_t cap = 256 + (size_t)WL_GAPS * 48 + WL_MAX_WRITERS * 24, len = 0;
 	char *buf = malloc(cap);
-	uint64_t n = atomic_load_explicit(&w->ngaps, memory_order_acquire);
+	uint64_t n;
+
+	wl_spinner_sync(w);
+	n = atomic_load_explicit(&w->ngaps, memory_order_acquire);
 	uint64_t first = n > WL_GAPS ? n - WL_GAPS : 0;
 
 	if (!buf)
