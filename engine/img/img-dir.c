@@ -68,9 +68,12 @@ int img_dir_abort(struct img_dir *d)
 	/* inventory.img, if there, goes first: the set stops looking complete */
 	for (size_t pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < d->n_created; i++) {
-			bool inv = !strcmp(d->created[i], "inventory.img");
+			bool inv;
 
-			if (!d->created[i] || inv != (pass == 0))
+			if (!d->created[i])
+				continue;
+			inv = !strcmp(d->created[i], "inventory.img");
+			if (inv != (pass == 0))
 				continue;
 			if (unlinkat(d->dfd, d->created[i], 0) && errno != ENOENT) {
 				if (!ret)
