@@ -16,7 +16,7 @@
 #include "pstree.pb-c.h"
 #include "unit.h"
 
-static char tmpdir[] = "/tmp/crisp-test-img.XXXXXX";
+static char tmpdir[] = "crisp-test-img.XXXXXX";	/* in the test's cwd */
 
 static void test_write_read(void)
 {
