@@ -1,0 +1,54 @@
+/* page-writer — the raw page stream (pages-N.img): large aligned buffers
+ * written with io_uring, several writes in flight, buffers recycled on
+ * completion; plain pwrite() where io_uring is not available.
+ *
+ * Every failed or short write is an error naming the image and the offset;
+ * the stream is never silently truncated. Knows nothing of pagemaps.
+ */
+#ifndef CRISP_PAGE_WRITER_H
+#define CRISP_PAGE_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "img.h"
+
+struct page_writer_opts {
+	size_t buf_size;	/* bytes per buffer, a multiple of 4096 (default 1 MiB) */
+	unsigned int nr_bufs;	/* buffers, i.e. writes in flight + 1 (default 8) */
+	bool direct;		/* try O_DIRECT (falls back when refused) */
+	bool no_uring;		/* force the pwrite() path */
+};
+
+struct page_writer;
+
+/* Creates pages-@pages_id.img in @d. Returns 0 or -errno. */
+int page_writer_open(struct page_writer **pw, struct img_dir *d,
+		     unsigned int pages_id, const struct page_writer_opts *o);
+/* Same onto an open @fd (kept open at close); @label names it in errors. */
+int page_writer_open_fd(struct page_writer **pw, int fd, const char *label,
+			const struct page_writer_opts *o);
+
+/*
+ * Zero-copy: a pointer to @len (<= buf_size) free bytes to fill, then
+ * page_writer_commit(@len). Returns NULL after an error (see
+ * page_writer_error()).
+ */
+void *page_writer_reserve(struct page_writer *pw, size_t len);
+int page_writer_commit(struct page_writer *pw, size_t len);
+
+/* Copies @len bytes into the stream. Returns 0 or -errno. */
+int page_writer_write(struct page_writer *pw, const void *p, size_t len);
+
+/* Writes what is left, waits for every write, closes. Returns 0 or the
+ * first -errno of the stream's life. Frees @pw in any case. */
+int page_writer_close(struct page_writer *pw);
+
+int page_writer_error(const struct page_writer *pw);
+/* "io_uring" or "pwrite", and whether O_DIRECT is in use. */
+const char *page_writer_mode(const struct page_writer *pw);
+bool page_writer_direct(const struct page_writer *pw);
+uint64_t page_writer_bytes(const struct page_writer *pw);
+
+#endif
