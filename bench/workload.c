@@ -163,13 +163,15 @@ static int wl_write_file(const struct wl *w, const char *name, const char *text,
 	return rename(tmp, path) ? -errno : 0;
 }
 
-/* Waits until the spinner has gone round once more, so that a gap that
- * just ended (the task was frozen until a moment ago) is on record. */
+/* Waits until the spinner has gone round twice more: the second round began
+ * after this call did, so a gap that just ended (the task was frozen until a
+ * moment ago) is on record. One round is not enough: the spinner may have
+ * been stopped between reading the clock and counting its round. */
 static void wl_spinner_sync(struct wl *w)
 {
-	uint64_t seen = atomic_load(&w->spins), until = wl_now_ns() + 1000000000ull;
+	uint64_t seen = atomic_load(&w->spins), until = wl_now_ns() + 10000000000ull;
 
-	while (atomic_load(&w->spins) == seen && wl_now_ns() < until)
+	while (atomic_load(&w->spins) < seen + 2 && wl_now_ns() < until)
 		sched_yield();
 }
 
