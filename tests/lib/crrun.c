@@ -337,6 +337,8 @@ static int start_scenario(struct run *r)
 			close(fd);
 		if (null > 2)
 			close(null);
+		/* fds the driver inherited are not the scenario's state */
+		close_range(3, ~0u, 0);
 		setenv("CRTEST_DIR", r->dir, 1);
 		if (r->damage)
 			setenv("CRTEST_SELFTEST_DAMAGE", "1", 1);
