@@ -110,4 +110,12 @@ struct procmap_query {
 #define CAP_CHECKPOINT_RESTORE	40
 #endif
 
+/* --- lightweight guard regions (Linux 6.13): madvise advice -------------- */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE	103
+#endif
+
 #endif

@@ -7,19 +7,28 @@
  * is killed and reaped before it exits; it checks that none is left.
  *
  *   crtest-run --crisp PATH [--decoder PATH] [--steps "S1; S2"]
+ *              [--expect-fail TEXT] [--damage]
  *              [--timeout SEC] [--keep] -- SCENARIO [ARGS...]
+ *
+ * --steps replaces the scenario's declared steps; --expect-fail TEXT makes
+ * verification pass only when it fails with a message containing TEXT;
+ * --damage runs the scenario's self-check of its verification (crtest.h:
+ * CRT_DAMAGE_FAILS). Step options starting with '@' are the driver's own
+ * (crtest.h); the mounts they need live in a private mount namespace.
  *
  * Exit status: 0 pass, 1 fail, 2 usage or set-up error.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -29,6 +38,14 @@
 #include "crtest.h"
 
 #define MAX_ARGS 64
+#define MAX_MOUNTS 16
+
+/* The driver's own options of one step ('@...'). */
+struct step_opts {
+	bool readonly;		/* @readonly */
+	const char *tmpfs_size;	/* @tmpfs=SIZE */
+	const char *says;	/* @says=TEXT */
+};
 
 struct run {
 	const char *crisp;
@@ -37,8 +54,13 @@ struct run {
 	char **scenario_argv;
 	char steps[1024];
 	char expect_fail[1024];
+	char damage_fails[1024];	/* declared by the scenario */
+	bool expect_fail_given;		/* --expect-fail overrides the scenario */
+	bool damage;
 	unsigned int timeout;
 	bool keep;
+	char mounts[MAX_MOUNTS][600];	/* mounted by @ options, to undo */
+	int nmounts;
 
 	char dir[512];
 	pid_t pid;		/* the scenario task, 0 when gone */
@@ -282,8 +304,10 @@ static int describe(struct run *r)
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "steps: ", 7) && !r->steps[0])
 			snprintf(r->steps, sizeof(r->steps), "%s", line + 7);
-		else if (!strncmp(line, "expect-fail: ", 13))
+		else if (!strncmp(line, "expect-fail: ", 13) && !r->expect_fail_given)
 			snprintf(r->expect_fail, sizeof(r->expect_fail), "%s", line + 13);
+		else if (!strncmp(line, "damage-fails: ", 14))
+			snprintf(r->damage_fails, sizeof(r->damage_fails), "%s", line + 14);
 	}
 	fclose(f);
 	return 0;
@@ -313,7 +337,13 @@ static int start_scenario(struct run *r)
 			close(fd);
 		if (null > 2)
 			close(null);
+		/* fds the driver inherited are not the scenario's state */
+		close_range(3, ~0u, 0);
 		setenv("CRTEST_DIR", r->dir, 1);
+		if (r->damage)
+			setenv("CRTEST_SELFTEST_DAMAGE", "1", 1);
+		else
+			unsetenv("CRTEST_SELFTEST_DAMAGE");
 		execv(r->scenario, r->scenario_argv);
 		fprintf(stderr, "exec %s: %s\n", r->scenario, strerror(errno));
 		_exit(127);
@@ -337,12 +367,126 @@ static int start_scenario(struct run *r)
 	return 0;
 }
 
-/* Splits @s on blanks into @argv starting at @argc; returns the new count. */
-static int split_args(char *s, char **argv, int argc)
+/*
+ * Splits @s on blanks into @argv starting at @argc; returns the new count,
+ * or -1 for an unknown '@' option. '@' options go into @o, not into @argv.
+ */
+static int split_args(char *s, char **argv, int argc, struct step_opts *o)
 {
-	for (char *tok = strtok(s, " \t"); tok && argc < MAX_ARGS - 1; tok = strtok(NULL, " \t"))
-		argv[argc++] = tok;
+	for (char *tok = strtok(s, " \t"); tok && argc < MAX_ARGS - 1; tok = strtok(NULL, " \t")) {
+		if (tok[0] != '@') {
+			argv[argc++] = tok;
+		} else if (!strcmp(tok, "@readonly")) {
+			o->readonly = true;
+		} else if (!strncmp(tok, "@tmpfs=", 7) && tok[7]) {
+			o->tmpfs_size = tok + 7;
+		} else if (!strncmp(tok, "@says=", 6) && tok[6]) {
+			o->says = tok + 6;
+		} else {
+			say("unknown step option '%s'", tok);
+			return -1;
+		}
+	}
 	return argc;
+}
+
+/* Do any of the steps need mounts (and so a mount namespace of our own)? */
+static bool steps_need_mounts(const char *steps)
+{
+	return strstr(steps, "@readonly") || strstr(steps, "@tmpfs=");
+}
+
+/*
+ * Gives the driver, and so the scenario and every crisp it runs, a mount
+ * namespace of its own: the mounts of '@' options never reach the host and
+ * vanish with the last process in it.
+ */
+static int private_mounts(void)
+{
+	if (unshare(CLONE_NEWNS)) {
+		say("unshare(CLONE_NEWNS): %s", strerror(errno));
+		return -1;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		say("making mounts private: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Mounts what the step's options ask for on its image dir @dir. */
+static int mount_images_dir(struct run *r, const char *dir, const struct step_opts *o)
+{
+	char data[64];
+
+	if (!o->readonly && !o->tmpfs_size)
+		return 0;
+	if (r->nmounts >= MAX_MOUNTS) {
+		say("too many mounts for one run");
+		return -1;
+	}
+	if (o->tmpfs_size) {
+		snprintf(data, sizeof(data), "size=%s,mode=0755", o->tmpfs_size);
+		if (mount("crtest", dir, "tmpfs", MS_NOSUID | MS_NODEV, data)) {
+			say("mount tmpfs (%s) on %s: %s", data, dir, strerror(errno));
+			return -1;
+		}
+	} else if (mount(dir, dir, NULL, MS_BIND, NULL)) {
+		say("bind mount %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(r->mounts[r->nmounts++], sizeof(r->mounts[0]), "%s", dir);
+	if (o->readonly &&
+	    mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)) {
+		say("remount %s read-only: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void unmount_all(struct run *r)
+{
+	while (r->nmounts > 0)
+		umount2(r->mounts[--r->nmounts], MNT_DETACH);
+}
+
+/* True when the file @path contains @text. */
+static bool file_contains(const char *path, const char *text)
+{
+	static char buf[1 << 20];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	return memmem(buf, (size_t)n, text, strlen(text)) != NULL;
+}
+
+/*
+ * Does crisp's output (@out) or its log (@log) contain @text? The log is
+ * read through the decoder when there is one, as text otherwise.
+ */
+static bool crisp_says(struct run *r, const char *out, const char *log, const char *text)
+{
+	char decoded[640];
+
+	if (file_contains(out, text))
+		return true;
+	if (!r->decoder)
+		return file_contains(log, text);
+	snprintf(decoded, sizeof(decoded), "%s.txt", log);
+	char *argv[] = { (char *)r->decoder, (char *)log, NULL };
+	int st = run_cmd(r, argv, decoded);
+
+	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		say("cannot decode %s with %s", log, r->decoder);
+		return false;
+	}
+	return file_contains(decoded, text);
 }
 
 static bool has_arg(char **argv, int argc, const char *a, const char *b)
@@ -360,6 +504,7 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 	char pidbuf[16], dirbuf[600], prevbuf[32], logbuf[600], outbuf[600], pidfile[600];
 	char how[96];
 	int argc = 0, st;
+	struct step_opts opts = { 0 };
 	bool is_dump = !strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump");
 	bool is_restore = !strcmp(cmd, "restore");
 
@@ -404,8 +549,16 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 		argv[argc++] = "-v4";
 	}
 	int first_user = argc;
-	argc = split_args(rest, argv, argc);
+	argc = split_args(rest, argv, argc, &opts);
+	if (argc < 0)
+		return -1;
 	argv[argc] = NULL;
+	if ((opts.readonly || opts.tmpfs_size) && !is_dump) {
+		say("step %d: @readonly and @tmpfs apply to dumps only", r->nstep);
+		return -1;
+	}
+	if (is_dump && mount_images_dir(r, dirbuf, &opts))
+		return -1;
 
 	st = run_cmd(r, argv, outbuf);
 	if (st == -ETIMEDOUT) {
@@ -427,6 +580,13 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 		return -1;
 	}
 	say("step %d: crisp %s %s, as expected", r->nstep, cmd, how);
+	if (opts.says && !crisp_says(r, outbuf, logbuf, opts.says)) {
+		say("step %d: crisp %s did not say '%s' (in its output or log)", r->nstep, cmd,
+		    opts.says);
+		show_tail(outbuf, 20);
+		show_tail(logbuf, 30);
+		return -1;
+	}
 
 	if (must_fail && r->pid) {
 		char state;
@@ -597,6 +757,7 @@ static void remove_tree(const char *path)
 static void usage(void)
 {
 	fprintf(stderr, "usage: crtest-run --crisp PATH [--decoder PATH] [--steps STEPS]\n"
+			"                  [--expect-fail TEXT] [--damage]\n"
 			"                  [--timeout SEC] [--keep] -- SCENARIO [ARGS...]\n");
 	exit(2);
 }
@@ -621,6 +782,11 @@ int main(int argc, char **argv)
 			snprintf(r.steps, sizeof(r.steps), "%s", argv[++i]);
 		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
 			r.timeout = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--expect-fail") && i + 1 < argc) {
+			snprintf(r.expect_fail, sizeof(r.expect_fail), "%s", argv[++i]);
+			r.expect_fail_given = true;
+		} else if (!strcmp(argv[i], "--damage"))
+			r.damage = true;
 		else if (!strcmp(argv[i], "--keep"))
 			r.keep = true;
 		else
@@ -646,14 +812,26 @@ int main(int argc, char **argv)
 	}
 
 	ret = describe(&r);
+	if (!ret && r.damage) {
+		if (!r.damage_fails[0]) {
+			say("%s declares no CRT_DAMAGE_FAILS: it cannot run with --damage", base);
+			ret = -1;
+		} else if (!r.expect_fail_given) {
+			snprintf(r.expect_fail, sizeof(r.expect_fail), "%s", r.damage_fails);
+		}
+	}
+	if (!ret && steps_need_mounts(r.steps))
+		ret = private_mounts();
 	if (!ret) {
-		say("%s: steps \"%s\" in %s", base, r.steps, r.dir);
+		say("%s: steps \"%s\"%s in %s", base, r.steps,
+		    r.damage ? " (damaged self-check)" : "", r.dir);
 		ret = start_scenario(&r);
 	}
 	if (!ret)
 		ret = run_steps(&r);
 
 	left = kill_everything();
+	unmount_all(&r);
 	if (left) {
 		say("%zu processes are still left after cleanup", left);
 		ret = -1;

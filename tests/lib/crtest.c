@@ -12,16 +12,17 @@
 
 __attribute__((weak)) const char crt_steps[] = "verify";
 __attribute__((weak)) const char crt_expect_fail[] = "";
+__attribute__((weak)) const char crt_damage_fails[] = "";
 
 static char crt_workdir[512];
-static volatile sig_atomic_t crt_verify_flag;
+static volatile sig_atomic_t crt_verify_asked;
 static char crt_first_failure[1024];
 static unsigned int crt_failures;
 
 static void crt_on_verify(int sig)
 {
 	(void)sig;
-	crt_verify_flag = 1;
+	crt_verify_asked = 1;
 }
 
 /* Writes @text to @name in the work dir atomically (temp file + rename). */
@@ -53,6 +54,8 @@ void crt_init(int argc, char **argv)
 		printf("steps: %s\n", crt_steps);
 		if (crt_expect_fail[0])
 			printf("expect-fail: %s\n", crt_expect_fail);
+		if (crt_damage_fails[0])
+			printf("damage-fails: %s\n", crt_damage_fails);
 		exit(0);
 	}
 	if (!dir || strlen(dir) >= sizeof(crt_workdir)) {
@@ -95,7 +98,19 @@ void crt_ready(void)
 
 bool crt_verify_requested(void)
 {
-	return crt_verify_flag;
+	return crt_verify_asked;
+}
+
+const volatile sig_atomic_t *crt_verify_flag(void)
+{
+	return &crt_verify_asked;
+}
+
+bool crt_damage(void)
+{
+	const char *v = getenv("CRTEST_SELFTEST_DAMAGE");
+
+	return v && !strcmp(v, "1");
 }
 
 void crt_wait_verify(void)
@@ -103,7 +118,7 @@ void crt_wait_verify(void)
 	sigset_t none;
 
 	sigemptyset(&none);
-	while (!crt_verify_flag)
+	while (!crt_verify_asked)
 		sigsuspend(&none);
 }
 

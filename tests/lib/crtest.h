@@ -30,6 +30,20 @@
  * CRT_EXPECT_FAIL("text") declares that verification must fail with a
  * message containing text (used to prove the harness notices failures).
  *
+ * Step options for the driver itself start with '@' and are not passed to
+ * crisp (the driver then runs everything in a private mount namespace):
+ *   @readonly       the step's image dir is a read-only bind mount
+ *   @tmpfs=SIZE     the step's image dir is a tmpfs of SIZE bytes (k, m, g)
+ *   @says=TEXT      crisp's output or log must contain TEXT (no blanks);
+ *                   the log is read through --decoder when one is given
+ * e.g. "!dump @tmpfs=1m; verify" or "!dump @says=io_uring; verify".
+ *
+ * Self-check of a scenario's own verification: CRT_DAMAGE_FAILS("text")
+ * declares the failure message its verification gives when the driver runs
+ * it with --damage (the driver sets CRTEST_SELFTEST_DAMAGE=1 for the task,
+ * and crt_damage() is then true: the scenario spoils one piece of its state
+ * just before checking it). A scenario without it cannot be run --damage.
+ *
  * The scenario never sees the driver's pipes: it is told to verify by a
  * signal (CRT_VERIFY_SIGNAL) and reports through files in its work dir, so
  * its fd table is only what it opened itself. crt_ready() closes stdin,
@@ -45,10 +59,12 @@
 
 #define CRT_SCENARIO(steps) const char crt_steps[] = steps
 #define CRT_EXPECT_FAIL(text) const char crt_expect_fail[] = text
+#define CRT_DAMAGE_FAILS(text) const char crt_damage_fails[] = text
 
 /* Weak defaults for scenarios that do not declare them. */
 extern const char crt_steps[];
 extern const char crt_expect_fail[];
+extern const char crt_damage_fails[];
 
 /*
  * Must be called first. Answers the driver's "--crtest-describe" query
@@ -66,6 +82,16 @@ void crt_ready(void);
 /* True once the driver has asked for verification. */
 bool crt_verify_requested(void);
 
+/*
+ * The flag behind crt_verify_requested(), for loops that cannot call a
+ * function (inline assembly keeping values in caller-saved registers):
+ * non-zero once verification is asked for.
+ */
+const volatile sig_atomic_t *crt_verify_flag(void);
+
+/* True when the driver runs a self-check with --damage (see above). */
+bool crt_damage(void);
+
 /* Sleeps until the driver asks for verification. */
 void crt_wait_verify(void);
 
@@ -74,5 +100,32 @@ void crt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes the verdict for the driver; returns the exit code to use. */
 int crt_finish(void);
+
+/* ---- reading the task's own state from /proc/self (crtest_proc.c) ---- */
+
+/* One mapping as /proc/self/smaps shows it. */
+struct crt_vma {
+	unsigned long start, end;
+	char perms[5];			/* "rw-p" */
+	char path[256];			/* "" for anonymous memory */
+	char vmflags[160];		/* "rd wr mr mw me ac" */
+	unsigned long rss_kb, anon_huge_kb, locked_kb;
+};
+
+/* Fills @vma for the mapping holding @addr. Returns 0 or -errno (-ENOENT:
+ * no mapping holds it). Opens a file for the duration of the call only. */
+int crt_vma_of(const void *addr, struct crt_vma *vma);
+
+/* True when @flag (two letters, e.g. "gd") is among @vma's VmFlags. */
+bool crt_vma_has_flag(const struct crt_vma *vma, const char *flag);
+
+/* The number of open fds (the one used to count is not counted), or -errno. */
+int crt_fd_count(void);
+
+/* A numeric field of /proc/self/status ("TracerPid") into @out; 0 or -errno. */
+int crt_status_field(const char *name, unsigned long long *out);
+
+/* A hexadecimal mask of /proc/self/status ("SigPnd", "ShdPnd"); 0 or -errno. */
+int crt_status_mask(const char *name, unsigned long long *out);
 
 #endif
