@@ -43,6 +43,8 @@ struct dec {
 	size_t nitems, items_cap;
 	struct site_stat *sites;
 	size_t nsites, sites_cap;
+	struct bd_file *files;	/* kept until the end: --stats points into them */
+	int nfiles;
 	bool oom, errors;
 };
 
@@ -310,6 +312,8 @@ static int decode_files(struct dec *d, int nfiles, char **names)
 
 	if (!files)
 		return -ENOMEM;
+	d->files = files;
+	d->nfiles = nfiles;
 	for (int i = 0; i < nfiles; i++) {
 		bool stdin_ = !strcmp(names[i], "-");
 		int fd = stdin_ ? STDIN_FILENO : open(names[i], O_RDONLY | O_CLOEXEC);
@@ -344,9 +348,9 @@ static int decode_files(struct dec *d, int nfiles, char **names)
 	for (int i = 0; i < nfiles; i++) {
 		if (files[i].buf && bd_process(&files[i], true, &ops))
 			ret = -EPROTO;
-		bd_file_free(&files[i]);
+		free(files[i].buf);
+		files[i].buf = NULL;
 	}
-	free(files);
 	return ret;
 }
 
@@ -468,5 +472,8 @@ int main(int argc, char **argv)
 	free(d.arena);
 	free(d.items);
 	free(d.sites);
+	for (int i = 0; i < d.nfiles; i++)
+		bd_file_free(&d.files[i]);
+	free(d.files);
 	return ret || d.oom ? 1 : d.errors ? 3 : 0;
 }
