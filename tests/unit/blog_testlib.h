@@ -25,7 +25,7 @@ struct tl_log {
 	char last_error[256];
 };
 
-static void tl_on_record(void *ctx, const struct bd_rec *r)
+static inline void tl_on_record(void *ctx, const struct bd_rec *r)
 {
 	struct tl_log *l = ctx;
 	static char msg[BLOG_MSG_MAX], line[BLOG_MSG_MAX + 4096];
@@ -40,7 +40,7 @@ static void tl_on_record(void *ctx, const struct bd_rec *r)
 					   r->pid, r->tid, r->e->level };
 }
 
-static void tl_on_error(void *ctx, const struct bd_file *f, uint64_t off, const char *msg)
+static inline void tl_on_error(void *ctx, const struct bd_file *f, uint64_t off, const char *msg)
 {
 	struct tl_log *l = ctx;
 
@@ -50,7 +50,7 @@ static void tl_on_error(void *ctx, const struct bd_file *f, uint64_t off, const 
 }
 
 /* Decodes @len bytes; returns bd_process's result. */
-static int tl_decode_buf(const void *buf, size_t len, struct tl_log *l, struct bd_file *keep)
+static inline int tl_decode_buf(const void *buf, size_t len, struct tl_log *l, struct bd_file *keep)
 {
 	struct bd_file f = { .name = "test" };
 	struct bd_ops ops = { tl_on_record, tl_on_error, l };
@@ -67,7 +67,7 @@ static int tl_decode_buf(const void *buf, size_t len, struct tl_log *l, struct b
 	return ret;
 }
 
-static void *tl_read_file(const char *path, size_t *len)
+static inline void *tl_read_file(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY);
 	off_t size;
@@ -86,7 +86,7 @@ static void *tl_read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static int tl_decode_file(const char *path, struct tl_log *l)
+static inline int tl_decode_file(const char *path, struct tl_log *l)
 {
 	size_t len;
 	void *buf = tl_read_file(path, &len);
@@ -99,7 +99,7 @@ static int tl_decode_file(const char *path, struct tl_log *l)
 	return ret;
 }
 
-static void tl_free(struct tl_log *l)
+static inline void tl_free(struct tl_log *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->recs[i].msg);
@@ -110,7 +110,7 @@ static void tl_free(struct tl_log *l)
 }
 
 /* A fresh temporary file name in $TMPDIR (or the system's). */
-static void tl_tmpname(char *buf, size_t cap, const char *tag)
+static inline void tl_tmpname(char *buf, size_t cap, const char *tag)
 {
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir;
 	int fd;
