@@ -77,6 +77,8 @@ long blog_read_header(const uint8_t *buf, size_t len, struct blog_header *h,
 	size_t off;
 
 	memset(h, 0, sizeof(*h));
+	if (!len)
+		return 0;
 	if (len < BLOG_FH_SIZE)
 		return memcmp(buf, BLOG_FILE_MAGIC, len < 8 ? len : 8) ? header_error(err, errlen,
 			-EPROTO, "offset 0: not a blog log file (bad magic)") : 0;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "blog.h"
@@ -16,7 +17,8 @@
 
 static void crash_child(const char *path)
 {
-	volatile int *nowhere = NULL;
+	/* a page that cannot be touched: a real fault, unseen by UBSan */
+	volatile int *nowhere = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (blog_open_file(path, BLOG_MODE_BINARY))
 		_exit(2);
