@@ -152,6 +152,27 @@ static void out_bytes(struct render_out *o, const char *s, size_t n)
 	o->buf[o->len] = 0;
 }
 
+/* Plain decimal or hex of @v (a fast path for specs without flags, width
+ * or precision, where printf's output is just the digits). */
+static void out_uint(struct render_out *o, uint64_t v, bool neg, unsigned int base, bool upper)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	do {
+		*--p = digits[v % base];
+		v /= base;
+	} while (v);
+	if (neg)
+		*--p = '-';
+	out_bytes(o, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static bool spec_is_plain(const struct blog_spec *s)
+{
+	return !s->flags[0] && s->width < 0 && s->prec < 0 && !s->width_star && !s->prec_star;
+}
+
 /* snprintf straight into the output; a failed conversion adds nothing. */
 #define OUT_PRINTF(o, ...)                                                    \
 	do {                                                                  \
@@ -197,6 +218,31 @@ static void render_int(struct render_out *o, const struct blog_spec *s, char t,
 	char spec[64];
 	bool sign = s->conv == 'd' || s->conv == 'i';
 
+	if (spec_is_plain(s) && s->conv != 'o' && s->lenmod != 'h' && s->lenmod != 'H' &&
+	    (t == 'i' || t == 'l')) {
+		bool wide = t == 'l' && s->lenmod && s->lenmod != 'L';
+		uint64_t v = wide ? blog_get64(b) : blog_get32(b);
+		unsigned int base = s->conv == 'x' || s->conv == 'X' ? 16 : 10;
+		bool neg = false;
+
+		if (!wide && t == 'l')
+			v = (uint32_t)v;
+		if (sign) {
+			int64_t sv = wide ? (int64_t)v : (int64_t)(int32_t)v;
+
+			neg = sv < 0;
+			v = neg ? (uint64_t)0 - (uint64_t)sv : (uint64_t)sv;
+		}
+		if (t == 'i' && (wide || !s->lenmod || s->lenmod == 'L')) {
+			out_uint(o, v, neg, base, s->conv == 'X');
+			return;
+		}
+		if (t == 'l' && wide) {
+			out_uint(o, v, neg, base, s->conv == 'X');
+			return;
+		}
+	}
+
 	if (t == 'i' && s->lenmod != 'l' && s->lenmod != 'q' && s->lenmod != 'j' &&
 	    s->lenmod != 'z' && s->lenmod != 't' && s->lenmod != 'L') {
 		spec_text(spec, sizeof(spec), s, lenmod_text(s->lenmod), s->conv);
@@ -234,6 +280,12 @@ static void render_str(struct render_out *o, const struct blog_spec *s, char t,
 		return;
 	}
 	n = blog_get16(b);
+	if (n != BLOG_STR_NULL && spec_is_plain(s)) {
+		out_bytes(o, (const char *)b + 2, n & ~BLOG_STR_CUT);
+		if (n & BLOG_STR_CUT)
+			out_bytes(o, "[...]", 5);
+		return;
+	}
 	if (n != BLOG_STR_NULL) {
 		size_t len = n & ~BLOG_STR_CUT;
 
@@ -393,11 +445,41 @@ size_t blog_render_line(char *out, size_t cap, uint64_t ns, int level, const cha
 	if (cap < 2)
 		return 0;
 	out[0] = 0;
-	if (level != BLOG_MSG)
-		OUT_PRINTF(&o, "(%02llu.%06llu) %s(%s:%u): ",
-			   (unsigned long long)(ns / 1000000000u),
-			   (unsigned long long)(ns / 1000u % 1000000u),
-			   level >= 0 && level <= BLOG_DEBUG ? names[level] : "", file, line);
+	if (level != BLOG_MSG) {
+		uint64_t sec = ns / 1000000000u, us = ns / 1000u % 1000000u;
+		const char *name = level >= 0 && level <= BLOG_DEBUG ? names[level] : "";
+		char t[40], *p = t;
+
+		/* "(%02llu.%06llu) " by hand: this is the decoder's hot path */
+		*p++ = '(';
+		if (sec < 10)
+			*p++ = '0';
+		{
+			char d[24], *q = d + sizeof(d);
+
+			do {
+				*--q = (char)('0' + sec % 10);
+				sec /= 10;
+			} while (sec);
+			memcpy(p, q, (size_t)(d + sizeof(d) - q));
+			p += d + sizeof(d) - q;
+		}
+		*p++ = '.';
+		for (int i = 5; i >= 0; i--) {
+			p[i] = (char)('0' + us % 10);
+			us /= 10;
+		}
+		p += 6;
+		*p++ = ')';
+		*p++ = ' ';
+		out_bytes(&o, t, (size_t)(p - t));
+		out_bytes(&o, name, strlen(name));
+		out_bytes(&o, "(", 1);
+		out_bytes(&o, file, strlen(file));
+		out_bytes(&o, ":", 1);
+		out_uint(&o, line, false, 10, false);
+		out_bytes(&o, "): ", 3);
+	}
 	out_bytes(&o, msg, msg_len);
 	if (!o.len || o.buf[o.len - 1] != '\n') {
 		if (o.len == cap - 1)
