@@ -348,6 +348,12 @@ static bool render_conv(struct render_out *o, const struct blog_spec *spec, stru
 		if (s->prec < 0)
 			s->prec = -1;	/* as if none was given */
 	}
+	/* hostile widths: glibc would allocate them; what passes the cap is cut
+	 * anyway, so clamping changes nothing that is shown */
+	if (s->width > BLOG_MSG_MAX)
+		s->width = BLOG_MSG_MAX;
+	if (s->prec > BLOG_MSG_MAX)
+		s->prec = BLOG_MSG_MAX;
 	if (s->conv == 'm') {
 		spec_text(buf, sizeof(buf), s, "", 'm');
 		errno = a->saved_errno;
