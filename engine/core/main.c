@@ -33,7 +33,7 @@ static int crisp_open_log(const struct crisp_opts *o)
 		snprintf(path, sizeof(path), "%s/%s", base, o->log_file);
 	else
 		snprintf(path, sizeof(path), "%s", o->log_file);
-	err = blog_open_file(path);
+	err = blog_open_file(path, o->log_text ? BLOG_MODE_TEXT : BLOG_MODE_BINARY);
 	if (err)
 		fprintf(stderr, "crisp: cannot open log file %s: %s\n", path, strerror(-err));
 	return err;
