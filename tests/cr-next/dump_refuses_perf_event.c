@@ -107,6 +107,7 @@ int main(int argc, char **argv)
 			crt_fail("reading the perf event failed, expected a count");
 		for (int i = 0; i < 10000000; i++)
 			work += (uint64_t)i;
+		__asm__ volatile("" : : "r"(work));
 		if (read(perf_fd, &after, 8) != 8)
 			crt_fail("reading the perf event failed, expected a count");
 		else if (after <= before)
