@@ -118,8 +118,17 @@ static int freeze_seize_thread(pid_t pid, pid_t tid)
 
 		if (err == -ESRCH)
 			return err;
-		if (err == -EPERM && freeze_refuse_traced(pid, tid))
-			return -EBUSY;
+		if (err == -EPERM) {
+			struct proc_stat st;
+			int why = freeze_refuse_traced(pid, tid);
+
+			if (why == -EBUSY)
+				return why;
+			/* a thread on its way out cannot be seized: it is gone */
+			if (why == -ESRCH || proc_read_stat(pid, tid, &st) ||
+			    st.state == 'Z' || st.state == 'X')
+				return -ESRCH;
+		}
 		pr_perror("PTRACE_SEIZE of task %d thread %d", pid, tid);
 		return err;
 	}
