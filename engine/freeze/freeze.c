@@ -1,0 +1,352 @@
+/* freeze — seizing and releasing a process tree (see freeze.h). */
+#include "freeze.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "blog.h"
+#include "proc_stat.h"
+#include "proc_status.h"
+
+uint64_t freeze_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct freeze_task *freeze_find(struct freeze_tree *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->task[i].pid == pid)
+			return &t->task[i];
+	return NULL;
+}
+
+static int freeze_add_task(struct freeze_tree *t, pid_t pid, pid_t parent)
+{
+	struct freeze_task *nt;
+
+	if (t->nr == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+
+		nt = realloc(t->task, cap * sizeof(*nt));
+		if (!nt)
+			return -ENOMEM;
+		t->task = nt;
+		t->cap = cap;
+	}
+	memset(&t->task[t->nr], 0, sizeof(t->task[0]));
+	t->task[t->nr].pid = pid;
+	t->task[t->nr].parent = parent;
+	t->nr++;
+	return 0;
+}
+
+static bool freeze_past(uint64_t deadline)
+{
+	return deadline && freeze_now_ns() > deadline;
+}
+
+/*
+ * Waits until @tid reports its ptrace stop. A signal that arrives first is
+ * handed back to the thread (the interrupt trap stays pending). Returns 0
+ * when stopped, -ESRCH when the thread is gone, -ETIMEDOUT.
+ */
+static int freeze_wait_stop(pid_t tid, uint64_t deadline)
+{
+	unsigned int nap_us = 10;
+	int status;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(tid, &status, __WALL | WNOHANG);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == ECHILD ? -ESRCH : -errno;
+		}
+		if (r == 0) {
+			if (freeze_past(deadline))
+				return -ETIMEDOUT;
+			nanosleep(&(struct timespec){ 0, nap_us * 1000L }, NULL);
+			if (nap_us < 1000)
+				nap_us *= 2;
+			continue;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (!WIFSTOPPED(status))
+			continue;
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			return 0;
+		/* signal-delivery-stop: deliver it and wait for the trap */
+		pr_debug("thread %d: signal %d while seizing, delivered", tid,
+			 WSTOPSIG(status));
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status)) &&
+		    errno != ESRCH)
+			return -errno;
+	}
+}
+
+static int freeze_refuse_traced(pid_t pid, pid_t tid)
+{
+	struct proc_status st;
+	int err = proc_read_status(pid, tid, &st);
+
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	err = st.tracer_pid ? -EBUSY : 0;
+	if (err)
+		pr_err("task %d (thread %d) is already traced by %lld: refusing to seize it",
+		       pid, tid ? tid : pid, (long long)st.tracer_pid);
+	proc_status_free(&st);
+	return err;
+}
+
+/* Seizes and interrupts @tid. -ESRCH when it is gone already. */
+static int freeze_seize_thread(pid_t pid, pid_t tid)
+{
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL)) {
+		int err = -errno;
+
+		if (err == -ESRCH)
+			return err;
+		if (err == -EPERM) {
+			struct proc_stat st;
+			int why = freeze_refuse_traced(pid, tid);
+
+			if (why == -EBUSY)
+				return why;
+			/* a thread on its way out cannot be seized: it is gone */
+			if (why == -ESRCH || proc_read_stat(pid, tid, &st) ||
+			    st.state == 'Z' || st.state == 'X')
+				return -ESRCH;
+		}
+		pr_perror("PTRACE_SEIZE of task %d thread %d", pid, tid);
+		return err;
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
+		int err = -errno;
+
+		if (err != -ESRCH)
+			pr_perror("PTRACE_INTERRUPT of task %d thread %d", pid, tid);
+		/* detach: leave no half-seized thread behind */
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		return err;
+	}
+	return 0;
+}
+
+static int freeze_seize_new_threads(struct freeze_task *task,
+				    struct proc_pids *cur, uint64_t deadline,
+				    size_t *added)
+{
+	int err;
+
+	*added = 0;
+	for (size_t i = 0; i < cur->nr; i++) {
+		pid_t tid = cur->pid[i];
+
+		if (proc_pids_has(&task->threads, tid))
+			continue;
+		err = freeze_seize_thread(task->pid, tid);
+		if (err == -ESRCH)
+			continue;
+		if (err)
+			return err;
+		err = proc_pids_add(&task->threads, tid);
+		if (err) {
+			ptrace(PTRACE_DETACH, tid, NULL, NULL);
+			return err;
+		}
+		err = freeze_wait_stop(tid, deadline);
+		if (err == -ESRCH) {
+			/* exited while being seized: no longer ours */
+			for (size_t j = 0; j < task->threads.nr; j++)
+				if (task->threads.pid[j] == tid) {
+					memmove(&task->threads.pid[j], &task->threads.pid[j + 1],
+						(task->threads.nr - j - 1) * sizeof(pid_t));
+					task->threads.nr--;
+					break;
+				}
+			continue;
+		}
+		if (err) {
+			pr_err("task %d thread %d did not stop: %s", task->pid, tid, strerror(-err));
+			return err;
+		}
+		(*added)++;
+	}
+	return 0;
+}
+
+static int freeze_one_task(struct freeze_task *task, uint64_t deadline)
+{
+	struct proc_stat st;
+	struct proc_pids cur;
+	size_t added;
+	int err;
+
+	err = proc_read_stat(task->pid, 0, &st);
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	if (st.state == 'Z' || st.state == 'X') {
+		task->zombie = true;
+		return 0;
+	}
+	task->was_stopped = st.state == 'T';
+	err = freeze_refuse_traced(task->pid, 0);
+	if (err)
+		return err;
+	/* threads may appear until every one that could clone is stopped */
+	do {
+		if (freeze_past(deadline)) {
+			pr_err("task %d: seizing timed out", task->pid);
+			return -ETIMEDOUT;
+		}
+		err = proc_list_threads(task->pid, &cur);
+		if (err)
+			return err == -ENOENT ? -ESRCH : err;
+		err = freeze_seize_new_threads(task, &cur, deadline, &added);
+		proc_pids_free(&cur);
+		if (err)
+			return err;
+	} while (added);
+	if (!task->threads.nr)
+		return -ESRCH;
+	pr_debug("task %d: %zu threads seized%s", task->pid, task->threads.nr,
+		 task->was_stopped ? " (was stopped)" : "");
+	return 0;
+}
+
+static int freeze_collect_children(struct freeze_tree *t, size_t idx)
+{
+	pid_t pid = t->task[idx].pid;
+	struct proc_pids kids;
+	int err = 0;
+
+	for (size_t i = 0; i < t->task[idx].threads.nr && !err; i++) {
+		err = proc_read_children(pid, t->task[idx].threads.pid[i], &kids);
+		if (err) {
+			pr_err("cannot read children of task %d: %s", pid, strerror(-err));
+			return err;
+		}
+		for (size_t k = 0; k < kids.nr && !err; k++)
+			if (!freeze_find(t, kids.pid[k]))
+				err = freeze_add_task(t, kids.pid[k], pid);
+		proc_pids_free(&kids);
+	}
+	return err;
+}
+
+int freeze_tree(struct freeze_tree *t, pid_t root, unsigned int timeout_ms)
+{
+	uint64_t deadline = 0;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->timeout_ms = timeout_ms;
+	t->freeze_start_ns = freeze_now_ns();
+	if (timeout_ms)
+		deadline = t->freeze_start_ns + (uint64_t)timeout_ms * 1000000ULL;
+	err = freeze_add_task(t, root, 0);
+	/* t->nr grows while children are found: parents come first */
+	for (size_t i = 0; !err && i < t->nr; i++) {
+		err = freeze_one_task(&t->task[i], deadline);
+		if (err == -ESRCH && i) {
+			/* a child that exited before we got to it */
+			err = 0;
+			continue;
+		}
+		if (!err)
+			err = freeze_collect_children(t, i);
+	}
+	if (err) {
+		if (err == -ESRCH)
+			pr_err("task %d does not exist", root);
+		freeze_release(t, FREEZE_RESUME);
+		freeze_tree_free(t);
+		return err;
+	}
+	t->freeze_end_ns = freeze_now_ns();
+	pr_info("froze %zu tasks in %llu us", t->nr,
+		(unsigned long long)(t->freeze_end_ns - t->freeze_start_ns) / 1000);
+	return 0;
+}
+
+/*
+ * After SIGKILL, a traced thread's death is reported to its tracer: collect
+ * each one, the leader last (its exit is reported after the others'), so
+ * the real parent can reap the task.
+ */
+static void freeze_reap_killed(struct freeze_task *task)
+{
+	int status;
+
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t j = 0; j < task->threads.nr; j++) {
+			pid_t tid = task->threads.pid[j];
+
+			if ((tid == task->pid) != (pass == 1))
+				continue;
+			for (;;) {
+				pid_t r = waitpid(tid, &status, __WALL);
+
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status))
+					break;
+			}
+		}
+}
+
+int freeze_release(struct freeze_tree *t, enum freeze_release_mode mode)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < t->nr; i++) {
+		struct freeze_task *task = &t->task[i];
+
+		if (task->zombie || !task->threads.nr)
+			continue;
+		if (mode == FREEZE_KILL) {
+			if (kill(task->pid, SIGKILL) && errno != ESRCH && !ret)
+				ret = -errno;
+			freeze_reap_killed(task);
+			proc_pids_free(&task->threads);
+			continue;
+		}
+		/* queued now, taken on the way out of the trap */
+		if (mode == FREEZE_LEAVE_STOPPED && kill(task->pid, SIGSTOP) &&
+		    errno != ESRCH && !ret)
+			ret = -errno;
+		for (size_t j = 0; j < task->threads.nr; j++) {
+			if (ptrace(PTRACE_DETACH, task->threads.pid[j], NULL, NULL) &&
+			    errno != ESRCH) {
+				pr_perror("PTRACE_DETACH of task %d thread %d", task->pid,
+					  task->threads.pid[j]);
+				if (!ret)
+					ret = -errno;
+			}
+		}
+		proc_pids_free(&task->threads);
+	}
+	t->release_ns = freeze_now_ns();
+	return ret;
+}
+
+void freeze_tree_free(struct freeze_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		proc_pids_free(&t->task[i].threads);
+	free(t->task);
+	t->task = NULL;
+	t->nr = t->cap = 0;
+}

@@ -1,0 +1,285 @@
+/* infect — running system calls inside a seized thread (see infect.h). */
+#include "infect.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "blog.h"
+#include "proc_maps.h"
+#include "regs.h"
+
+#define INFECT_SCAN_MAX (64 << 10)	/* bytes of vdso searched for `syscall` */
+
+/* A `syscall` (0f 05) in the task's vdso: running it changes no memory. */
+static int infect_find_vdso_syscall(struct infect_ctx *c,
+				    const struct proc_maps *m)
+{
+	for (size_t i = 0; i < m->nr; i++) {
+		const struct proc_vma *v = &m->vma[i];
+		size_t len = v->end - v->start;
+		unsigned char *buf;
+		ssize_t n;
+
+		if (strcmp(proc_vma_name(m, v), "[vdso]") || !(v->prot & PROT_EXEC))
+			continue;
+		if (len > INFECT_SCAN_MAX)
+			len = INFECT_SCAN_MAX;
+		buf = malloc(len);
+		if (!buf)
+			return -ENOMEM;
+		n = process_vm_readv(c->pid, &(struct iovec){ buf, len }, 1,
+				     &(struct iovec){ (void *)(uintptr_t)v->start, len }, 1, 0);
+		for (ssize_t j = 0; j + 1 < n; j++)
+			if (buf[j] == 0x0f && buf[j + 1] == 0x05) {
+				c->syscall_ip = v->start + (uint64_t)j;
+				free(buf);
+				return 0;
+			}
+		free(buf);
+	}
+	return -ENOENT;
+}
+
+/* Writes `syscall; int3` at the start of the first executable VMA. */
+static int infect_poke_code(struct infect_ctx *c, const struct proc_maps *m)
+{
+	static const unsigned char code[3] = { 0x0f, 0x05, 0xcc };
+	long word;
+
+	for (size_t i = 0; i < m->nr; i++) {
+		const struct proc_vma *v = &m->vma[i];
+
+		if (!(v->prot & PROT_EXEC) || !strcmp(proc_vma_name(m, v), "[vsyscall]"))
+			continue;
+		errno = 0;
+		word = ptrace(PTRACE_PEEKDATA, c->tid, (void *)(uintptr_t)v->start, NULL);
+		if (errno)
+			continue;
+		c->poke_orig = word;
+		memcpy(&word, code, sizeof(code));
+		if (ptrace(PTRACE_POKEDATA, c->tid, (void *)(uintptr_t)v->start, (void *)word)) {
+			int err = -errno;
+
+			pr_perror("task %d: PTRACE_POKEDATA at %#llx", c->pid,
+				  (unsigned long long)v->start);
+			return err;
+		}
+		c->poked = true;
+		c->poke_addr = v->start;
+		c->syscall_ip = v->start;
+		return 0;
+	}
+	pr_err("task %d: no executable memory to run system calls from", c->pid);
+	return -ENOENT;
+}
+
+/* Resumes the thread over one syscall and waits for the trap after it. */
+static int infect_run(struct infect_ctx *c)
+{
+	int req = c->poked ? PTRACE_CONT : PTRACE_SINGLESTEP;
+	int status;
+
+	for (;;) {
+		if (ptrace(req, c->tid, NULL, NULL)) {
+			int err = -errno;
+
+			pr_perror("task %d: resuming thread %d for a remote call", c->pid, c->tid);
+			return err;
+		}
+		for (;;) {
+			pid_t r = waitpid(c->tid, &status, __WALL);
+
+			if (r == c->tid)
+				break;
+			if (r < 0 && errno != EINTR) {
+				pr_perror("task %d: waiting for thread %d", c->pid, c->tid);
+				return -ECHILD;
+			}
+		}
+		if (!WIFSTOPPED(status)) {
+			pr_err("task %d: thread %d died in a remote call (status %#x)", c->pid,
+			       c->tid, status);
+			return -ESRCH;
+		}
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			continue;	/* a leftover interrupt or group stop: again */
+		if (WSTOPSIG(status) == SIGTRAP)
+			return 0;
+		pr_err("task %d: thread %d got signal %d in a remote call", c->pid, c->tid,
+		       WSTOPSIG(status));
+		return -EIO;
+	}
+}
+
+int infect_syscall(struct infect_ctx *c, long nr, const uint64_t args[6],
+		   long *ret)
+{
+	struct user_regs_struct r = c->saved;
+	int err;
+
+	r.rax = (unsigned long long)nr;
+	r.rdi = args[0];
+	r.rsi = args[1];
+	r.rdx = args[2];
+	r.r10 = args[3];
+	r.r8 = args[4];
+	r.r9 = args[5];
+	r.rip = c->syscall_ip;
+	/* not in a syscall: the kernel must not restart the interrupted one */
+	r.orig_rax = (unsigned long long)-1;
+	err = regs_set_gpr(c->tid, &r);
+	if (!err)
+		err = infect_run(c);
+	if (!err)
+		err = regs_get_gpr(c->tid, &r);
+	if (err)
+		return err;
+	if (r.rip != c->syscall_ip + (c->poked ? 3 : 2)) {
+		pr_err("task %d: remote syscall %ld stopped at %#llx, not after %#llx",
+		       c->pid, nr, r.rip, (unsigned long long)c->syscall_ip);
+		return -EIO;
+	}
+	*ret = (long)r.rax;
+	c->nr_calls++;
+	pr_debug("task %d: remote syscall %ld = %ld", c->pid, nr, *ret);
+	return 0;
+}
+
+int infect_start(struct infect_ctx *c, pid_t pid, pid_t tid,
+		 size_t scratch_size, unsigned int flags)
+{
+	uint64_t all = ~0ULL;
+	struct proc_maps m;
+	long ret;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	c->tid = tid;
+	err = regs_get_gpr(tid, &c->saved);
+	if (err)
+		return err;
+	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(uint64_t), &c->saved_sigmask)) {
+		err = -errno;
+		pr_perror("task %d: PTRACE_GETSIGMASK of thread %d", pid, tid);
+		return err;
+	}
+	err = proc_read_maps(pid, false, &m);
+	if (err) {
+		pr_err("task %d: cannot read its maps: %s", pid, strerror(-err));
+		return err;
+	}
+	err = -ENOENT;
+	if (!(flags & INFECT_FORCE_POKE))
+		err = infect_find_vdso_syscall(c, &m);
+	if (err == -ENOENT)
+		err = infect_poke_code(c, &m);
+	proc_maps_free(&m);
+	if (err)
+		return err;
+	/* no handler may run in the middle of our calls */
+	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(all), &all)) {
+		err = -errno;
+		pr_perror("task %d: PTRACE_SETSIGMASK of thread %d", pid, tid);
+		goto undo;
+	}
+	if (scratch_size) {
+		const uint64_t a[6] = { 0, scratch_size, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
+
+		err = infect_syscall(c, SYS_mmap, a, &ret);
+		if (!err && ret < 0 && ret > -4096) {
+			pr_err("task %d: remote mmap of %zu bytes: %s", pid, scratch_size,
+			       strerror((int)-ret));
+			err = (int)ret;
+		}
+		if (err)
+			goto undo;
+		c->scratch = (uint64_t)ret;
+		c->scratch_size = scratch_size;
+	}
+	return 0;
+undo:
+	infect_stop(c);
+	return err;
+}
+
+static int infect_scratch_check(struct infect_ctx *c, size_t off, size_t len)
+{
+	if (!c->scratch || off > c->scratch_size || len > c->scratch_size - off)
+		return -EINVAL;
+	return 0;
+}
+
+int infect_scratch_read(struct infect_ctx *c, size_t off, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (infect_scratch_check(c, off, len))
+		return -EINVAL;
+	n = process_vm_readv(c->pid, &(struct iovec){ buf, len }, 1,
+			     &(struct iovec){ (void *)(uintptr_t)(c->scratch + off), len }, 1, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+int infect_scratch_write(struct infect_ctx *c, size_t off, const void *buf,
+			 size_t len)
+{
+	ssize_t n;
+
+	if (infect_scratch_check(c, off, len))
+		return -EINVAL;
+	n = process_vm_writev(c->pid, &(struct iovec){ (void *)buf, len }, 1,
+			      &(struct iovec){ (void *)(uintptr_t)(c->scratch + off), len }, 1, 0);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+int infect_stop(struct infect_ctx *c)
+{
+	int ret = 0, err;
+	long r;
+
+	if (c->scratch) {
+		const uint64_t a[6] = { c->scratch, c->scratch_size };
+
+		err = infect_syscall(c, SYS_munmap, a, &r);
+		if (!err && r)
+			err = (int)r;
+		if (err) {
+			pr_err("task %d: remote munmap: %s", c->pid, strerror(-err));
+			ret = err;
+		}
+		c->scratch = 0;
+	}
+	if (c->poked) {
+		if (ptrace(PTRACE_POKEDATA, c->tid, (void *)(uintptr_t)c->poke_addr,
+			   (void *)c->poke_orig)) {
+			pr_perror("task %d: restoring code at %#llx", c->pid,
+				  (unsigned long long)c->poke_addr);
+			if (!ret)
+				ret = -errno;
+		}
+		c->poked = false;
+	}
+	if (ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof(c->saved_sigmask),
+		   &c->saved_sigmask)) {
+		pr_perror("task %d: restoring the signal mask of thread %d", c->pid, c->tid);
+		if (!ret)
+			ret = -errno;
+	}
+	err = regs_set_gpr(c->tid, &c->saved);
+	if (err && !ret)
+		ret = err;
+	return ret;
+}

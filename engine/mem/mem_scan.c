@@ -1,0 +1,213 @@
+/* mem_scan — present-page scanning with PAGEMAP_SCAN or pagemap reads (see
+ * mem_scan.h). */
+#include "mem_scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "blog.h"
+#include "uapi-compat.h"
+
+#define MEM_SCAN_VEC 4096		/* regions per ioctl / entries per pread */
+#define PM_PFN_MASK ((1ULL << 55) - 1)
+
+static int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages)
+{
+	struct mem_range *nr;
+
+	if (o->nr && o->r[o->nr - 1].start + o->r[o->nr - 1].nr_pages * MEM_PAGE_SIZE == start) {
+		o->r[o->nr - 1].nr_pages += pages;
+		o->pages += pages;
+		return 0;
+	}
+	if (o->nr == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+
+		nr = realloc(o->r, cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		o->r = nr;
+		o->cap = cap;
+	}
+	o->r[o->nr].start = start;
+	o->r[o->nr].nr_pages = pages;
+	o->nr++;
+	o->pages += pages;
+	return 0;
+}
+
+void mem_ranges_free(struct mem_ranges *r)
+{
+	free(r->r);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The pfn of the shared zero page, from a page of ours that reads zero. */
+static uint64_t mem_zero_pfn(void)
+{
+	volatile char *p = mmap(NULL, MEM_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t e = 0;
+	int fd;
+
+	if (p == MAP_FAILED)
+		return 0;
+	(void)p[0];
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)p / MEM_PAGE_SIZE * 8)) != sizeof(e))
+			e = 0;
+		close(fd);
+	}
+	munmap((void *)p, MEM_PAGE_SIZE);
+	return (e & PM_ENTRY_PRESENT) ? e & PM_PFN_MASK : 0;
+}
+
+int mem_scanner_open(struct mem_scanner *s, pid_t pid, unsigned int flags)
+{
+	char path[64];
+	struct pm_scan_arg probe = { .size = sizeof(probe) };
+
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	s->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->pagemap_fd < 0) {
+		int err = -errno;
+
+		pr_perror("open %s", path);
+		return err;
+	}
+	/* an empty walk tells whether the ioctl is there */
+	probe.return_mask = PAGE_IS_PRESENT;
+	s->use_ioctl = !(flags & MEM_SCAN_NO_IOCTL) &&
+		       ioctl(s->pagemap_fd, PAGEMAP_SCAN, &probe) >= 0;
+	if (s->use_ioctl) {
+		s->vec_len = MEM_SCAN_VEC;
+		s->vec = malloc(MEM_SCAN_VEC * sizeof(struct page_region));
+	} else {
+		s->zero_pfn = mem_zero_pfn();
+		if (!s->zero_pfn)
+			pr_info("zero page pfn unknown: zero pages will be copied");
+		s->vec_len = MEM_SCAN_VEC;
+		s->vec = malloc(MEM_SCAN_VEC * sizeof(uint64_t));
+	}
+	if (!s->vec) {
+		close(s->pagemap_fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void mem_scanner_close(struct mem_scanner *s)
+{
+	if (s->pagemap_fd >= 0)
+		close(s->pagemap_fd);
+	free(s->vec);
+	memset(s, 0, sizeof(*s));
+	s->pagemap_fd = -1;
+}
+
+static int mem_scan_ioctl(struct mem_scanner *s, uint64_t start, uint64_t end,
+			  unsigned int flags, struct mem_ranges *out)
+{
+	struct page_region *reg = s->vec;
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.vec = (uint64_t)(uintptr_t)reg,
+		.vec_len = s->vec_len,
+		.category_inverted = PAGE_IS_PFNZERO,
+		.category_mask = PAGE_IS_PFNZERO,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	long n;
+	int err;
+
+	if (flags & MEM_SCAN_SKIP_FILE) {
+		a.category_inverted |= PAGE_IS_FILE;
+		a.category_mask |= PAGE_IS_FILE;
+	}
+	while (start < end) {
+		a.start = start;
+		a.end = end;
+		n = ioctl(s->pagemap_fd, PAGEMAP_SCAN, &a);
+		if (n < 0) {
+			err = -errno;
+			pr_perror("task %d: PAGEMAP_SCAN of %#llx-%#llx", s->pid,
+				  (unsigned long long)start, (unsigned long long)end);
+			return err;
+		}
+		for (long i = 0; i < n; i++) {
+			err = mem_ranges_add(out, reg[i].start,
+					     (reg[i].end - reg[i].start) / MEM_PAGE_SIZE);
+			if (err)
+				return err;
+		}
+		/*
+		 * A walk that did not fill the vector covered the whole range
+		 * (no max_pages). walk_end alone is not trusted: on 6.18 it
+		 * was seen lagging behind regions already returned.
+		 */
+		if ((size_t)n < s->vec_len)
+			return 0;
+		if (a.walk_end > start)
+			start = a.walk_end;
+		if (reg[n - 1].end > start)
+			start = reg[n - 1].end;
+	}
+	return 0;
+}
+
+static int mem_scan_pagemap(struct mem_scanner *s, uint64_t start, uint64_t end,
+			    unsigned int flags, struct mem_ranges *out)
+{
+	uint64_t *pm = s->vec;
+	int err;
+
+	while (start < end) {
+		uint64_t pages = (end - start) / MEM_PAGE_SIZE;
+		ssize_t n;
+
+		if (pages > s->vec_len)
+			pages = s->vec_len;
+		n = pread(s->pagemap_fd, pm, pages * 8, (off_t)(start / MEM_PAGE_SIZE * 8));
+		if (n < 0 || n % 8 || n == 0) {
+			err = n < 0 ? -errno : -EIO;
+			pr_err("task %d: reading pagemap at %#llx: %s", s->pid,
+			       (unsigned long long)start, strerror(-err));
+			return err;
+		}
+		pages = (uint64_t)n / 8;
+		for (uint64_t i = 0; i < pages; i++) {
+			uint64_t e = pm[i];
+
+			if (!(e & (PM_ENTRY_PRESENT | PM_ENTRY_SWAP)))
+				continue;
+			if ((e & PM_ENTRY_PRESENT) && s->zero_pfn && (e & PM_PFN_MASK) == s->zero_pfn)
+				continue;
+			if ((flags & MEM_SCAN_SKIP_FILE) && (e & PM_ENTRY_FILE))
+				continue;
+			err = mem_ranges_add(out, start + i * MEM_PAGE_SIZE, 1);
+			if (err)
+				return err;
+		}
+		start += pages * MEM_PAGE_SIZE;
+	}
+	return 0;
+}
+
+int mem_scan(struct mem_scanner *s, uint64_t start, uint64_t end,
+	     unsigned int flags, struct mem_ranges *out)
+{
+	if ((start | end) & (MEM_PAGE_SIZE - 1) || start > end)
+		return -EINVAL;
+	if (s->use_ioctl)
+		return mem_scan_ioctl(s, start, end, flags, out);
+	return mem_scan_pagemap(s, start, end, flags, out);
+}

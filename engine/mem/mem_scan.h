@@ -1,0 +1,59 @@
+/* mem_scan — which pages of a task's address range hold data worth copying.
+ *
+ * Present or swapped pages, without the shared zero page (and, if asked,
+ * without pages still backed by their file), found with the PAGEMAP_SCAN
+ * ioctl or, where that is missing, by reading /proc/PID/pagemap. Scanning
+ * only: no page contents are read here (mem_read does that).
+ */
+#ifndef CRISP_MEM_SCAN_H
+#define CRISP_MEM_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MEM_PAGE_SIZE 4096ULL
+
+struct mem_range {
+	uint64_t start;		/* page-aligned */
+	uint64_t nr_pages;
+};
+
+struct mem_ranges {
+	struct mem_range *r;
+	size_t nr, cap;
+	uint64_t pages;		/* sum of nr_pages */
+};
+
+enum mem_scan_flags {
+	MEM_SCAN_NO_IOCTL = 1 << 0,	/* read /proc/PID/pagemap even if the ioctl works */
+	MEM_SCAN_SKIP_FILE = 1 << 1,	/* leave out pages still shared with the file */
+};
+
+struct mem_scanner {
+	pid_t pid;
+	int pagemap_fd;
+	bool use_ioctl;
+	uint64_t zero_pfn;		/* fallback only; 0 when unknown */
+	void *vec;			/* ioctl regions or pagemap entries */
+	size_t vec_len;
+};
+
+/* Opens /proc/@pid/pagemap and picks the method (@flags: MEM_SCAN_NO_IOCTL).
+ * Returns 0 or -errno. */
+int mem_scanner_open(struct mem_scanner *s, pid_t pid, unsigned int flags);
+
+/*
+ * Appends to @out the pages of [@start, @end) (page-aligned) that hold
+ * data, merged into ranges in address order (@flags: MEM_SCAN_SKIP_FILE).
+ * Returns 0 or -errno.
+ */
+int mem_scan(struct mem_scanner *s, uint64_t start, uint64_t end,
+	     unsigned int flags, struct mem_ranges *out);
+
+void mem_scanner_close(struct mem_scanner *s);
+
+void mem_ranges_free(struct mem_ranges *r);
+
+#endif

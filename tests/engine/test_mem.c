@@ -1,0 +1,180 @@
+/* Behaviour tests of engine/mem on a scratch child: the scan finds exactly
+ * the written pages (not zero-page reads, not untouched or file pages when
+ * asked), both methods agree, and the reader returns every page's bytes
+ * even through small buffers and pages unmapped after the scan. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mem_read.h"
+#include "mem_scan.h"
+#include "scratch.h"
+#include "unit.h"
+
+#define AREA_PAGES 4096		/* 16 MiB */
+#define PG 4096
+
+struct shared {
+	volatile int ready, unmap, unmapped;
+	volatile uint64_t area, file;
+};
+
+/* page i is written when i % 3 == 0, only read when i % 3 == 1 */
+static bool written(uint64_t i)
+{
+	return i % 3 == 0;
+}
+
+static int child_main(void *arg)
+{
+	struct shared *sh = arg;
+	char *area = mmap(NULL, AREA_PAGES * PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int fd = open("/proc/self/exe", O_RDONLY);
+	char *file = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	volatile char sink = 0;
+
+	if (area == MAP_FAILED || file == MAP_FAILED)
+		return 1;
+	madvise(area, AREA_PAGES * PG, MADV_NOHUGEPAGE);
+	for (uint64_t i = 0; i < AREA_PAGES; i++) {
+		if (written(i))
+			for (size_t w = 0; w < PG / 8; w++)
+				((uint64_t *)(area + i * PG))[w] = (uint64_t)(uintptr_t)area + i * PG + w;
+		else if (i % 3 == 1)
+			sink += area[i * PG];
+	}
+	/* file pages: 0 and 1 read (page cache), 2 written (private copy) */
+	sink += file[0] + file[PG];
+	file[2 * PG] = 'x';
+	sh->area = (uint64_t)(uintptr_t)area;
+	sh->file = (uint64_t)(uintptr_t)file;
+	sh->ready = 1;
+	while (!sh->unmap)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	/* punch holes: pages 300 and 3000..3002 */
+	munmap(area + 300 * PG, PG);
+	munmap(area + 3000 * PG, 3 * PG);
+	sh->unmapped = 1;
+	for (;;)
+		pause();
+	return 0;
+}
+
+static void check_scan(pid_t pid, struct shared *sh, unsigned int flags,
+		       struct mem_ranges *out)
+{
+	struct mem_scanner s;
+	uint64_t found = 0, bad = 0;
+
+	memset(out, 0, sizeof(*out));
+	CHECK_INT(mem_scanner_open(&s, pid, flags), 0);
+	CHECK(s.use_ioctl == !(flags & MEM_SCAN_NO_IOCTL));
+	CHECK_INT(mem_scan(&s, sh->area, sh->area + AREA_PAGES * PG, flags, out), 0);
+	for (size_t i = 0; i < out->nr; i++)
+		for (uint64_t p = 0; p < out->r[i].nr_pages; p++) {
+			uint64_t idx = (out->r[i].start - sh->area) / PG + p;
+
+			found++;
+			bad += !written(idx);
+		}
+	UNIT_RECORD(found == (AREA_PAGES + 2) / 3 && bad == 0,
+		    "flags %#x: %llu pages found, %llu not written", flags,
+		    (unsigned long long)found, (unsigned long long)bad);
+	CHECK(out->pages == found);
+	CHECK_INT(mem_scan(&s, 1, 2, 0, out), -EINVAL);
+
+	/* the private file mapping: 3 pages or more (fault-around maps
+	 * neighbours of the read ones) present, 1 once file pages go */
+	struct mem_ranges f = { 0 };
+	CHECK_INT(mem_scan(&s, sh->file, sh->file + 4 * PG, flags, &f), 0);
+	CHECK(f.pages >= 3);
+	mem_ranges_free(&f);
+	CHECK_INT(mem_scan(&s, sh->file, sh->file + 4 * PG, flags | MEM_SCAN_SKIP_FILE, &f), 0);
+	CHECK(f.pages == 1 && f.nr == 1 && f.r[0].start == sh->file + 2 * PG);
+	mem_ranges_free(&f);
+	mem_scanner_close(&s);
+}
+
+static uint64_t check_batches(pid_t pid, const struct mem_ranges *rg, size_t buf_size,
+			      uint64_t *vanished)
+{
+	void *buf = malloc(buf_size);
+	struct mem_reader r;
+	struct mem_batch b;
+	uint64_t pages = 0, wrong = 0;
+	int ret;
+
+	mem_reader_init(&r, pid, rg->r, rg->nr, buf, buf_size);
+	while ((ret = mem_reader_next(&r, &b)) == 1) {
+		size_t off = 0;
+
+		CHECK(b.bytes <= buf_size && b.nr_segs > 0);
+		for (size_t i = 0; i < b.nr_segs; i++) {
+			CHECK(b.seg[i].off == off);	/* segments fill the buffer in order */
+			for (uint64_t p = 0; p < b.seg[i].nr_pages; p++) {
+				const uint64_t *w = (const uint64_t *)((const char *)b.buf +
+								       b.seg[i].off + p * PG);
+				uint64_t va = b.seg[i].vaddr + p * PG;
+
+				wrong += w[0] != va || w[PG / 8 - 1] != va + PG / 8 - 1;
+			}
+			off += b.seg[i].nr_pages * PG;
+			pages += b.seg[i].nr_pages;
+		}
+		CHECK(off == b.bytes);
+	}
+	CHECK_INT(ret, 0);
+	CHECK_INT(wrong, 0);
+	CHECK(r.pages_read == pages);
+	*vanished = r.pages_vanished;
+	free(buf);
+	return pages;
+}
+
+int main(void)
+{
+	struct shared *sh;
+	struct mem_ranges a, b;
+	uint64_t vanished;
+	pid_t pid;
+
+	scratch_init();
+	sh = scratch_shared(sizeof(*sh));
+	pid = scratch_fork(child_main, sh);
+	while (!sh->ready)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+
+	check_scan(pid, sh, 0, &a);
+	check_scan(pid, sh, MEM_SCAN_NO_IOCTL, &b);
+	CHECK(a.nr == b.nr && a.pages == b.pages);
+	CHECK(a.nr == b.nr && memcmp(a.r, b.r, a.nr * sizeof(a.r[0])) == 0);
+	mem_ranges_free(&b);
+
+	/* every page read back, whatever the buffer size */
+	CHECK_INT(check_batches(pid, &a, PG, &vanished), a.pages);
+	CHECK_INT(vanished, 0);
+	CHECK_INT(check_batches(pid, &a, 7 * PG, &vanished), a.pages);
+	CHECK_INT(check_batches(pid, &a, 16 << 20, &vanished), a.pages);
+
+	/* pages unmapped after the scan are skipped and counted */
+	sh->unmap = 1;
+	while (!sh->unmapped)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	/* 300 and 3000 are written pages (multiples of 3); 3001, 3002 are not */
+	CHECK_INT(check_batches(pid, &a, 16 << 20, &vanished), a.pages - 2);
+	CHECK_INT(vanished, 2);
+	CHECK_INT(check_batches(pid, &a, 5 * PG, &vanished), a.pages - 2);
+	CHECK_INT(vanished, 2);
+	mem_ranges_free(&a);
+
+	kill(pid, SIGKILL);
+	scratch_cleanup();
+	return unit_summary("mem");
+}
