@@ -89,8 +89,11 @@ def main():
     with tempfile.NamedTemporaryFile() as tmp:
         subprocess.run([objcopy, '-O', 'binary', elf, tmp.name], check=True)
         blob = open(tmp.name, 'rb').read()
-    if len(blob) != memsz:
-        die('%s: flat image is %d bytes, the segment %d' % (elf, len(blob), memsz))
+    # objcopy stops at the last section's end; what the segment holds past
+    # it (alignment padding, bss) is zero
+    if len(blob) > memsz:
+        die('%s: flat image is %d bytes, the segment only %d' % (elf, len(blob), memsz))
+    blob += bytes(memsz - len(blob))
     syms = {}
     for line in subprocess.run([nm, elf], check=True, capture_output=True,
                                text=True).stdout.splitlines():

@@ -142,7 +142,8 @@ int collect_prctl(struct infect_ctx *c, struct collect_prctl *p)
 		err = collect_call(c, SYS_personality, pers, "personality", &p->personality);
 	if (!err)
 		err = collect_call(c, SYS_brk, brk, "brk", &b);
-	p->brk = (uint64_t)b;
+	if (!err)
+		p->brk = (uint64_t)b;
 	return err;
 }
 

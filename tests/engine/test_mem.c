@@ -52,6 +52,7 @@ static int child_main(void *arg)
 	}
 	/* file pages: 0 and 1 read (page cache), 2 written (private copy) */
 	sink += file[0] + file[PG];
+	__asm__ volatile("" : : "r"(sink));
 	file[2 * PG] = 'x';
 	sh->area = (uint64_t)(uintptr_t)area;
 	sh->file = (uint64_t)(uintptr_t)file;
