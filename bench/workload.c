@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -328,6 +329,9 @@ int main(int argc, char **argv)
 
 	if (wl_parse(argc, argv, &w))
 		return 2;
+	/* whatever the starter left open is not ours: the fd table holds only
+	 * the files asked for (--files) */
+	syscall(SYS_close_range, 3, ~0U, 0);
 	if ((ret = wl_setup_region(&w)) || (ret = wl_open_files(&w))) {
 		fprintf(stderr, "crisp-workload: set-up failed: %s\n", strerror(-ret));
 		return 1;
