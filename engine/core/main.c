@@ -8,6 +8,7 @@
 #include "check.h"
 #include "cli.h"
 #include "crisp-config.h"
+#include "dump.h"
 
 typedef int (*crisp_cmd_fn)(const struct crisp_opts *o);
 
@@ -16,8 +17,14 @@ static int cmd_check(const struct crisp_opts *o)
 	return check_main(o, stdout);
 }
 
+static int cmd_dump(const struct crisp_opts *o)
+{
+	return dump_main(o) ? 1 : 0;
+}
+
 static const crisp_cmd_fn crisp_handlers[] = {
 	[CMD_CHECK] = cmd_check,
+	[CMD_DUMP] = cmd_dump,
 };
 
 /* -o FILE is relative to the work dir (-W), else to the images dir (-D). */

@@ -1,0 +1,308 @@
+/* dump-pages — pagemap-PID.img and pages-N.img. While the tree is frozen,
+ * present pages (engine/mem: PAGEMAP_SCAN, no zero pages, for private file
+ * mappings only the pages that differ from the file) are copied into one
+ * staging buffer, prepared before the freeze; the images are written from
+ * it afterwards through the page writer, so the freeze covers copying only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "blog.h"
+#include "dump.h"
+#include "mem_read.h"
+#include "page-writer.h"
+#include "pagemap.pb-c.h"
+#include "proc_read.h"
+
+#define DUMP_STAGING_SLACK (16ull << 20)
+
+static int dump_pages_grow(struct dump_ctx *c, size_t want)
+{
+	void *p;
+
+	if (want <= c->staging_len)
+		return 0;
+	want = (want + DUMP_STAGING_SLACK) & ~(size_t)(MEM_PAGE_SIZE - 1);
+	if (c->staging)
+		p = mremap(c->staging, c->staging_len, want, MREMAP_MAYMOVE);
+	else
+		p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		pr_perror("cannot map %zu bytes to stage pages in", want);
+		return err;
+	}
+	c->staging = p;
+	c->staging_len = want;
+	return 0;
+}
+
+/* Before the freeze: a staging buffer as big as the root's resident memory,
+ * already faulted in, so that copying into it does not fault while frozen. */
+int dump_pages_prepare(struct dump_ctx *c)
+{
+	unsigned long long rss_kb = 0;
+	size_t len;
+	char *buf, *p;
+	int err;
+
+	err = proc_read_file(c->o->tree_pid, 0, "smaps_rollup", &buf, &len);
+	if (err)
+		return 0;	/* the freeze reports a missing task */
+	p = strstr(buf, "\nRss:");
+	if (p)
+		rss_kb = strtoull(p + 5, NULL, 10);
+	free(buf);
+	err = dump_pages_grow(c, (size_t)rss_kb * 1024);
+	if (err)
+		return err;
+	/* fault it in now; MAP_POPULATE cannot be asked after the fact */
+	madvise(c->staging, c->staging_len, MADV_POPULATE_WRITE);
+	return 0;
+}
+
+static int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t off)
+{
+	struct dump_run *last = t->nr_runs ? &t->runs[t->nr_runs - 1] : NULL;
+
+	if (last && last->vaddr + last->nr_pages * MEM_PAGE_SIZE == vaddr &&
+	    last->off + last->nr_pages * MEM_PAGE_SIZE == off) {
+		last->nr_pages += nr;
+		return 0;
+	}
+	if (t->nr_runs == t->cap_runs) {
+		size_t cap = t->cap_runs ? t->cap_runs * 2 : 64;
+		struct dump_run *n = realloc(t->runs, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		t->runs = n;
+		t->cap_runs = cap;
+	}
+	t->runs[t->nr_runs++] = (struct dump_run){ vaddr, nr, off };
+	return 0;
+}
+
+/* Readable ranges: batched process_vm_readv straight into staging. */
+static int dump_pages_readv(struct dump_ctx *c, struct dump_task *t,
+			    const struct mem_range *r, size_t n)
+{
+	struct mem_reader rd;
+	struct mem_batch b;
+	int ret;
+
+	if (!n)
+		return 0;
+	mem_reader_init(&rd, t->pid, r, n, c->staging + c->staging_used,
+			c->staging_len - c->staging_used);
+	while ((ret = mem_reader_next(&rd, &b)) == 1) {
+		for (size_t i = 0; i < b.nr_segs; i++) {
+			int err = dump_pages_add_run(t, b.seg[i].vaddr, b.seg[i].nr_pages,
+						     c->staging_used + b.seg[i].off);
+			if (err)
+				return err;
+		}
+		c->staging_used += b.bytes;
+		/* the next batch lands after this one */
+		rd.buf = c->staging + c->staging_used;
+		rd.buf_pages = (c->staging_len - c->staging_used) / MEM_PAGE_SIZE;
+	}
+	if (rd.pages_vanished)
+		pr_debug("task %d: %llu pages vanished while reading", (int)t->pid,
+			 (unsigned long long)rd.pages_vanished);
+	return ret;
+}
+
+/* Unreadable (PROT_NONE, write-only) ranges: /proc/PID/mem reads them. */
+static int dump_pages_pread(struct dump_ctx *c, struct dump_task *t, int memfd,
+			    const struct mem_range *r)
+{
+	size_t len = r->nr_pages * MEM_PAGE_SIZE;
+	ssize_t n = pread(memfd, c->staging + c->staging_used, len, (off_t)r->start);
+
+	if (n != (ssize_t)len) {
+		int err = n < 0 ? -errno : -EIO;
+
+		pr_err("task %d: reading %#llx+%zu through /proc/PID/mem: %s", (int)t->pid,
+		       (unsigned long long)r->start, len, strerror(-err));
+		return err;
+	}
+	if (dump_pages_add_run(t, r->start, r->nr_pages, c->staging_used))
+		return -ENOMEM;
+	c->staging_used += len;
+	return 0;
+}
+
+struct dump_scan {
+	struct mem_range *r;
+	bool *readable;
+	size_t nr, cap;
+	uint64_t pages;
+};
+
+static int dump_scan_push(struct dump_scan *s, const struct mem_range *r, bool readable)
+{
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct mem_range *nr = realloc(s->r, cap * sizeof(*nr));
+		bool *nb;
+
+		if (!nr)
+			return -ENOMEM;
+		s->r = nr;
+		nb = realloc(s->readable, cap * sizeof(*nb));
+		if (!nb)
+			return -ENOMEM;
+		s->readable = nb;
+		s->cap = cap;
+	}
+	s->r[s->nr] = *r;
+	s->readable[s->nr++] = readable;
+	s->pages += r->nr_pages;
+	return 0;
+}
+
+/* Every page worth saving of @t, in address order, VMA by VMA. */
+static int dump_pages_scan(struct dump_task *t, struct dump_scan *s)
+{
+	struct mem_scanner sc;
+	struct mem_ranges tmp = { 0 };
+	int err = mem_scanner_open(&sc, t->pid, 0);
+
+	if (err) {
+		pr_err("task %d: cannot open its pagemap: %s", (int)t->pid, strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < t->maps.nr && !err; i++) {
+		const struct proc_vma *v = &t->maps.vma[i];
+		const struct dump_vma *d = &t->vmas[i];
+
+		if (!d->dump_pages)
+			continue;
+		t->pages_scanned += (v->end - v->start) / MEM_PAGE_SIZE;
+		tmp.nr = 0;
+		tmp.pages = 0;
+		err = mem_scan(&sc, v->start, v->end, d->file_skip ? MEM_SCAN_SKIP_FILE : 0, &tmp);
+		if (err) {
+			pr_err("task %d: scanning %#llx-%#llx: %s", (int)t->pid,
+			       (unsigned long long)v->start, (unsigned long long)v->end,
+			       strerror(-err));
+			break;
+		}
+		for (size_t k = 0; k < tmp.nr && !err; k++)
+			err = dump_scan_push(s, &tmp.r[k], (v->prot & PROT_READ) != 0);
+	}
+	mem_ranges_free(&tmp);
+	mem_scanner_close(&sc);
+	return err;
+}
+
+int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
+{
+	struct dump_scan s = { 0 };
+	int memfd = -1, err;
+	size_t i = 0;
+
+	if (t->zombie)
+		return 0;
+	err = dump_pages_scan(t, &s);
+	if (!err)
+		err = dump_pages_grow(c, c->staging_used + s.pages * MEM_PAGE_SIZE);
+	while (!err && i < s.nr) {
+		size_t j = i;
+
+		while (j < s.nr && s.readable[j] == s.readable[i])
+			j++;
+		if (s.readable[i]) {
+			err = dump_pages_readv(c, t, s.r + i, j - i);
+		} else {
+			char path[64];
+
+			if (memfd < 0) {
+				snprintf(path, sizeof(path), "/proc/%d/mem", (int)t->pid);
+				memfd = open(path, O_RDONLY | O_CLOEXEC);
+				if (memfd < 0) {
+					err = -errno;
+					pr_perror("task %d: open %s", (int)t->pid, path);
+					break;
+				}
+			}
+			for (size_t k = i; k < j && !err; k++)
+				err = dump_pages_pread(c, t, memfd, &s.r[k]);
+		}
+		i = j;
+	}
+	if (memfd >= 0)
+		close(memfd);
+	c->stats.pages_scanned += t->pages_scanned;
+	free(s.r);
+	free(s.readable);
+	return err;
+}
+
+/* One pagemap entry per run and VMA (a run never crosses a VMA boundary in
+ * the image, as CRIU's restore expects). */
+static int dump_pages_entries(struct img_writer *w, const struct dump_task *t)
+{
+	size_t vi = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < t->nr_runs && !err; i++) {
+		uint64_t addr = t->runs[i].vaddr;
+		uint64_t end = addr + t->runs[i].nr_pages * MEM_PAGE_SIZE;
+
+		while (addr < end && !err) {
+			PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+			uint64_t stop = end;
+
+			while (vi < t->maps.nr && t->maps.vma[vi].end <= addr)
+				vi++;
+			if (vi < t->maps.nr && t->maps.vma[vi].end < stop)
+				stop = t->maps.vma[vi].end;
+			pe.vaddr = addr;
+			pe.nr_pages = (uint32_t)((stop - addr) / MEM_PAGE_SIZE);
+			pe.has_flags = true;
+			pe.flags = DUMP_PE_PRESENT;
+			err = img_writer_entry(w, &pe.base);
+			addr = stop;
+		}
+	}
+	return err;
+}
+
+int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id)
+{
+	PagemapHead head = PAGEMAP_HEAD__INIT;
+	struct page_writer *pw = NULL;
+	struct img_writer w;
+	int err, err2;
+
+	err = img_writer_open(&w, &c->dir, img_kind_by_name("PAGEMAP"), (unsigned long)t->pid);
+	if (err)
+		return err;
+	head.pages_id = pages_id;
+	err = img_writer_entry(&w, &head.base);
+	if (!err)
+		err = dump_pages_entries(&w, t);
+	err2 = img_writer_close(&w);
+	if (!err)
+		err = err2;
+	if (!err)
+		err = page_writer_open(&pw, &c->dir, pages_id, NULL);
+	if (err)
+		return err;
+	for (size_t i = 0; i < t->nr_runs && !err; i++) {
+		err = page_writer_write(pw, c->staging + t->runs[i].off,
+					t->runs[i].nr_pages * MEM_PAGE_SIZE);
+		if (!err)
+			c->stats.pages_written += t->runs[i].nr_pages;
+	}
+	err2 = page_writer_close(pw);
+	return err ? err : err2;
+}

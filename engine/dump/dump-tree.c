@@ -1,0 +1,138 @@
+/* dump-tree — the dumped tree: refusal checks, freezing it through
+ * engine/freeze, collecting every task's state while it is stopped, and
+ * letting it go. Owns the dump context's task list; encodes no images.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blog.h"
+#include "dump.h"
+#include "mem_scan.h"
+
+#define DUMP_DEFAULT_TIMEOUT_S 10	/* as CRIU's --timeout default */
+
+int dump_tree_freeze(struct dump_ctx *c)
+{
+	unsigned int timeout_s = c->o->timeout ? c->o->timeout : DUMP_DEFAULT_TIMEOUT_S;
+	pid_t root = c->o->tree_pid;
+	int err;
+
+	/* the common refusal, before the task is touched at all */
+	err = dump_refuse_task(root);
+	if (err == -ENOENT || err == -ESRCH) {
+		pr_err("no process with pid %d", (int)root);
+		return -ESRCH;
+	}
+	if (err)
+		return err;
+
+	c->t_start = freeze_now_ns();
+	err = freeze_tree(&c->tree, root, timeout_s * 1000u);
+	if (err) {
+		if (err == -ESRCH)
+			pr_err("no process with pid %d", (int)root);
+		else
+			pr_err("cannot freeze the tree of %d: %s", (int)root, strerror(-err));
+		return err;
+	}
+	c->frozen = true;
+	c->t_frozen = freeze_now_ns();
+	c->stats.freezing_us = (c->t_frozen - c->t_start) / 1000;
+
+	c->tasks = calloc(c->tree.nr, sizeof(*c->tasks));
+	if (!c->tasks)
+		return -ENOMEM;
+	c->nr_tasks = c->tree.nr;
+	for (size_t i = 0; i < c->tree.nr; i++) {
+		struct freeze_task *ft = &c->tree.task[i];
+
+		c->tasks[i].pid = ft->pid;
+		c->tasks[i].ppid = ft->parent;
+		c->tasks[i].zombie = ft->zombie;
+		c->tasks[i].stopped = ft->was_stopped;
+		/* now that it cannot change: every task, the root again too */
+		if (!ft->zombie) {
+			err = dump_refuse_task(ft->pid);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int dump_tree_collect_task(struct dump_ctx *c, struct dump_task *t)
+{
+	int err = proc_read_stat(t->pid, 0, &t->stat);
+
+	if (err) {
+		pr_err("task %d: cannot read its stat: %s", (int)t->pid, strerror(-err));
+		return err;
+	}
+	t->pgid = (pid_t)t->stat.pgid;
+	t->sid = (pid_t)t->stat.sid;
+	if (t->zombie) {
+		t->exit_code = (int)t->stat.exit_code;
+		return 0;
+	}
+	err = dump_mm_collect(c, t);
+	if (!err)
+		err = dump_refuse_vmas(t);
+	if (!err)
+		err = dump_core_collect(c, t);
+	return err;
+}
+
+int dump_tree_collect(struct dump_ctx *c)
+{
+	for (size_t i = 0; i < c->nr_tasks; i++) {
+		int err = dump_tree_collect_task(c, &c->tasks[i]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode)
+{
+	int err;
+
+	if (!c->frozen)
+		return 0;
+	err = freeze_release(&c->tree, mode);
+	c->frozen = false;
+	c->t_released = freeze_now_ns();
+	c->stats.frozen_us = (c->t_released - c->t_frozen) / 1000;
+	if (err)
+		pr_err("releasing the tree of %d: %s", (int)c->o->tree_pid, strerror(-err));
+	return err;
+}
+
+static void dump_task_free(struct dump_task *t)
+{
+	for (size_t i = 0; i < t->nr_th; i++) {
+		regs_free(&t->th[i].regs);
+		free(t->th[i].pending);
+		proc_status_free(&t->th[i].st);
+	}
+	free(t->th);
+	proc_status_free(&t->status);
+	proc_maps_free(&t->maps);
+	free(t->vmas);
+	proc_timers_free(&t->ptimer_ids);
+	free(t->ptimers);
+	free(t->shared_pending);
+	free(t->runs);
+}
+
+void dump_ctx_free(struct dump_ctx *c)
+{
+	for (size_t i = 0; i < c->nr_tasks; i++)
+		dump_task_free(&c->tasks[i]);
+	free(c->tasks);
+	c->tasks = NULL;
+	c->nr_tasks = 0;
+	dump_files_free(&c->files);
+	freeze_tree_free(&c->tree);
+}

@@ -1,0 +1,152 @@
+/* dump — `crisp dump`, the orchestrator: checks, freeze, collect, copy
+ * pages, release (with -R/-s as early as consistency allows), write the
+ * images, kill (default), stats, inventory.img last. Calls stages only; on
+ * any failure the tree is released as it was and the images are removed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "blog.h"
+#include "dump.h"
+
+/* An images dir we cannot write into is found before the tree is touched. */
+static int dump_probe_dir(struct dump_ctx *c)
+{
+	int fd = openat(c->dir.dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+
+	if (fd < 0 && errno == EOPNOTSUPP) {
+		fd = openat(c->dir.dfd, ".crisp-probe", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			unlinkat(c->dir.dfd, ".crisp-probe", 0);
+	}
+	if (fd < 0) {
+		int err = -errno;
+
+		pr_perror("cannot write into the images directory %s", c->o->images_dir);
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+static int dump_collect_frozen(struct dump_ctx *c)
+{
+	uint64_t t0;
+	int err;
+
+	err = dump_tree_collect(c);
+	if (!err)
+		err = dump_misc_collect(c);
+	t0 = freeze_now_ns();
+	for (size_t i = 0; i < c->nr_tasks && !err; i++)
+		err = dump_pages_read(c, &c->tasks[i]);
+	c->stats.memdump_us = (freeze_now_ns() - t0) / 1000;
+	return err;
+}
+
+static int dump_write_images(struct dump_ctx *c)
+{
+	uint64_t t_pages = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < c->nr_tasks && !err; i++) {
+		const struct dump_task *t = &c->tasks[i];
+
+		err = dump_core_write(c, t);
+		if (!err && !t->zombie) {
+			uint64_t t0 = freeze_now_ns();
+
+			err = dump_mm_write(c, t);
+			if (!err)
+				err = dump_pages_write(c, t, (unsigned int)i + 1);
+			t_pages += freeze_now_ns() - t0;
+		}
+		if (!err)
+			err = dump_misc_write_task(c, t);
+	}
+	c->stats.memwrite_us = t_pages / 1000;
+	if (!err)
+		err = dump_files_write(c);
+	if (!err)
+		err = dump_misc_write_pstree(c);
+	return err;
+}
+
+static int dump_run(struct dump_ctx *c)
+{
+	const struct crisp_opts *o = c->o;
+	bool early = o->leave_running || o->leave_stopped;
+	int err;
+
+	err = dump_probe_dir(c);
+	if (!err)
+		err = dump_pages_prepare(c);
+	if (!err)
+		err = dump_tree_freeze(c);
+	if (!err)
+		err = dump_collect_frozen(c);
+	if (err)
+		return err;
+	/* everything is copied: a task left running may go on now */
+	if (early) {
+		err = dump_tree_release(c, o->leave_stopped ? FREEZE_LEAVE_STOPPED : FREEZE_RESUME);
+		if (err)
+			return err;
+	}
+	err = dump_write_images(c);
+	if (err)
+		return err;
+	if (!early)
+		c->stats.frozen_us = (freeze_now_ns() - c->t_frozen) / 1000;
+	err = dump_stats_write(c);
+	if (!err)
+		err = dump_misc_write_inventory(c);
+	if (err)
+		return err;
+	if (!early) {
+		/* as CRIU: the dumped tree is gone once its images are complete */
+		err = dump_tree_release(c, FREEZE_KILL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int dump_main(const struct crisp_opts *o)
+{
+	struct dump_ctx c;
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	if (!o->tree_pid || !o->images_dir) {
+		pr_err("dump needs -t PID and -D DIR");
+		return -EINVAL;
+	}
+	err = img_dir_open(&c.dir, o->images_dir, false);
+	if (err) {
+		pr_err("cannot open the images directory %s: %s", o->images_dir, strerror(-err));
+		return err;
+	}
+	pr_info("Dumping the tree of %d into %s", (int)o->tree_pid, o->images_dir);
+	err = dump_run(&c);
+	if (err) {
+		if (c.frozen)
+			dump_tree_release(&c, FREEZE_RESUME);
+		img_dir_abort(&c.dir);
+		pr_err("Dumping FAILED.");
+	} else {
+		if (o->display_stats)
+			dump_stats_print(&c);
+		pr_info("Dumping finished successfully");
+	}
+	img_dir_close(&c.dir);
+	if (c.staging)
+		munmap(c.staging, c.staging_len);
+	dump_ctx_free(&c);
+	return err;
+}

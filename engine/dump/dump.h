@@ -1,0 +1,204 @@
+/* dump — `crisp dump`: the context shared by the dump stages and their entry
+ * points. dump.c calls the stages in order; each stage file owns one concern
+ * (refusal checks, tree, core, mm, pages, files, misc images, stats).
+ * Nothing here runs on its own: the orchestrator decides what happens when.
+ */
+#ifndef CRISP_DUMP_H
+#define CRISP_DUMP_H
+
+#include <asm/ldt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include "core-x86.pb-c.h"
+#include "freeze.h"
+#include "img.h"
+#include "infect_collect.h"
+#include "mem_scan.h"
+#include "opts.h"
+#include "proc_limits.h"
+#include "proc_maps.h"
+#include "proc_mm.h"
+#include "proc_stat.h"
+#include "proc_status.h"
+#include "proc_timers.h"
+#include "regs.h"
+
+/* CRIU's task states in core images */
+#define DUMP_TASK_ALIVE		1
+#define DUMP_TASK_DEAD		2
+#define DUMP_TASK_STOPPED	3
+
+/* CRIU's vma_entry.status bits (image ABI) */
+#define DUMP_VMA_REGULAR	(1u << 0)
+#define DUMP_VMA_STACK		(1u << 1)
+#define DUMP_VMA_VSYSCALL	(1u << 2)
+#define DUMP_VMA_VDSO		(1u << 3)
+#define DUMP_VMA_HEAP		(1u << 5)
+#define DUMP_VMA_FILE_PRIVATE	(1u << 6)
+#define DUMP_VMA_FILE_SHARED	(1u << 7)
+#define DUMP_VMA_ANON_SHARED	(1u << 8)
+#define DUMP_VMA_ANON_PRIVATE	(1u << 9)
+#define DUMP_VMA_VVAR		(1u << 12)
+
+/* pagemap_entry.flags */
+#define DUMP_PE_PRESENT		(1u << 2)
+
+#define DUMP_TLS_ENTRIES	3	/* GDT TLS slots 12..14 on x86_64 */
+#define DUMP_MAX_SIGINFO	1024	/* queued signals per queue we save */
+
+struct dump_thread {
+	pid_t tid;
+	struct regs_thread regs;
+	struct user_desc tls[DUMP_TLS_ENTRIES];	/* PTRACE_GET_THREAD_AREA */
+	uint64_t sigmask;
+	siginfo_t *pending;
+	size_t nr_pending;
+	stack_t sas;
+	uint64_t clear_tid;
+	uint64_t robust_head;
+	size_t robust_len;
+	bool has_rseq;
+	uint64_t rseq_ptr, rseq_cs;
+	uint32_t rseq_size, rseq_sig;
+	int nice, policy, rt_prio;
+	long pdeath;
+	struct proc_status st;	/* creds, seccomp */
+	char comm[PROC_COMM_MAX];
+};
+
+/* One mapping with CRIU's classification. */
+struct dump_vma {
+	uint32_t status;	/* DUMP_VMA_* */
+	uint32_t flags;		/* MAP_* */
+	uint64_t madv;		/* 1 << MADV_* */
+	uint64_t shmid;		/* file id (file mappings) or inode (shared anon) */
+	bool dump_pages;	/* its pages go into pages-N.img */
+	bool file_skip;		/* pages still backed by the file are left out */
+};
+
+/* A run of saved pages: pagemap entry and where its bytes sit in staging. */
+struct dump_run {
+	uint64_t vaddr, nr_pages;
+	size_t off;
+};
+
+struct dump_task {
+	pid_t pid, ppid, pgid, sid;
+	bool zombie, stopped;
+	int exit_code;
+	struct dump_thread *th;
+	size_t nr_th;
+	struct proc_stat stat;
+	struct proc_status status;
+	struct proc_limits limits;
+	struct proc_mm mm;
+	struct proc_maps maps;
+	struct dump_vma *vmas;		/* parallel to maps.vma */
+	struct collect_sigaction act[COLLECT_NSIG];
+	struct itimerval itimers[3];
+	struct proc_timers ptimer_ids;
+	struct collect_posix_timer *ptimers;
+	struct collect_prctl prctl;
+	siginfo_t *shared_pending;
+	size_t nr_shared;
+	uint32_t umask;
+	int32_t oom_score_adj;
+	uint32_t loginuid;
+	char cwd[PATH_MAX], root[PATH_MAX];
+	uint32_t exe_id, cwd_id, root_id;
+	uint32_t vm_id, files_id, fs_id, sighand_id;
+	uint32_t ns_id[8];		/* pid net ipc uts mnt user cgroup time */
+	struct dump_run *runs;
+	size_t nr_runs, cap_runs;
+	uint64_t pages_scanned;
+};
+
+/* A regular file the images refer to (exe, cwd, root, mapped files). */
+struct dump_file {
+	uint32_t id;
+	uint64_t dev, ino;
+	uint32_t flags;
+	uint32_t mode;
+	uint64_t size;
+	char *path;
+};
+
+struct dump_files {
+	struct dump_file *f;
+	size_t nr, cap;
+};
+
+struct dump_stats {
+	uint64_t freezing_us, frozen_us, memdump_us, memwrite_us;
+	uint64_t pages_scanned, pages_skipped_parent, pages_written;
+};
+
+struct dump_ctx {
+	const struct crisp_opts *o;
+	struct img_dir dir;
+	bool dir_open;
+	struct freeze_tree tree;
+	bool frozen;
+	struct dump_task *tasks;	/* parallel to tree.task */
+	size_t nr_tasks;
+	struct dump_files files;
+	struct dump_stats stats;
+	uint8_t *staging;		/* every saved page, in pagemap order */
+	size_t staging_len, staging_used;
+	uint64_t t_start, t_frozen, t_memdump_end, t_released;
+};
+
+/* dump.c */
+int dump_main(const struct crisp_opts *o);
+
+/* dump-refuse.c: resources crisp cannot dump yet. -EOPNOTSUPP, logged. */
+int dump_refuse_task(pid_t pid);
+int dump_refuse_vmas(const struct dump_task *t);
+
+/* dump-tree.c */
+int dump_tree_freeze(struct dump_ctx *c);
+int dump_tree_collect(struct dump_ctx *c);
+int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode);
+void dump_ctx_free(struct dump_ctx *c);
+
+/* dump-core.c */
+int dump_core_collect(struct dump_ctx *c, struct dump_task *t);
+int dump_core_write(struct dump_ctx *c, const struct dump_task *t);
+
+/* dump-regs.c: thread_info from a thread's registers */
+int dump_regs_encode(const struct dump_thread *th, ThreadInfoX86 **out);
+void dump_regs_encoded_free(ThreadInfoX86 *ti);
+
+/* dump-mm.c */
+int dump_mm_collect(struct dump_ctx *c, struct dump_task *t);
+int dump_mm_write(struct dump_ctx *c, const struct dump_task *t);
+
+/* dump-pages.c */
+int dump_pages_prepare(struct dump_ctx *c);
+int dump_pages_read(struct dump_ctx *c, struct dump_task *t);
+int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id);
+
+/* dump-files.c */
+int dump_files_add(struct dump_files *fs, const char *path, uint32_t flags, uint32_t *id);
+int dump_files_write(struct dump_ctx *c);
+void dump_files_free(struct dump_files *fs);
+
+/* dump-misc.c */
+int dump_misc_collect(struct dump_ctx *c);
+struct TaskKobjIdsEntry;
+void dump_misc_fill_ids(struct TaskKobjIdsEntry *ids, const struct dump_task *t);
+int dump_misc_write_task(struct dump_ctx *c, const struct dump_task *t);
+int dump_misc_write_pstree(struct dump_ctx *c);
+int dump_misc_write_inventory(struct dump_ctx *c);
+
+/* dump-stats.c */
+int dump_stats_write(struct dump_ctx *c);
+void dump_stats_print(const struct dump_ctx *c);
+
+#endif
