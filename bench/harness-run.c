@@ -121,6 +121,8 @@ static int hx_start_workload(struct hx_rep *r, unsigned int size, double rate)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(null, 2);
+		if (null > 2)
+			close(null);	/* the workload's fd table: only what it opens */
 		execl(r->c->workload, r->c->workload, "--dir", r->dir, "--size", sz,
 		      "--rate", rt, (char *)NULL);
 		_exit(127);
