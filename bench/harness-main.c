@@ -267,11 +267,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crisp-harness: no workload at %s\n", c.workload);
 		return 2;
 	}
-	for (unsigned int e = 0; e < c.nengines; e++)
-		if (access(c.engines[e], X_OK)) {
+	for (unsigned int e = 0; e < c.nengines; e++) {
+		/* absolute: a relative path would be resolved against wherever
+		 * the engine is started from */
+		char *abs = realpath(c.engines[e], NULL);
+
+		if (!abs || access(abs, X_OK)) {
 			fprintf(stderr, "crisp-harness: engine %s is not executable\n", c.engines[e]);
 			return 2;
 		}
+		c.engines[e] = abs;
+	}
 	if (!c.dir) {
 		const char *tmp = getenv("TMPDIR");
 
