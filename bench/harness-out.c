@@ -23,7 +23,7 @@ static const char *hx_engine_label(const struct hx_config *c, unsigned int e)
 
 void hx_print_table(const struct hx_config *c, const struct hx_results *r, FILE *out)
 {
-	fprintf(out, "%-10s %-9s %7s %7s %5s %-17s %10s %10s %10s %s\n", "engine", "scenario",
+	fprintf(out, "%-10s %-9s %7s %7s %5s %-20s %10s %10s %10s %s\n", "engine", "scenario",
 		"MiB", "MB/s", "round", "metric", "min", "median", "max", "n");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct hx_series *s = &r->s[i];
@@ -31,7 +31,7 @@ void hx_print_table(const struct hx_config *c, const struct hx_results *r, FILE 
 
 		if (stats_summarise(s->values, s->nvalues, &sum))
 			continue;
-		fprintf(out, "%-10s %-9s %7u %7g %5u %-17s ", hx_engine_label(c, s->engine),
+		fprintf(out, "%-10s %-9s %7u %7g %5u %-20s ", hx_engine_label(c, s->engine),
 			hx_scenario_name(s->scenario), s->size_mib, s->rate_mbps, s->round, s->metric);
 		if (s->nvalues)
 			fprintf(out, "%10.3f %10.3f %10.3f %zu", sum.min, sum.median, sum.max, s->nvalues);

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "img.h"
+#include "stats.pb-c.h"
 #include "wl-report.h"
 
 #define HX_PATH 1024
@@ -255,6 +257,38 @@ static void hx_put(struct hx_results *res, const struct hx_cond *k, unsigned int
 	hx_record(res, k->engine, k->sc, k->size, k->rate, round, metric, v);
 }
 
+/*
+ * Records what the engine says about itself: the STATS entry it wrote as
+ * @file (stats-dump or stats-restore) in @img, next to what the task saw.
+ * An engine that writes none is no error: there is just nothing to record.
+ */
+static void hx_engine_stats(struct hx_results *res, const struct hx_cond *k, unsigned int round,
+			    const char *img, const char *file)
+{
+	struct img_file f;
+	int dfd = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return;
+	if (!img_read(&f, dfd, file, img_kind_by_name("STATS")) && f.n == 1) {
+		const StatsEntry *e = (const StatsEntry *)f.ents[0].msg;
+
+		if (e->dump) {
+			hx_put(res, k, round, "engine_freezing_ms", e->dump->freezing_time / 1e3);
+			hx_put(res, k, round, "engine_frozen_ms", e->dump->frozen_time / 1e3);
+			hx_put(res, k, round, "engine_memdump_ms", e->dump->memdump_time / 1e3);
+			hx_put(res, k, round, "engine_memwrite_ms", e->dump->memwrite_time / 1e3);
+			hx_put(res, k, round, "pages_written", (double)e->dump->pages_written);
+			hx_put(res, k, round, "pages_skipped_parent",
+			       (double)e->dump->pages_skipped_parent);
+		}
+		if (e->restore)
+			hx_put(res, k, round, "engine_restore_ms", e->restore->restore_time / 1e3);
+		img_file_free(&f);
+	}
+	close(dfd);
+}
+
 /* A dump with --leave-running at @verbosity; records its freeze and wall
  * time under the metric names given. */
 static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char *img,
@@ -279,6 +313,8 @@ static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char
 	hx_put(res, k, 0, freeze_metric, (double)wl_report_freeze_in(&rep, t0, t1) / 1e6);
 	hx_put(res, k, 0, wall_metric, (double)(t1 - t0) / 1e6);
 	wl_report_free(&rep);
+	if (k->sc != HX_LOGCOST)
+		hx_engine_stats(res, k, 0, img, "stats-dump");
 	return 0;
 }
 
@@ -296,6 +332,7 @@ static int hx_restore_and_verify(struct hx_rep *r, const struct hx_cond *k, cons
 	if (err)
 		return err < 0 ? err : -EIO;
 	hx_put(res, k, round, "restore_wall_ms", (double)(t1 - t0) / 1e6);
+	hx_engine_stats(res, k, round, img, "stats-restore");
 	if (hx_pidfile(pidfile, &r->pid))
 		return -ENOENT;
 	hx_put(res, k, round, "verified", hx_verify(r) ? 1 : 0);
@@ -316,6 +353,7 @@ static int hx_scenario_dump_kill(struct hx_rep *r, const struct hx_cond *k, stru
 	if (err)
 		return err < 0 ? err : -EIO;
 	hx_put(res, k, 0, "wall_ms", (double)(t1 - t0) / 1e6);
+	hx_engine_stats(res, k, 0, img, "stats-dump");
 	if (hx_wait(r->pid, 10, &st))
 		return -ETIMEDOUT;	/* the engine should have killed it */
 	r->pid = 0;
@@ -357,6 +395,7 @@ static int hx_scenario_predump(struct hx_rep *r, const struct hx_cond *k, struct
 		hx_put(res, k, round, "freeze_ms", (double)wl_report_freeze_in(&rep, t0, t1) / 1e6);
 		hx_put(res, k, round, "wall_ms", (double)(t1 - t0) / 1e6);
 		wl_report_free(&rep);
+		hx_engine_stats(res, k, round, img, "stats-dump");
 	}
 	hx_stop(r);
 	return hx_restore_and_verify(r, k, img, r->c->rounds + 1, res);
