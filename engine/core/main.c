@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "crisp-config.h"
 #include "dump.h"
+#include "restore.h"
 
 typedef int (*crisp_cmd_fn)(const struct crisp_opts *o);
 
@@ -22,9 +23,15 @@ static int cmd_dump(const struct crisp_opts *o)
 	return dump_main(o) ? 1 : 0;
 }
 
+static int cmd_restore(const struct crisp_opts *o)
+{
+	return restore_main(o);
+}
+
 static const crisp_cmd_fn crisp_handlers[] = {
 	[CMD_CHECK] = cmd_check,
 	[CMD_DUMP] = cmd_dump,
+	[CMD_RESTORE] = cmd_restore,
 };
 
 /* -o FILE is relative to the work dir (-W), else to the images dir (-D). */

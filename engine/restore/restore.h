@@ -1,0 +1,110 @@
+/* restore — `crisp restore`: the context shared by the restore stages and
+ * their entry points. restore.c calls the stages in order; each stage file
+ * owns one concern (images, memory plan, premap in the new task, signal
+ * frames, the task's life, stats). Nothing here runs on its own.
+ */
+#ifndef CRISP_RESTORE_H
+#define CRISP_RESTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core.pb-c.h"
+#include "files.pb-c.h"
+#include "fs.pb-c.h"
+#include "img.h"
+#include "mm.pb-c.h"
+#include "opts.h"
+#include "restorer.h"
+
+/* A run of saved pages: where it goes and where its bytes are in pages-N. */
+struct rst_pages_run {
+	uint64_t vaddr, nr_pages;
+	uint64_t file_off;
+};
+
+struct rst_images {
+	struct img_file inventory, pstree, mm, pagemap, files, fs;
+	struct img_file *core;		/* one per thread, leader first */
+	size_t nr_threads;
+	pid_t pid;
+	pid_t *tids;
+	CoreEntry **cores;		/* core[i]'s entry, leader first */
+	MmEntry *mme;
+	FsEntry *fse;
+	struct rst_pages_run *runs;
+	size_t nr_runs;
+	unsigned int pages_id;
+	int pages_fd;
+	uint64_t pages_len;
+};
+
+/* Our own vdso/vvar areas (from /proc/self/maps). */
+struct rst_own_special {
+	uint64_t start, end;
+	bool vdso;
+};
+
+struct rst_stats {
+	uint64_t forking_us, restore_us;
+	uint64_t pages_restored;
+};
+
+struct rst_ctx {
+	const struct crisp_opts *o;
+	struct img_dir dir;
+	bool dir_open;
+	struct rst_images im;
+	/* the shared region: blob, args, vma table, threads, stacks, frames */
+	uint8_t *region;
+	size_t region_len;
+	struct rst_args *args;
+	uint64_t premap_base, premap_len;	/* chosen before the clone */
+	size_t *premap_vma;			/* rst_vma i is mme->vmas[premap_vma[i]] */
+	struct rst_own_special own[RST_MAX_SPECIAL];
+	size_t nr_own;
+	size_t frames_off, frame_size;		/* in the region, per thread */
+	int pidfd;
+	pid_t pid;				/* the restored root */
+	bool child_ours;			/* we are its parent (no -S) */
+	struct rst_stats stats;
+	uint64_t t_start;
+};
+
+/* restore.c */
+int restore_main(const struct crisp_opts *o);
+
+/* rst-images.c: every image the restore needs, checked. 0 or -errno. */
+int rst_images_read(struct rst_ctx *c);
+void rst_images_free(struct rst_images *im);
+/* The path of reg file @id from files.img, or NULL. */
+const char *rst_images_file_path(const struct rst_images *im, uint32_t id);
+
+/* rst-plan.c: the shared region at a spot no target VMA uses, the premap
+ * reservation and the restorer's argument block. 0 or -errno. */
+int rst_plan(struct rst_ctx *c);
+void rst_plan_free(struct rst_ctx *c);
+
+/* rst-frame.c: each thread's rt_sigframe (registers, FPU/XSAVE, mask,
+ * sigaltstack) in the region; sets rst_thread.frame_sp. 0 or -errno. */
+int rst_frames_build(struct rst_ctx *c);
+
+/* rst-child.c: runs in the new task (engine code still): premaps and fills
+ * memory, task-wide state, then jumps into the restorer. Never returns;
+ * failures are reported through args->stage/err/msg. */
+__attribute__((noreturn)) void rst_child_main(struct rst_ctx *c);
+
+/* rst-task.c: the task's life. */
+int rst_task_create(struct rst_ctx *c);
+int rst_task_wait_parked(struct rst_ctx *c);
+int rst_task_release(struct rst_ctx *c);
+void rst_task_abort(struct rst_ctx *c);
+const char *rst_step_name(int step);
+
+/* rst-stats.c */
+int rst_stats_write(struct rst_ctx *c);
+void rst_stats_print(const struct rst_ctx *c);
+
+#endif
