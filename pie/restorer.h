@@ -77,6 +77,7 @@ struct rst_thread {
 	uint64_t pending;	/* struct rst_siginfo[nr_pending] */
 	uint32_t nr_pending;
 	uint32_t restore_creds;	/* 0: keep the engine's (root) creds */
+	uint32_t restarts;	/* it re-enters an interrupted syscall first */
 };
 
 struct rst_mm_map {		/* struct prctl_mm_map */

@@ -155,7 +155,7 @@ static int rst_frame_fpu(const struct rst_ctx *c, size_t ti, uint8_t *x, size_t 
 	return 0;
 }
 
-static void rst_frame_gpr(struct rst_sigcontext *sc, const UserX86RegsEntry *g)
+static bool rst_frame_gpr(struct rst_sigcontext *sc, const UserX86RegsEntry *g)
 {
 	int64_t ax = (int64_t)g->ax;
 
@@ -172,11 +172,14 @@ static void rst_frame_gpr(struct rst_sigcontext *sc, const UserX86RegsEntry *g)
 		    ax == -RST_ERESTARTNOHAND) {
 			sc->ax = g->orig_ax;
 			sc->ip -= 2;
+			return true;
 		} else if (ax == -RST_ERESTART_RESTARTBLOCK) {
 			sc->ax = RST_NR_restart_syscall;
 			sc->ip -= 2;
+			return true;
 		}
 	}
+	return false;
 }
 
 int rst_frames_build(struct rst_ctx *c)
@@ -193,7 +196,7 @@ int rst_frames_build(struct rst_ctx *c)
 
 		memset(base, 0, c->frame_size);
 		f->uc.uc_flags = RST_UC_FP_XSTATE | RST_UC_SIGCONTEXT_SS | RST_UC_STRICT_RESTORE_SS;
-		rst_frame_gpr(&f->uc.mc, ce->thread_info->gpregs);
+		rt[i].restarts = rst_frame_gpr(&f->uc.mc, ce->thread_info->gpregs);
 		err = rst_frame_fpu(c, i, fpu, c->frame_size - 512);
 		if (err)
 			return err;

@@ -157,8 +157,9 @@ static int rst_wait_stop(pid_t tid, int *status)
 	return 0;
 }
 
-/* Runs @tid until it has come out of rt_sigreturn (its own registers). */
-static int rst_run_to_sigreturn(pid_t tid)
+/* Runs @tid until it has come out of rt_sigreturn (its own registers), or
+ * with @entry, until it has entered its next syscall. */
+static int rst_run_to_sigreturn(pid_t tid, bool entry)
 {
 	bool in_sigreturn = false;
 	int status, sig = 0, err;
@@ -182,6 +183,8 @@ static int rst_run_to_sigreturn(pid_t tid)
 		}
 		if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(info), &info) <= 0)
 			return -errno;
+		if (info.op == PTRACE_SYSCALL_INFO_ENTRY && entry)
+			return 0;
 		if (info.op == PTRACE_SYSCALL_INFO_ENTRY)
 			in_sigreturn = info.entry.nr == SYS_rt_sigreturn;
 		else if (info.op == PTRACE_SYSCALL_INFO_EXIT && in_sigreturn)
@@ -215,7 +218,7 @@ int rst_task_release(struct rst_ctx *c)
 	__atomic_store_n(&a->go, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &a->go, 1 /* FUTEX_WAKE */, 1 << 30, NULL, NULL, 0);
 	for (size_t i = 0; i < a->nr_threads && !err; i++)
-		err = rst_run_to_sigreturn(th[i].tid);
+		err = rst_run_to_sigreturn(th[i].tid, false);
 	if (err)
 		return err;
 	/* every thread is past the restorer: its region goes */
@@ -232,6 +235,14 @@ int rst_task_release(struct rst_ctx *c)
 		pr_err("cannot unmap the restorer from task %d: %s", (int)c->pid, strerror(-err));
 		return err;
 	}
+	/* A thread that was inside a syscall goes back into it before it is let
+	 * go: a signal sent once we are gone then interrupts that syscall, as it
+	 * would have, instead of being handled just before it. */
+	for (size_t i = 0; i < a->nr_threads && !err; i++)
+		if (th[i].restarts)
+			err = rst_run_to_sigreturn(th[i].tid, true);
+	if (err)
+		return err;
 	for (size_t i = a->nr_threads; i-- > 0;) {
 		if (ptrace(PTRACE_DETACH, th[i].tid, NULL, NULL)) {
 			err = -errno;
