@@ -169,12 +169,15 @@ static void rst_child_timers(struct rst_ctx *c, const TaskTimersEntry *t)
 	for (int i = 0; i < 3; i++) {
 		struct itimerval v;
 
-		if (!it[i] || (!it[i]->vsec && !it[i]->vusec))
+		if (!it[i] || (!it[i]->vsec && !it[i]->vusec && !it[i]->isec && !it[i]->iusec))
 			continue;
 		v.it_interval.tv_sec = (time_t)it[i]->isec;
 		v.it_interval.tv_usec = (suseconds_t)it[i]->iusec;
 		v.it_value.tv_sec = (time_t)it[i]->vsec;
 		v.it_value.tv_usec = (suseconds_t)it[i]->vusec;
+		/* caught at the instant it fired: it fires now, then runs on */
+		if (!v.it_value.tv_sec && !v.it_value.tv_usec)
+			v.it_value.tv_usec = 1;
 		if (setitimer(i, &v, NULL))
 			rst_child_fail(c, -errno, "setitimer(%d): %s", i, strerror(errno));
 	}
@@ -206,7 +209,10 @@ static void rst_child_timers(struct rst_ctx *c, const TaskTimersEntry *t)
 		spec.it_interval.tv_nsec = (long)p->insec;
 		spec.it_value.tv_sec = (time_t)p->vsec;
 		spec.it_value.tv_nsec = (long)p->vnsec;
-		if ((p->vsec || p->vnsec) && syscall(SYS_timer_settime, id, 0, &spec, NULL))
+		if (!p->vsec && !p->vnsec && (p->isec || p->insec))
+			spec.it_value.tv_nsec = 1;	/* caught as it fired */
+		if ((spec.it_value.tv_sec || spec.it_value.tv_nsec) &&
+		    syscall(SYS_timer_settime, id, 0, &spec, NULL))
 			rst_child_fail(c, -errno, "timer_settime(%d): %s", id, strerror(errno));
 	}
 	prctl(PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0);
