@@ -15,6 +15,7 @@
 #define NR_rt_sigqueueinfo	129
 #define NR_madvise		28
 #define NR_setpriority		141
+#define NR_sched_setscheduler	144
 #define NR_mlock		149
 #define NR_arch_prctl		158
 #define NR_setresuid		117
@@ -191,6 +192,12 @@ static __attribute__((noreturn)) void rst_thread_finish(struct rst_args *a, stru
 		RST_CHECK(a, RST_STEP_THREAD_STATE,
 			  pie_syscall2(NR_set_robust_list, (long)t->robust_head, (long)t->robust_len));
 	RST_CHECK(a, RST_STEP_THREAD_STATE, pie_syscall2(PIE_NR_prctl, RST_PR_SET_NAME, (long)t->comm));
+	{
+		int32_t prio = t->rt_prio;
+
+		RST_CHECK(a, RST_STEP_THREAD_STATE,
+			  pie_syscall3(NR_sched_setscheduler, t->tid, t->policy, (long)&prio));
+	}
 	RST_CHECK(a, RST_STEP_THREAD_STATE, pie_syscall3(NR_setpriority, 0, t->tid, t->nice));
 	if (t->rseq_ptr)
 		RST_CHECK(a, RST_STEP_RSEQ, pie_syscall4(NR_rseq, (long)t->rseq_ptr,

@@ -78,6 +78,7 @@ struct rst_thread {
 	uint32_t nr_pending;
 	uint32_t restore_creds;	/* 0: keep the engine's (root) creds */
 	uint32_t restarts;	/* it re-enters an interrupted syscall first */
+	int32_t policy, rt_prio;	/* sched_setscheduler */
 };
 
 struct rst_mm_map {		/* struct prctl_mm_map */

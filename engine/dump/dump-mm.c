@@ -60,6 +60,14 @@ static int dump_mm_classify(struct dump_ctx *c, const struct proc_maps *m,
 		d->flags |= MAP_PRIVATE | MAP_ANONYMOUS;
 		return 0;
 	}
+	if (v->shared && (!strcmp(name, "/dev/zero (deleted)") || !strcmp(name, "/dev/zero"))) {
+		/* MAP_SHARED|MAP_ANONYMOUS: shmem named after /dev/zero */
+		d->status |= DUMP_VMA_ANON_SHARED;
+		d->flags |= MAP_SHARED | MAP_ANONYMOUS;
+		d->shmid = v->ino;
+		d->dump_pages = true;
+		return 0;
+	}
 	if (v->ino && name[0] == '/') {
 		uint32_t oflags = v->shared && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
 

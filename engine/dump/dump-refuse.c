@@ -130,9 +130,9 @@ int dump_refuse_vmas(const struct dump_task *t)
 			why = "SysV shared memory";
 		else if (!strncmp(name, "/memfd:", 7))
 			why = "a memfd mapping";
-		else if (v->shared && (v->ino == 0 || !strncmp(name, "/dev/zero", 9)))
-			why = "shared anonymous memory (not supported yet)";
-		else if (strstr(name, " (deleted)"))
+		else if (v->shared && v->ino == 0)
+			why = "shared anonymous memory without an inode";
+		else if (strstr(name, " (deleted)") && !(v->shared && !strcmp(name, "/dev/zero (deleted)")))
 			why = "a mapping of a deleted file";
 		else if (name[0] == '[' && strcmp(name, "[heap]") && strcmp(name, "[stack]") &&
 			 strcmp(name, "[vdso]") && strncmp(name, "[vvar", 5) &&

@@ -83,6 +83,9 @@ static void rst_child_map(struct rst_ctx *c, const VmaEntry *v, const struct rst
 			       (unsigned long long)v->end, strerror(errno));
 	if (fd >= 0)
 		close(fd);
+	/* huge pages are allocated as the pages are filled in */
+	if (v->has_madv && (v->madv & (1ull << MADV_HUGEPAGE)) && !(flags & MAP_SHARED))
+		madvise(p, r->len, MADV_HUGEPAGE);
 }
 
 /* Each saved run into its premapped VMA, straight from pages-N.img. */

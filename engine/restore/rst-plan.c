@@ -164,6 +164,8 @@ static void rst_fill_thread(struct rst_ctx *c, size_t i, struct rst_thread *t,
 	memset(t, 0, sizeof(*t));
 	t->tid = c->im.tids[i];
 	t->nice = tc->has_sched_nice ? tc->sched_nice : 0;
+	t->policy = tc->has_sched_policy ? (int32_t)tc->sched_policy : 0;
+	t->rt_prio = tc->has_sched_prio ? (int32_t)tc->sched_prio : 0;
 	t->stack_top = (uint64_t)(uintptr_t)stack_top;
 	t->fs_base = g->fs_base;
 	t->gs_base = g->gs_base;
