@@ -81,7 +81,8 @@ int rst_task_create(struct rst_ctx *c)
 	memset(&ca, 0, sizeof(ca));
 	ca.flags = CLONE_PIDFD | (c->o->restore_sibling ? CLONE_PARENT : 0);
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	ca.exit_signal = SIGCHLD;
+	/* with CLONE_PARENT the child gets our own exit signal (clone3 wants 0) */
+	ca.exit_signal = c->o->restore_sibling ? 0 : SIGCHLD;
 	ca.set_tid = (uint64_t)(uintptr_t)&tid;
 	ca.set_tid_size = 1;
 	sigfillset(&all);
