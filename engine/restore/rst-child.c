@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,15 +89,44 @@ static void rst_child_map(struct rst_ctx *c, const VmaEntry *v, const struct rst
 		madvise(p, r->len, MADV_HUGEPAGE);
 }
 
-/* Each saved run into its premapped VMA, straight from pages-N.img. */
+/* Each saved run into its premapped VMA, straight from pages-N.img: the
+ * runs are back to back in the file, so up to RST_IOV of them go in one
+ * preadv. */
+#define RST_IOV 1024
+
+static void rst_child_readv(struct rst_ctx *c, struct iovec *iov, int n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t got = preadv(c->im.pages_fd, iov, n, (off_t)off);
+
+		if (got <= 0)
+			rst_child_fail(c, got < 0 ? -errno : -EIO, "reading pages-%u.img at %llu: %s",
+				       c->im.pages_id, (unsigned long long)off,
+				       got < 0 ? strerror(errno) : "short file");
+		off += (uint64_t)got;
+		while (n > 0 && (size_t)got >= iov->iov_len) {
+			got -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + got;
+			iov->iov_len -= (size_t)got;
+		}
+	}
+}
+
 static void rst_child_fill(struct rst_ctx *c, const struct rst_vma *rv, size_t nr)
 {
 	const struct rst_images *im = &c->im;
+	struct iovec iov[RST_IOV];
+	uint64_t batch_off = 0;
 	size_t vi = 0;
+	int n = 0;
 
 	for (size_t i = 0; i < im->nr_runs; i++) {
 		const struct rst_pages_run *run = &im->runs[i];
-		uint64_t len = run->nr_pages * RST_PAGE, done = 0;
+		uint64_t len = run->nr_pages * RST_PAGE;
 
 		while (vi < nr && rv[vi].dst + rv[vi].len <= run->vaddr)
 			vi++;
@@ -105,17 +135,18 @@ static void rst_child_fill(struct rst_ctx *c, const struct rst_vma *rv, size_t n
 			rst_child_fail(c, -EINVAL, "bad image %s: pages at %#llx+%llu are in no "
 				       "private VMA", im->pagemap.name, (unsigned long long)run->vaddr,
 				       (unsigned long long)len);
-		while (done < len) {
-			uint8_t *dst = (uint8_t *)(uintptr_t)(rv[vi].src + (run->vaddr - rv[vi].dst) + done);
-			ssize_t n = pread(im->pages_fd, dst, len - done, (off_t)(run->file_off + done));
-
-			if (n <= 0)
-				rst_child_fail(c, n < 0 ? -errno : -EIO, "reading pages-%u.img at %llu: %s",
-					       im->pages_id, (unsigned long long)(run->file_off + done),
-					       n < 0 ? strerror(errno) : "short file");
-			done += (uint64_t)n;
+		if (n == RST_IOV) {
+			rst_child_readv(c, iov, n, batch_off);
+			n = 0;
 		}
+		if (!n)
+			batch_off = run->file_off;
+		iov[n].iov_base = (void *)(uintptr_t)(rv[vi].src + (run->vaddr - rv[vi].dst));
+		iov[n].iov_len = len;
+		n++;
 	}
+	if (n)
+		rst_child_readv(c, iov, n, batch_off);
 }
 
 struct rst_ksigaction {
