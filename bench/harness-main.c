@@ -321,6 +321,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "\r\033[K");
 
 	hx_print_table(&c, &res, stdout);
+	hx_print_rounds(&c, &res, stdout);
 	if (!json && asprintf(&jpath, "%s/results.json", c.dir) > 0)
 		json = jpath;
 	if (!plot && asprintf(&ppath, "%s/freeze", c.dir) > 0)

@@ -41,6 +41,49 @@ void hx_print_table(const struct hx_config *c, const struct hx_results *r, FILE 
 	}
 }
 
+/* Median of one series, NAN when it has no value. */
+static double hx_median(const struct hx_results *r, unsigned int e, enum hx_scenario sc,
+			unsigned int size, double rate, unsigned int round, const char *metric);
+
+void hx_print_rounds(const struct hx_config *c, const struct hx_results *r, FILE *out)
+{
+	if (!c->scenarios[HX_PREDUMP])
+		return;
+	for (unsigned int e = 0; e < c->nengines; e++)
+		for (unsigned int si = 0; si < c->nsizes; si++)
+			for (unsigned int ri = 0; ri < c->nrates; ri++) {
+				unsigned int size = c->sizes[si];
+				double rate = c->rates[ri];
+
+				fprintf(out, "\n%s: %u MiB dirtied at %g MB/s, %u pre-dumps then a final dump "
+					"(medians)\n%-7s %16s %16s %14s %14s %10s\n",
+					hx_engine_label(c, e), size, rate, c->rounds, "round",
+					"freeze (task)", "frozen (engine)", "pages written",
+					"from parent", "wall");
+				for (unsigned int k = 1; k <= c->rounds + 1; k++) {
+					double f = hx_median(r, e, HX_PREDUMP, size, rate, k, "freeze_ms");
+					double fe = hx_median(r, e, HX_PREDUMP, size, rate, k, "engine_frozen_ms");
+					double pw = hx_median(r, e, HX_PREDUMP, size, rate, k, "pages_written");
+					double pp = hx_median(r, e, HX_PREDUMP, size, rate, k, "pages_skipped_parent");
+					double w = hx_median(r, e, HX_PREDUMP, size, rate, k, "wall_ms");
+
+					char label[16];
+
+					if (k <= c->rounds)
+						snprintf(label, sizeof(label), "pre %u", k);
+					else
+						snprintf(label, sizeof(label), "final");
+					fprintf(out, "%-7s %13.3f ms %13.3f ms %14.0f %14.0f %7.1f ms\n",
+						label, f, fe, pw, pp, w);
+				}
+				double rw = hx_median(r, e, HX_PREDUMP, size, rate, c->rounds + 1, "restore_wall_ms");
+				double ok = hx_median(r, e, HX_PREDUMP, size, rate, c->rounds + 1, "verified");
+
+				fprintf(out, "restore %.1f ms; restored task's memory %s\n", rw,
+					ok == 1 ? "verified" : isnan(ok) ? "not checked" : "WRONG");
+			}
+}
+
 static void hx_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);

@@ -83,6 +83,9 @@ int hx_run_one(const struct hx_config *c, unsigned int engine,
 /* The report: a table on @out, JSON and SVG plots into files. */
 void hx_print_table(const struct hx_config *c, const struct hx_results *r,
 		    FILE *out);
+/* Per round of the pre-dump series: the task's and the engine's view. */
+void hx_print_rounds(const struct hx_config *c, const struct hx_results *r,
+		     FILE *out);
 int hx_write_json(const struct hx_config *c, const struct hx_results *r,
 		  const char *path);
 int hx_write_plots(const struct hx_config *c, const struct hx_results *r,
