@@ -58,14 +58,14 @@ static void explore(struct timg *t)
 	};
 	struct tdrv_out r;
 
-	timg_run(&r, NULL, 0, false, t->tool, "x", t->dump, "ps", NULL);
+	timg_run(&r, NULL, 0, t->tool, "x", t->dump, "ps", NULL);
 	tdrv_ok(&t->c, r.status == 0 && strstr(r.out, "server"), "x ps: %s", r.out);
 	tdrv_ok(&t->c, ps_indents_child(r.out), "x ps does not indent the child: %s", r.out);
 	tdrv_out_free(&r);
 	for (size_t v = 0; v < sizeof(views) / sizeof(views[0]); v++) {
 		bool all = true;
 
-		timg_run(&r, NULL, 0, false, t->tool, "x", t->dump, views[v].what, NULL);
+		timg_run(&r, NULL, 0, t->tool, "x", t->dump, views[v].what, NULL);
 		for (int i = 0; i < 3 && views[v].needles[i]; i++)
 			all = all && strstr(r.out, views[v].needles[i]);
 		tdrv_ok(&t->c, all, "x %s: %s", views[v].what, r.out);
@@ -90,7 +90,7 @@ static void anon_secrets(struct timg *t, const char *anon)
 		if (!strncmp(names[i], "pages-", 6))
 			continue;
 		path_in(path, sizeof(path), anon, names[i]);
-		timg_run(&r, NULL, 0, false, t->tool, "decode", "-i", path, NULL);
+		timg_run(&r, NULL, 0, t->tool, "decode", "-i", path, NULL);
 		tdrv_ok(&t->c, r.status == 0, "decode anonymized %s", names[i]);
 		grown = realloc(all, all_len + r.out_len + 1);
 		if (grown) {
@@ -99,7 +99,7 @@ static void anon_secrets(struct timg *t, const char *anon)
 			all_len += r.out_len;
 		}
 		if (t->crit) {
-			timg_run(&r2, NULL, 0, false, t->crit, "decode", "-i", path, NULL);
+			timg_run(&r2, NULL, 0, t->crit, "decode", "-i", path, NULL);
 			tdrv_ok(&t->c, r2.out_len == r.out_len && !memcmp(r2.out, r.out, r.out_len),
 				"crit disagrees on anonymized %s", names[i]);
 			tdrv_out_free(&r2);
@@ -194,10 +194,10 @@ static void anonymize(struct timg *t)
 	size_t len = 0;
 
 	snprintf(anon, sizeof(anon), "%s/anon", t->work);
-	timg_run(&r, NULL, 0, false, t->tool, "anonymize", t->dump, anon, NULL);
+	timg_run(&r, NULL, 0, t->tool, "anonymize", t->dump, anon, NULL);
 	tdrv_ok(&t->c, r.status == 0, "anonymize: %s", r.err);
 	tdrv_out_free(&r);
-	timg_run(&r, NULL, 0, false, t->tool, "check", anon, NULL);
+	timg_run(&r, NULL, 0, t->tool, "check", anon, NULL);
 	tdrv_ok(&t->c, r.status == 0, "check of the anonymized dump: %s", r.out);
 	tdrv_out_free(&r);
 	path_in(path, sizeof(path), anon, "pages-1.img");
@@ -220,7 +220,7 @@ static void broken_copy(struct timg *t)
 	unlink(path);
 	path_in(path, sizeof(path), broken, "pages-1.img");
 	tdrv_write_file(path, "x", 1, true);
-	timg_run(&r, NULL, 0, false, t->tool, "check", broken, NULL);
+	timg_run(&r, NULL, 0, t->tool, "check", broken, NULL);
 	tdrv_ok(&t->c, r.status == 1 && strstr(r.out, "fdinfo-2.img is missing") &&
 		strstr(r.out, "pages-1.img holds"), "check of a broken dump: %s", r.out);
 	tdrv_out_free(&r);
@@ -238,7 +238,7 @@ void timg_dump_tools(struct timg *t)
 	path_in(path, sizeof(path), t->dump, "pages-2.img");
 	tdrv_write_file(path, pages, PAGE, false);
 
-	timg_run(&r, NULL, 0, false, t->tool, "check", t->dump, NULL);
+	timg_run(&r, NULL, 0, t->tool, "check", t->dump, NULL);
 	tdrv_ok(&t->c, r.status == 0, "check of the fixture dump: %s", r.out);
 	tdrv_out_free(&r);
 	explore(t);

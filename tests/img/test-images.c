@@ -16,18 +16,18 @@
 #include "json.h"
 #include "test-images.h"
 
-int timg_run(struct tdrv_out *o, const char *in, size_t in_len, bool merge_err, ...)
+int timg_run(struct tdrv_out *o, const char *in, size_t in_len, ...)
 {
 	char *argv[16];
 	va_list ap;
 	int n = 0;
 
-	va_start(ap, merge_err);
-	while (n < 15 && (argv[n] = va_arg(ap, char *)))
+	va_start(ap, in_len);
+	while (n < 15 && (argv[n] = (char *)va_arg(ap, const char *)))
 		n++;
 	va_end(ap);
 	argv[n] = NULL;
-	return tdrv_run(o, in, in_len, merge_err, argv);
+	return tdrv_run(o, in, in_len, false, argv);
 }
 
 /* The JSON @cmd decode prints for @path, or NULL. */
@@ -36,7 +36,7 @@ struct json *timg_decode(const char *cmd, const char *verb, const char *path)
 	struct tdrv_out o;
 	struct json *j;
 
-	timg_run(&o, NULL, 0, false, cmd, verb, "-i", path, NULL);
+	timg_run(&o, NULL, 0, cmd, verb, "-i", path, NULL);
 	j = o.status ? NULL : tdrv_json_parse(o.out, o.out_len);
 	tdrv_out_free(&o);
 	return j;
@@ -56,7 +56,7 @@ static void compare_crit(struct timg *t, const char *base, const char *img,
 	struct json *theirs_j, *ours_j;
 	struct tdrv_out r;
 
-	timg_run(&r, NULL, 0, false, t->crit, "decode", "-i", img, NULL);
+	timg_run(&r, NULL, 0, t->crit, "decode", "-i", img, NULL);
 	tdrv_ok(&t->c, r.status == 0, "%s: crit decode failed: %s", base, tdrv_tail(r.err, 300));
 	theirs_j = tdrv_json_parse(r.out_len ? r.out : "null", r.out_len ? r.out_len : 4);
 	ours_j = tdrv_json_parse(ours->out, ours->out_len);
@@ -67,7 +67,7 @@ static void compare_crit(struct timg *t, const char *base, const char *img,
 	tdrv_ok(&t->c, r.out_len == ours->out_len && !memcmp(r.out, ours->out, r.out_len),
 		"%s: crit's JSON text differs from ours", base);
 	tdrv_out_free(&r);
-	timg_run(&r, NULL, 0, false, t->crit, "decode", "--pretty", "-i", img, NULL);
+	timg_run(&r, NULL, 0, t->crit, "decode", "--pretty", "-i", img, NULL);
 	tdrv_ok(&t->c, r.out_len == pretty->out_len && !memcmp(r.out, pretty->out, r.out_len),
 		"%s: crit's pretty JSON differs from ours", base);
 	tdrv_out_free(&r);
@@ -92,24 +92,24 @@ static void round_trip(struct timg *t, const char *base)
 	if (!tdrv_read_file(src, &text, &text_len))
 		want = tdrv_json_parse(text, text_len);
 	tdrv_ok(&t->c, want, "%s: the fixture is not JSON", base);
-	timg_run(&enc, NULL, 0, false, t->tool, "encode", "-i", src, "-o", img, NULL);
+	timg_run(&enc, NULL, 0, t->tool, "encode", "-i", src, "-o", img, NULL);
 	tdrv_ok(&t->c, enc.status == 0, "%s: encode: %s", base, enc.err);
 	if (enc.status || tdrv_read_file(img, &binary, &bin_len))
 		goto out;
 
-	timg_run(&ours, NULL, 0, false, t->tool, "decode", "-i", img, NULL);
+	timg_run(&ours, NULL, 0, t->tool, "decode", "-i", img, NULL);
 	tdrv_ok(&t->c, ours.status == 0, "%s: decode", base);
 	got = tdrv_json_parse(ours.out, ours.out_len);
 	tdrv_ok(&t->c, got && want && tdrv_json_equal(got, want),
 		"%s: JSON -> encode -> decode differs", base);
 	json_free(got);
-	timg_run(&r, ours.out, ours.out_len, false, t->tool, "encode", NULL);
+	timg_run(&r, ours.out, ours.out_len, t->tool, "encode", NULL);
 	tdrv_ok(&t->c, same_bytes(&r, binary, bin_len),
 		"%s: decode | encode is not byte-identical", base);
 	tdrv_out_free(&r);
 
-	timg_run(&pretty, NULL, 0, false, t->tool, "show", "-i", img, NULL);
-	timg_run(&r, pretty.out, pretty.out_len, false, t->tool, "encode", NULL);
+	timg_run(&pretty, NULL, 0, t->tool, "show", "-i", img, NULL);
+	timg_run(&r, pretty.out, pretty.out_len, t->tool, "encode", NULL);
 	tdrv_ok(&t->c, same_bytes(&r, binary, bin_len),
 		"%s: show | encode is not byte-identical", base);
 	tdrv_out_free(&r);
@@ -194,7 +194,7 @@ static void corrupt_images(struct timg *t)
 		}
 		snprintf(path, sizeof(path), "%s/%s.img", t->work, name);
 		tdrv_write_file(path, buf, len, false);
-		timg_run(&r, NULL, 0, false, t->tool, "decode", "-i", path, NULL);
+		timg_run(&r, NULL, 0, t->tool, "decode", "-i", path, NULL);
 		tdrv_ok(&t->c, r.status == 1 && strstr(r.err, cases[i].msg) && strstr(r.err, name),
 			"%s: rc %d, %s", name, r.status, r.err);
 		if (!strcmp(name, "length-past-end") || !strcmp(name, "garbage-protobuf"))

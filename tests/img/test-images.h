@@ -19,8 +19,9 @@ struct timg {
 	char dump[600];		/* work/dump: every fixture encoded */
 };
 
-/* tdrv_run() with the arguments listed, NULL-terminated (at most 15). */
-int timg_run(struct tdrv_out *o, const char *in, size_t in_len, bool merge_err, ...);
+/* tdrv_run() (stderr kept apart) with the arguments listed, NULL-terminated
+ * (at most 15). */
+int timg_run(struct tdrv_out *o, const char *in, size_t in_len, ...);
 
 /* The JSON that `@cmd @verb -i @path` prints (verb: decode, show, info),
  * or NULL when it fails or prints no JSON. */
