@@ -53,12 +53,14 @@ static void check_freeze(struct tdrv_checks *c, const struct json *res, double m
 		for (int k = 0; k < want[w].n; k++) {
 			const struct json *s = series(c, res, want[w].sc, "freeze_ms",
 						      want[w].rounds[k]);
-			double v[2];
+			double v[2] = { -1, -1 };
+			bool two = s && values(s, 2, v);
 
 			if (s)
-				tdrv_ok(c, values(s, 2, v) && v[0] >= min_ms && v[1] >= min_ms,
-					"%s round %d: freeze should be >= %g ms twice",
-					want[w].sc, want[w].rounds[k], min_ms);
+				tdrv_ok(c, two && v[0] >= min_ms && v[1] >= min_ms,
+					"%s round %d: freeze %s[%g, %g] should be >= %g ms twice",
+					want[w].sc, want[w].rounds[k], two ? "" : "(not 2 values) ",
+					v[0], v[1], min_ms);
 		}
 	}
 }
