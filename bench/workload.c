@@ -349,6 +349,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, &old);	/* threads inherit: only main takes them */
 	if (pthread_create(&tid, NULL, wl_spinner, &w))
 		return 1;
+	/* not ready before the spinner runs: a freeze before its first clock
+	 * read would go unseen */
+	wl_spinner_sync(&w);
 	for (unsigned int t = 0; t < w.layout.writers; t++) {
 		args[t] = (struct wl_writer_arg){ &w, t };
 		if (pthread_create(&tid, NULL, wl_writer, &args[t]))
