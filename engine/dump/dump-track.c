@@ -80,16 +80,43 @@ static bool dump_track_pid_reused(const struct dump_ctx *c, const struct dump_ta
 	return c->parent_stamp.uptime < start_us;
 }
 
+/* The root's tracking before the freeze: the keeper's round trips (and,
+ * for a pre-dump, marking the state as changing) stay out of the frozen
+ * window. A missing task is left for the freeze to report. */
+int dump_track_open_root(struct dump_ctx *c)
+{
+	int err = track_open(&c->root_trk, c->o->tree_pid, c->track_mode);
+
+	if (err == -ENOENT || err == -ESRCH)
+		return 0;
+	if (err) {
+		pr_err("task %d: cannot set up dirty tracking: %s", (int)c->o->tree_pid,
+		       strerror(-err));
+		return err;
+	}
+	c->root_trk_open = true;
+	return c->predump ? track_begin_round(&c->root_trk) : 0;
+}
+
 int dump_track_open_task(struct dump_ctx *c, struct dump_task *t)
 {
 	int err;
 
 	if (t->trk_open || t->zombie)
 		return 0;
-	err = track_open(&t->trk, t->pid, c->track_mode);
-	if (err) {
-		pr_err("task %d: cannot set up dirty tracking: %s", (int)t->pid, strerror(-err));
-		return err;
+	if (c->root_trk_open && t->pid == c->o->tree_pid) {
+		t->trk = c->root_trk;
+		c->root_trk_open = false;
+	} else {
+		err = track_open(&t->trk, t->pid, c->track_mode);
+		if (!err && c->predump)
+			err = track_begin_round(&t->trk);
+		if (err) {
+			pr_err("task %d: cannot set up dirty tracking: %s", (int)t->pid, strerror(-err));
+			if (t->trk.pagemap_fd >= 0 || t->trk.keeper >= 0)
+				track_close(&t->trk);
+			return err;
+		}
 	}
 	t->trk_open = true;
 	t->uffd_ours = t->trk.uffd >= 0;
@@ -228,6 +255,86 @@ int dump_track_collect(struct dump_ctx *c, struct dump_task *t, bool reprotect,
 	return err;
 }
 
+/*
+ * The frozen half of a pre-dump in uffd-wp mode: only the written pages,
+ * re-protected (t->written_frozen), and the VMAs not tracked yet
+ * (t->untracked). Everything else waits until the task runs again.
+ */
+int dump_track_collect_frozen(struct dump_ctx *c, struct dump_task *t)
+{
+	int err = 0;
+
+	(void)c;
+	for (size_t i = 0; i < t->maps.nr && !err; i++) {
+		const struct proc_vma *v = &t->maps.vma[i];
+		bool tracked;
+
+		if (!t->vmas[i].dump_pages)
+			continue;
+		t->pages_scanned += (v->end - v->start) / MEM_PAGE_SIZE;
+		err = track_collect_written(&t->trk, v->start, v->end, &t->written_frozen, &tracked);
+		if (!err && !tracked) {
+			struct mem_range r = { v->start, (v->end - v->start) / MEM_PAGE_SIZE };
+			struct mem_ranges one = { &r, 1, 1, r.nr_pages };
+
+			t->vmas[i].untracked = true;
+			err = dump_track_append(&t->untracked, &one);
+		}
+	}
+	return err;
+}
+
+/*
+ * The rest, once the task runs again: per tracked VMA the pages present
+ * now; those written before the freeze (t->written_frozen) or since (not
+ * write-protected any more) are copied, the others were not written since
+ * the last round and are left to the parent. A page that became present
+ * since the freeze was written (or is the zero page, left out), so it is
+ * copied: the parent is never named for a page it may lack.
+ */
+int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy)
+{
+	struct mem_ranges keep = { 0 }, left = { 0 };
+	int err = 0;
+
+	for (size_t i = 0; i < t->maps.nr && !err; i++) {
+		const struct proc_vma *v = &t->maps.vma[i];
+		const struct dump_vma *d = &t->vmas[i];
+		struct track_vma_scan s;
+
+		if (!d->dump_pages || d->untracked)
+			continue;
+		err = track_collect(&t->trk, v->start, v->end, d->file_skip ? MEM_SCAN_SKIP_FILE : 0,
+				    false, &s);
+		if (err == -ESRCH || err == -ENOENT)
+			return err;
+		if (err)
+			break;
+		if (!t->relative || !s.tracked) {
+			err = dump_track_append(copy, &s.present);
+		} else {
+			/* parent: present minus written-then minus written-since */
+			keep.nr = keep.pages = 0;
+			left.nr = left.pages = 0;
+			err = dump_track_minus(&s.present, &t->written_frozen, &keep);
+			if (!err)
+				err = dump_track_minus(&keep, &s.written, &left);
+			if (!err)
+				err = dump_track_append(&t->parent, &left);
+			keep.nr = keep.pages = 0;
+			if (!err)
+				err = dump_track_minus(&s.present, &left, &keep);
+			if (!err)
+				err = dump_track_append(copy, &keep);
+		}
+		track_vma_scan_free(&s);
+	}
+	mem_ranges_free(&keep);
+	mem_ranges_free(&left);
+	c->stats.pages_skipped_parent += t->parent.pages;
+	return err;
+}
+
 /* The end of a round: a pre-dump commits the state to its own images, a
  * dump disarms (it is the last round). Without @ok a pre-dump leaves the
  * state invalid (begun) and a dump leaves it as it was. */
@@ -241,6 +348,10 @@ int dump_track_finish(struct dump_ctx *c, bool ok)
 		me.dev = st.st_dev;
 		me.ino = st.st_ino;
 		me.uptime = c->dump_uptime;
+	}
+	if (c->root_trk_open) {
+		track_close(&c->root_trk);
+		c->root_trk_open = false;
 	}
 	for (size_t i = 0; i < c->nr_tasks; i++) {
 		struct dump_task *t = &c->tasks[i];

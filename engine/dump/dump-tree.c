@@ -126,6 +126,7 @@ static void dump_task_free(struct dump_task *t)
 	free(t->runs);
 	mem_ranges_free(&t->parent);
 	mem_ranges_free(&t->untracked);
+	mem_ranges_free(&t->written_frozen);
 	if (t->trk_open)
 		track_close(&t->trk);
 }

@@ -90,6 +90,8 @@ static int dump_run(struct dump_ctx *c)
 		err = dump_pages_prepare(c);
 	c->track_mode = track_probe_mode();
 	if (!err)
+		err = dump_track_open_root(c);
+	if (!err)
 		err = dump_tree_freeze(c);
 	/* tracking first: the refusal checks must know our own registrations */
 	for (size_t i = 0; i < c->nr_tasks && !err; i++)

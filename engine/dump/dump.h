@@ -82,6 +82,7 @@ struct dump_vma {
 	uint64_t shmid;		/* file id (file mappings) or inode (shared anon) */
 	bool dump_pages;	/* its pages go into pages-N.img */
 	bool file_skip;		/* pages still backed by the file are left out */
+	bool untracked;		/* pre-dump: not tracked at the freeze */
 };
 
 /* A run of saved pages: pagemap entry and where its bytes sit in staging. */
@@ -126,6 +127,7 @@ struct dump_task {
 	bool uffd_ours;			/* "uw" VmFlags are our registration */
 	struct mem_ranges parent;	/* pages left to the parent (PE_PARENT) */
 	struct mem_ranges untracked;	/* whole VMAs to start tracking (pre-dump) */
+	struct mem_ranges written_frozen; /* pre-dump: written, re-protected at the freeze */
 };
 
 /* A regular file the images refer to (exe, cwd, root, mapped files). */
@@ -166,6 +168,8 @@ struct dump_ctx {
 	bool have_parent;		/* --prev-images-dir with a usable inventory */
 	struct track_stamp parent_stamp;
 	uint64_t dump_uptime;		/* written into inventory.img */
+	struct track_ctx root_trk;	/* the root's tracking, opened before the freeze */
+	bool root_trk_open;
 };
 
 /* dump.c */
@@ -216,10 +220,13 @@ int dump_misc_write_predump_inventory(struct dump_ctx *c);
 
 /* dump-track.c: dirty tracking and parent images for pre-dump and dump */
 int dump_track_parent(struct dump_ctx *c);
+int dump_track_open_root(struct dump_ctx *c);
 int dump_track_open_task(struct dump_ctx *c, struct dump_task *t);
 void dump_track_classify(struct dump_task *t);
 int dump_track_collect(struct dump_ctx *c, struct dump_task *t, bool reprotect,
 		       struct mem_ranges *copy);
+int dump_track_collect_frozen(struct dump_ctx *c, struct dump_task *t);
+int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy);
 int dump_track_finish(struct dump_ctx *c, bool ok);
 
 /* dump-pages.c, also used by pre-dump */

@@ -87,8 +87,6 @@ static int predump_collect_frozen(struct dump_ctx *c, struct mem_ranges *copy)
 			continue;
 		err = dump_track_open_task(c, t);
 		if (!err)
-			err = track_begin_round(&t->trk);
-		if (!err)
 			err = predump_create_uffd(c, i);
 		if (!err)
 			err = proc_read_maps(t->pid, false, &t->maps);
@@ -98,7 +96,10 @@ static int predump_collect_frozen(struct dump_ctx *c, struct mem_ranges *copy)
 		if (!t->vmas)
 			return -ENOMEM;
 		dump_track_classify(t);
-		err = dump_track_collect(c, t, true, &copy[i]);
+		if (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0)
+			err = dump_track_collect_frozen(c, t);	/* the rest after the freeze */
+		else
+			err = dump_track_collect(c, t, true, &copy[i]);
 	}
 	return err;
 }
@@ -165,7 +166,9 @@ static int predump_run(struct dump_ctx *c, struct mem_ranges **copyp)
 	if (err)
 		return err;
 	c->track_mode = track_probe_mode();
-	err = predump_freeze(c);
+	err = dump_track_open_root(c);
+	if (!err)
+		err = predump_freeze(c);
 	if (!err) {
 		/* one list of pages to copy per task */
 		*copyp = copy = calloc(c->nr_tasks, sizeof(*copy));
@@ -187,7 +190,10 @@ static int predump_run(struct dump_ctx *c, struct mem_ranges **copyp)
 
 		if (t->zombie)
 			continue;
-		err = predump_track_new(t, &copy[i]);
+		if (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0)
+			err = dump_track_plan(c, t, &copy[i]);
+		if (!err)
+			err = predump_track_new(t, &copy[i]);
 		if (err == -EOPNOTSUPP)
 			pr_err("task %d uses userfaultfd itself: crisp cannot pre-dump it", (int)t->pid);
 		if (!err)

@@ -343,6 +343,56 @@ int track_collect(struct track_ctx *t, uint64_t start, uint64_t end,
 	return err;
 }
 
+int track_collect_written(struct track_ctx *t, uint64_t start, uint64_t end,
+			  struct mem_ranges *written, bool *tracked)
+{
+	struct page_region *reg = t->vec;
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.vec = (uint64_t)(uintptr_t)reg,
+		.vec_len = t->vec_len,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	int err;
+
+	*tracked = false;
+	if (t->mode != TRACK_UFFD_WP || t->uffd < 0)
+		return 0;
+	while (start < end) {
+		long n;
+
+		a.start = start;
+		a.end = end;
+		n = ioctl(t->pagemap_fd, PAGEMAP_SCAN, &a);
+		if (n < 0) {
+			err = -errno;
+			if (err == -EPERM)
+				return 0;	/* not registered */
+			pr_err("task %d: PAGEMAP_SCAN (written, re-protect) of %#llx-%#llx: %s",
+			       (int)t->pid, (unsigned long long)start, (unsigned long long)end,
+			       strerror(-err));
+			return err;
+		}
+		*tracked = true;
+		for (long i = 0; i < n; i++) {
+			err = track_ranges_add(written, reg[i].start,
+					       (reg[i].end - reg[i].start) / MEM_PAGE_SIZE);
+			if (err)
+				return err;
+		}
+		if ((size_t)n < t->vec_len)
+			return 0;
+		if (a.walk_end > start)
+			start = a.walk_end;
+		if (reg[n - 1].end > start)
+			start = reg[n - 1].end;
+	}
+	*tracked = true;
+	return 0;
+}
+
 int track_protect(struct track_ctx *t, uint64_t start, uint64_t end)
 {
 	struct uffdio_register reg = { .range = { start, end - start },

@@ -103,6 +103,16 @@ int track_collect(struct track_ctx *t, uint64_t start, uint64_t end,
 		  unsigned int flags, bool reprotect, struct track_vma_scan *out);
 
 /*
+ * The frozen half of a round (uffd-wp mode): appends to @written the pages
+ * of [@start, @end) written since the last round and write-protects them
+ * again, in one walk on the kernel's fast path (written pages only, zero
+ * and file pages included). *@tracked is false (and nothing is appended)
+ * for a VMA that is not registered. 0 or -errno.
+ */
+int track_collect_written(struct track_ctx *t, uint64_t start, uint64_t end,
+			  struct mem_ranges *written, bool *tracked);
+
+/*
  * Starts tracking [@start, @end) (one whole VMA): registers it and
  * write-protects it. May run while the task runs: pages must be copied
  * after this returns. -EBUSY: the VMA belongs to another userfaultfd (the
