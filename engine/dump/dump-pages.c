@@ -44,13 +44,23 @@ static int dump_pages_grow(struct dump_ctx *c, size_t want)
 }
 
 /* Before the freeze: a staging buffer as big as the root's resident memory,
- * already faulted in, so that copying into it does not fault while frozen. */
+ * already faulted in, so that copying into it does not fault while frozen.
+ * An incremental dump copies only what was written since its parent: it
+ * starts from DUMP_STAGING_SLACK and grows if it must. */
 int dump_pages_prepare(struct dump_ctx *c)
 {
 	unsigned long long rss_kb = 0;
 	size_t len;
 	char *buf, *p;
 	int err;
+
+	if (c->o->track_mem && c->have_parent && c->root_trk_open &&
+	    track_relative_to(&c->root_trk, &c->parent_stamp)) {
+		err = dump_pages_grow(c, 1);
+		if (!err)
+			madvise(c->staging, c->staging_len, MADV_POPULATE_WRITE);
+		return err;
+	}
 
 	err = proc_read_file(c->o->tree_pid, 0, "smaps_rollup", &buf, &len);
 	if (err)

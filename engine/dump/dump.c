@@ -86,11 +86,11 @@ static int dump_run(struct dump_ctx *c)
 	err = dump_probe_dir(c);
 	if (!err)
 		err = dump_track_parent(c);
-	if (!err)
-		err = dump_pages_prepare(c);
 	c->track_mode = track_probe_mode();
 	if (!err)
 		err = dump_track_open_root(c);
+	if (!err)
+		err = dump_pages_prepare(c);
 	if (!err)
 		err = dump_tree_freeze(c);
 	/* tracking first: the refusal checks must know our own registrations */
