@@ -110,6 +110,8 @@ def verify_self(pid, work):
         if os.path.exists(path):
             break
         time.sleep(0.005)
+    else:
+        os.kill(pid, signal.SIGKILL)    # no verdict in 30 s: do not hang
     os.waitpid(pid, 0)
     started.remove(pid)
     try:

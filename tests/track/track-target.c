@@ -42,7 +42,6 @@ static unsigned char *region;
 static struct ctl *ctl;
 static atomic_bool stop;
 static atomic_uint parked;
-static volatile sig_atomic_t verify_asked;
 
 struct churn_slot {
 	unsigned char *p;
@@ -51,12 +50,6 @@ struct churn_slot {
 };
 static struct churn_slot churn[CHURN_SLOTS];
 static pthread_mutex_t churn_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	verify_asked = 1;
-}
 
 static void *writer(void *arg)
 {
@@ -165,6 +158,8 @@ int main(int argc, char **argv)
 	char buf[256], why[256];
 	uint64_t last[MAX_WRITERS];
 	const char *dir;
+	sigset_t usr1;
+	int sig;
 
 	if (argc < 2)
 		return 2;
@@ -185,7 +180,10 @@ int main(int argc, char **argv)
 		return 2;
 	for (int fd = 0; fd < 1024; fd++)
 		close(fd);
-	signal(SIGUSR1, on_usr1);
+	/* only the main thread takes SIGUSR1, synchronously */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	layout = (struct wl_layout){ .pages = (size_t)mib << 8, .zero_pct = 10, .text_pct = 50,
 				     .random_order = true, .writers = writers };
 	region = mmap(NULL, layout.pages * WL_PAGE, PROT_READ | PROT_WRITE,
@@ -208,8 +206,8 @@ int main(int argc, char **argv)
 	snprintf(buf, sizeof(buf), "%d %lx %zu %u %lx\n", (int)getpid(), (unsigned long)region,
 		 layout.pages, writers, (unsigned long)ctl);
 	put(dir, "ready", buf);
-	while (!verify_asked)
-		pause();
+	while (sigwait(&usr1, &sig) || sig != SIGUSR1)
+		;
 	atomic_store(&stop, true);
 	for (unsigned int i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
