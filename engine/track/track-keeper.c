@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -207,6 +208,8 @@ int track_keeper_spawn(const char *exe, pid_t pid, uint64_t start_time, int uffd
 				close(null);
 		}
 		setsid();
+		/* it idles; starting it must not take CPU time from the task */
+		setpriority(PRIO_PROCESS, 0, 19);
 		execl(exe, "crisp", TRACK_KEEPER_ARG, (char *)NULL);
 		_exit(127);
 	}

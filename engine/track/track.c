@@ -21,6 +21,10 @@
 #include "uapi-compat.h"
 
 #define TRACK_VEC 4096			/* regions per PAGEMAP_SCAN call */
+/* While the task runs, page-table walks go in steps of this much: each call
+ * holds the task's mmap lock for reading, and a writer waiting behind it
+ * (an mmap in the task) would hold up the task's page faults meanwhile. */
+#define TRACK_STEP (32ull << 20)
 #define TRACK_UFFD_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
 #define PM_PFN_MASK ((1ULL << 55) - 1)
 
@@ -275,8 +279,13 @@ static int track_collect_all(struct track_ctx *t, uint64_t start, uint64_t end,
 	int err;
 
 	out->tracked = false;
-	err = track_scan(t, start, end, flags, 0, out);
+	err = 0;
+	for (uint64_t a = start, e; a < end && !err; a = e) {
+		e = end - a > TRACK_STEP ? a + TRACK_STEP : end;
+		err = track_scan(t, a, e, flags, 0, out);
+	}
 	if (err == -EINVAL || err == -ENOTTY) {
+		mem_ranges_free(&out->present);
 		/* no PAGEMAP_SCAN: read the pagemap */
 		err = mem_scanner_open(&sc, t->pid, MEM_SCAN_NO_IOCTL);
 		if (!err) {
@@ -321,7 +330,7 @@ int track_collect(struct track_ctx *t, uint64_t start, uint64_t end,
 		  unsigned int flags, bool reprotect, struct track_vma_scan *out)
 {
 	uint64_t sflags = PM_SCAN_CHECK_WPASYNC | (reprotect ? PM_SCAN_WP_MATCHING : 0);
-	int err;
+	int err = 0;
 
 	memset(out, 0, sizeof(*out));
 	if ((start | end) & (MEM_PAGE_SIZE - 1) || start > end)
@@ -331,7 +340,14 @@ int track_collect(struct track_ctx *t, uint64_t start, uint64_t end,
 	if (t->mode != TRACK_UFFD_WP || t->uffd < 0)
 		return track_collect_all(t, start, end, flags, out);
 	out->tracked = true;
-	err = track_scan(t, start, end, flags, sflags, out);
+	if (reprotect) {
+		err = track_scan(t, start, end, flags, sflags, out);
+	} else {
+		for (uint64_t a = start, e; a < end && !err; a = e) {
+			e = end - a > TRACK_STEP ? a + TRACK_STEP : end;
+			err = track_scan(t, a, e, flags, sflags, out);
+		}
+	}
 	if (err == -EPERM) {
 		/* not registered (created since the last round) */
 		track_vma_scan_free(out);
@@ -415,8 +431,14 @@ int track_protect(struct track_ctx *t, uint64_t start, uint64_t end)
 				 (unsigned long long)end, err);
 		return err;
 	}
-	if (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp)) {
-		err = -errno;
+	err = 0;
+	for (uint64_t a = start; a < end && !err; a += TRACK_STEP) {
+		wp.range.start = a;
+		wp.range.len = end - a > TRACK_STEP ? TRACK_STEP : end - a;
+		if (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp))
+			err = -errno;
+	}
+	if (err) {
 		pr_debug("task %d: UFFDIO_WRITEPROTECT %#llx-%#llx: %d", (int)t->pid,
 			 (unsigned long long)start, (unsigned long long)end, err);
 		/* registered but unprotected would read as clean: undo */
