@@ -14,17 +14,30 @@
 #include "blog.h"
 #include "page-chain.h"
 
+static char fuzz_path[4096];
+static int fuzz_dfd = -1;
+
+/* The scratch directory goes when the run ends. */
+static void fuzz_cleanup(void)
+{
+	unlinkat(fuzz_dfd, "pagemap-1.img", 0);
+	unlinkat(fuzz_dfd, "pages-1.img", 0);
+	unlinkat(fuzz_dfd, "parent", 0);
+	close(fuzz_dfd);
+	rmdir(fuzz_path);
+}
+
 static int fuzz_dir(void)
 {
-	static int dfd = -1;
-	static char path[4096];
+	int dfd;
+	char *path = fuzz_path;
 	const char *tmp = getenv("TMPDIR");
 	char *pages;
 	int fd;
 
-	if (dfd >= 0)
-		return dfd;
-	snprintf(path, sizeof(path), "%s/crisp-fuzz-page-chain-XXXXXX", tmp ? tmp : ".");
+	if (fuzz_dfd >= 0)
+		return fuzz_dfd;
+	snprintf(path, sizeof(fuzz_path), "%s/crisp-fuzz-page-chain-XXXXXX", tmp ? tmp : ".");
 	if (!mkdtemp(path))
 		abort();
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -36,6 +49,8 @@ static int fuzz_dir(void)
 		abort();
 	free(pages);
 	close(fd);
+	fuzz_dfd = dfd;
+	atexit(fuzz_cleanup);
 	return dfd;
 }
 
