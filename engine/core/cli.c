@@ -29,7 +29,7 @@ struct cli_command {
 
 static const struct cli_command cli_commands[] = {
 	{ "dump",     CMD_DUMP,     true,  "checkpoint a process tree into an image directory" },
-	{ "pre-dump", CMD_PRE_DUMP, false, "copy memory of a running tree for a later dump (the tree keeps running)" },
+	{ "pre-dump", CMD_PRE_DUMP, true,  "copy memory of a running tree for a later dump (the tree keeps running)" },
 	{ "restore",  CMD_RESTORE,  true,  "recreate a process tree from an image directory" },
 	{ "check",    CMD_CHECK,    true,  "tell whether this kernel and these privileges give what crisp needs" },
 };

@@ -10,6 +10,7 @@
 #include "crisp-config.h"
 #include "dump.h"
 #include "restore.h"
+#include "track.h"
 
 typedef int (*crisp_cmd_fn)(const struct crisp_opts *o);
 
@@ -28,10 +29,16 @@ static int cmd_restore(const struct crisp_opts *o)
 	return restore_main(o);
 }
 
+static int cmd_pre_dump(const struct crisp_opts *o)
+{
+	return predump_main(o) ? 1 : 0;
+}
+
 static const crisp_cmd_fn crisp_handlers[] = {
 	[CMD_CHECK] = cmd_check,
 	[CMD_DUMP] = cmd_dump,
 	[CMD_RESTORE] = cmd_restore,
+	[CMD_PRE_DUMP] = cmd_pre_dump,
 };
 
 /* -o FILE is relative to the work dir (-W), else to the images dir (-D). */
@@ -59,6 +66,9 @@ int main(int argc, char **argv)
 	char err[256];
 	int ret;
 
+	/* a pre-dump restarting this binary to hold a task's userfaultfd */
+	if (argc == 2 && !strcmp(argv[1], TRACK_KEEPER_ARG))
+		return track_keeper_main();
 	if (cli_parse(argc, argv, &o, err, sizeof(err))) {
 		fprintf(stderr, "crisp: %s\n", err);
 		return 1;

@@ -228,6 +228,25 @@ int dump_misc_write_inventory(struct dump_ctx *c)
 	if (!clock_gettime(CLOCK_BOOTTIME, &up)) {
 		inv.has_dump_uptime = true;
 		inv.dump_uptime = (uint64_t)up.tv_sec * 1000000u + (uint64_t)up.tv_nsec / 1000u;
+		c->dump_uptime = inv.dump_uptime;
 	}
+	return dump_misc_one(c, "INVENTORY", 0, &inv.base);
+}
+
+/* A pre-dump's inventory, as CRIU writes it: no version or ids (the entry
+ * starts from its defaults), the uptime that ties the chain to this
+ * process, and pre_dump_mode (1: splice, the only mode crisp has). */
+int dump_misc_write_predump_inventory(struct dump_ctx *c)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	struct timespec up;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &up))
+		return -errno;
+	inv.has_dump_uptime = true;
+	inv.dump_uptime = (uint64_t)up.tv_sec * 1000000u + (uint64_t)up.tv_nsec / 1000u;
+	c->dump_uptime = inv.dump_uptime;
+	inv.has_pre_dump_mode = true;
+	inv.pre_dump_mode = 1;
 	return dump_misc_one(c, "INVENTORY", 0, &inv.base);
 }

@@ -44,13 +44,23 @@ static int dump_pages_grow(struct dump_ctx *c, size_t want)
 }
 
 /* Before the freeze: a staging buffer as big as the root's resident memory,
- * already faulted in, so that copying into it does not fault while frozen. */
+ * already faulted in, so that copying into it does not fault while frozen.
+ * An incremental dump copies only what was written since its parent: it
+ * starts from DUMP_STAGING_SLACK and grows if it must. */
 int dump_pages_prepare(struct dump_ctx *c)
 {
 	unsigned long long rss_kb = 0;
 	size_t len;
 	char *buf, *p;
 	int err;
+
+	if (c->o->track_mem && c->have_parent && c->root_trk_open &&
+	    track_relative_to(&c->root_trk, &c->parent_stamp)) {
+		err = dump_pages_grow(c, 1);
+		if (!err)
+			madvise(c->staging, c->staging_len, MADV_POPULATE_WRITE);
+		return err;
+	}
 
 	err = proc_read_file(c->o->tree_pid, 0, "smaps_rollup", &buf, &len);
 	if (err)
@@ -67,7 +77,7 @@ int dump_pages_prepare(struct dump_ctx *c)
 	return 0;
 }
 
-static int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t off)
+int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t off)
 {
 	struct dump_run *last = t->nr_runs ? &t->runs[t->nr_runs - 1] : NULL;
 
@@ -203,6 +213,30 @@ static int dump_pages_scan(struct dump_task *t, struct dump_scan *s)
 	return err;
 }
 
+/* With tracking: the written pages (all present ones without a usable
+ * parent), cut at VMA boundaries so that each piece has one protection. */
+static int dump_pages_scan_tracked(struct dump_ctx *c, struct dump_task *t, struct dump_scan *s)
+{
+	struct mem_ranges copy = { 0 };
+	int err = dump_track_collect(c, t, false, &copy);
+
+	for (size_t i = 0; i < copy.nr && !err; i++) {
+		uint64_t a = copy.r[i].start;
+		uint64_t end = a + copy.r[i].nr_pages * MEM_PAGE_SIZE;
+
+		while (a < end && !err) {
+			const struct proc_vma *v = proc_maps_find(&t->maps, a);
+			uint64_t stop = v && v->end < end ? v->end : end;
+			struct mem_range r = { a, (stop - a) / MEM_PAGE_SIZE };
+
+			err = dump_scan_push(s, &r, v && (v->prot & PROT_READ));
+			a = stop;
+		}
+	}
+	mem_ranges_free(&copy);
+	return err;
+}
+
 int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 {
 	struct dump_scan s = { 0 };
@@ -211,7 +245,7 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 
 	if (t->zombie)
 		return 0;
-	err = dump_pages_scan(t, &s);
+	err = t->relative ? dump_pages_scan_tracked(c, t, &s) : dump_pages_scan(t, &s);
 	if (!err)
 		err = dump_pages_grow(c, c->staging_used + s.pages * MEM_PAGE_SIZE);
 	while (!err && i < s.nr) {
@@ -246,40 +280,60 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 	return err;
 }
 
-/* One pagemap entry per run and VMA (a run never crosses a VMA boundary in
- * the image, as CRIU's restore expects). */
-static int dump_pages_entries(struct img_writer *w, const struct dump_task *t)
+/* Emits [vaddr, vaddr + nr pages) with @flags, one entry per VMA piece
+ * (an entry never crosses a VMA boundary in the image, as CRIU's restore
+ * expects). *@vi is the VMA cursor, moving forward only. */
+static int dump_pages_emit(struct img_writer *w, const struct dump_task *t, size_t *vi,
+			   uint64_t addr, uint64_t nr, uint32_t flags)
 {
-	size_t vi = 0;
+	uint64_t end = addr + nr * MEM_PAGE_SIZE;
 	int err = 0;
 
-	for (size_t i = 0; i < t->nr_runs && !err; i++) {
-		uint64_t addr = t->runs[i].vaddr;
-		uint64_t end = addr + t->runs[i].nr_pages * MEM_PAGE_SIZE;
+	while (addr < end && !err) {
+		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+		uint64_t stop = end;
 
-		while (addr < end && !err) {
-			PagemapEntry pe = PAGEMAP_ENTRY__INIT;
-			uint64_t stop = end;
+		while (*vi < t->maps.nr && t->maps.vma[*vi].end <= addr)
+			(*vi)++;
+		if (*vi < t->maps.nr && t->maps.vma[*vi].end < stop)
+			stop = t->maps.vma[*vi].end;
+		pe.vaddr = addr;
+		pe.nr_pages = (uint32_t)((stop - addr) / MEM_PAGE_SIZE);
+		pe.has_flags = true;
+		pe.flags = flags;
+		err = img_writer_entry(w, &pe.base);
+		addr = stop;
+	}
+	return err;
+}
 
-			while (vi < t->maps.nr && t->maps.vma[vi].end <= addr)
-				vi++;
-			if (vi < t->maps.nr && t->maps.vma[vi].end < stop)
-				stop = t->maps.vma[vi].end;
-			pe.vaddr = addr;
-			pe.nr_pages = (uint32_t)((stop - addr) / MEM_PAGE_SIZE);
-			pe.has_flags = true;
-			pe.flags = DUMP_PE_PRESENT;
-			err = img_writer_entry(w, &pe.base);
-			addr = stop;
+/* The saved runs (PE_PRESENT) and the pages left to the parent
+ * (PE_PARENT), merged in address order. */
+static int dump_pages_entries(struct img_writer *w, const struct dump_task *t)
+{
+	size_t vi = 0, ri = 0, pi = 0;
+	int err = 0;
+
+	while (!err && (ri < t->nr_runs || pi < t->parent.nr)) {
+		bool run = pi == t->parent.nr ||
+			   (ri < t->nr_runs && t->runs[ri].vaddr < t->parent.r[pi].start);
+
+		if (run) {
+			err = dump_pages_emit(w, t, &vi, t->runs[ri].vaddr, t->runs[ri].nr_pages,
+					      DUMP_PE_PRESENT);
+			ri++;
+		} else {
+			err = dump_pages_emit(w, t, &vi, t->parent.r[pi].start,
+					      t->parent.r[pi].nr_pages, DUMP_PE_PARENT);
+			pi++;
 		}
 	}
 	return err;
 }
 
-int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id)
+int dump_pages_write_pagemap(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id)
 {
 	PagemapHead head = PAGEMAP_HEAD__INIT;
-	struct page_writer *pw = NULL;
 	struct img_writer w;
 	int err, err2;
 
@@ -291,8 +345,15 @@ int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int
 	if (!err)
 		err = dump_pages_entries(&w, t);
 	err2 = img_writer_close(&w);
-	if (!err)
-		err = err2;
+	return err ? err : err2;
+}
+
+int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id)
+{
+	struct page_writer *pw = NULL;
+	int err, err2;
+
+	err = dump_pages_write_pagemap(c, t, pages_id);
 	if (!err)
 		err = page_writer_open(&pw, &c->dir, pages_id, NULL);
 	if (err)

@@ -1,7 +1,8 @@
 /* dump-refuse — what crisp cannot dump yet, found before anything changes:
  * open file descriptors (files are a later issue; io_uring, perf events and
  * userfaultfd are fds too), seccomp, and mappings of kinds we cannot save.
- * Only looks and reports; it never touches the task.
+ * Only looks and reports; it never touches the task. (Write-protect
+ * registrations are crisp's own while it tracks the task: t->uffd_ours.)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -120,7 +121,8 @@ int dump_refuse_vmas(const struct dump_task *t)
 			why = "an I/O or PFN mapping";
 		else if (v->vmflags & PROC_VMF_HUGETLB)
 			why = "a hugetlbfs mapping";
-		else if (v->vmflags & (PROC_VMF_UFFD_MISSING | PROC_VMF_UFFD_WP | PROC_VMF_UFFD_MINOR))
+		else if (v->vmflags & (PROC_VMF_UFFD_MISSING | PROC_VMF_UFFD_MINOR |
+				       (t->uffd_ours ? 0 : PROC_VMF_UFFD_WP)))
 			why = "registered with a userfaultfd";
 		else if (v->vmflags & PROC_VMF_SHADOW_STACK)
 			why = "a shadow stack";

@@ -124,6 +124,11 @@ static void dump_task_free(struct dump_task *t)
 	free(t->ptimers);
 	free(t->shared_pending);
 	free(t->runs);
+	mem_ranges_free(&t->parent);
+	mem_ranges_free(&t->untracked);
+	mem_ranges_free(&t->written_frozen);
+	if (t->trk_open)
+		track_close(&t->trk);
 }
 
 void dump_ctx_free(struct dump_ctx *c)

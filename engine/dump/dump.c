@@ -1,6 +1,7 @@
 /* dump — `crisp dump`, the orchestrator: checks, freeze, collect, copy
- * pages, release (with -R/-s as early as consistency allows), write the
- * images, kill (default), stats, inventory.img last. Calls stages only; on
+ * pages (with a parent and --track-mem only those written since it),
+ * release (with -R/-s as early as consistency allows), write the images,
+ * kill (default), stats, inventory.img last, disarm dirty tracking. Calls stages only; on
  * any failure the tree is released as it was and the images are removed.
  */
 #include <errno.h>
@@ -14,7 +15,7 @@
 #include "dump.h"
 
 /* An images dir we cannot write into is found before the tree is touched. */
-static int dump_probe_dir(struct dump_ctx *c)
+int dump_probe_dir(struct dump_ctx *c)
 {
 	int fd = openat(c->dir.dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 
@@ -84,9 +85,17 @@ static int dump_run(struct dump_ctx *c)
 
 	err = dump_probe_dir(c);
 	if (!err)
+		err = dump_track_parent(c);
+	c->track_mode = track_probe_mode();
+	if (!err)
+		err = dump_track_open_root(c);
+	if (!err)
 		err = dump_pages_prepare(c);
 	if (!err)
 		err = dump_tree_freeze(c);
+	/* tracking first: the refusal checks must know our own registrations */
+	for (size_t i = 0; i < c->nr_tasks && !err; i++)
+		err = dump_track_open_task(c, &c->tasks[i]);
 	if (!err)
 		err = dump_collect_frozen(c);
 	if (err)
@@ -113,7 +122,8 @@ static int dump_run(struct dump_ctx *c)
 		if (err)
 			return err;
 	}
-	return 0;
+	/* the last round: no tracking is left behind */
+	return dump_track_finish(c, true);
 }
 
 int dump_main(const struct crisp_opts *o)
@@ -137,6 +147,7 @@ int dump_main(const struct crisp_opts *o)
 	if (err) {
 		if (c.frozen)
 			dump_tree_release(&c, FREEZE_RESUME);
+		dump_track_finish(&c, false);
 		img_dir_abort(&c.dir);
 		pr_err("Dumping FAILED.");
 	} else {

@@ -28,6 +28,7 @@
 #include "proc_status.h"
 #include "proc_timers.h"
 #include "regs.h"
+#include "track.h"
 
 /* CRIU's task states in core images */
 #define DUMP_TASK_ALIVE		1
@@ -47,6 +48,7 @@
 #define DUMP_VMA_VVAR		(1u << 12)
 
 /* pagemap_entry.flags */
+#define DUMP_PE_PARENT		(1u << 0)
 #define DUMP_PE_PRESENT		(1u << 2)
 
 #define DUMP_TLS_ENTRIES	3	/* GDT TLS slots 12..14 on x86_64 */
@@ -80,6 +82,7 @@ struct dump_vma {
 	uint64_t shmid;		/* file id (file mappings) or inode (shared anon) */
 	bool dump_pages;	/* its pages go into pages-N.img */
 	bool file_skip;		/* pages still backed by the file are left out */
+	bool untracked;		/* pre-dump: not tracked at the freeze */
 };
 
 /* A run of saved pages: pagemap entry and where its bytes sit in staging. */
@@ -117,6 +120,14 @@ struct dump_task {
 	struct dump_run *runs;
 	size_t nr_runs, cap_runs;
 	uint64_t pages_scanned;
+	/* dirty tracking (pre-dump, dump with --track-mem) */
+	struct track_ctx trk;
+	bool trk_open;
+	bool relative;			/* written sets are relative to the parent */
+	bool uffd_ours;			/* "uw" VmFlags are our registration */
+	struct mem_ranges parent;	/* pages left to the parent (PE_PARENT) */
+	struct mem_ranges untracked;	/* whole VMAs to start tracking (pre-dump) */
+	struct mem_ranges written_frozen; /* pre-dump: written, re-protected at the freeze */
 };
 
 /* A regular file the images refer to (exe, cwd, root, mapped files). */
@@ -152,10 +163,19 @@ struct dump_ctx {
 	uint8_t *staging;		/* every saved page, in pagemap order */
 	size_t staging_len, staging_used;
 	uint64_t t_start, t_frozen, t_memdump_end, t_released;
+	bool predump;			/* `crisp pre-dump` */
+	enum track_mode track_mode;
+	bool have_parent;		/* --prev-images-dir with a usable inventory */
+	struct track_stamp parent_stamp;
+	uint64_t dump_uptime;		/* written into inventory.img */
+	struct track_ctx root_trk;	/* the root's tracking, opened before the freeze */
+	bool root_trk_open;
 };
 
 /* dump.c */
 int dump_main(const struct crisp_opts *o);
+/* Fails (-errno, logged) when nothing can be written into the images dir. */
+int dump_probe_dir(struct dump_ctx *c);
 
 /* dump-refuse.c: resources crisp cannot dump yet. -EOPNOTSUPP, logged. */
 int dump_refuse_task(pid_t pid);
@@ -196,6 +216,27 @@ void dump_misc_fill_ids(struct TaskKobjIdsEntry *ids, const struct dump_task *t)
 int dump_misc_write_task(struct dump_ctx *c, const struct dump_task *t);
 int dump_misc_write_pstree(struct dump_ctx *c);
 int dump_misc_write_inventory(struct dump_ctx *c);
+int dump_misc_write_predump_inventory(struct dump_ctx *c);
+
+/* dump-track.c: dirty tracking and parent images for pre-dump and dump */
+int dump_track_parent(struct dump_ctx *c);
+int dump_track_open_root(struct dump_ctx *c);
+int dump_track_open_task(struct dump_ctx *c, struct dump_task *t);
+void dump_track_classify(struct dump_task *t);
+int dump_track_collect(struct dump_ctx *c, struct dump_task *t, bool reprotect,
+		       struct mem_ranges *copy);
+int dump_track_collect_frozen(struct dump_ctx *c, struct dump_task *t);
+int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy);
+int dump_track_finish(struct dump_ctx *c, bool ok);
+
+/* dump-pages.c, also used by pre-dump */
+int dump_pages_write_pagemap(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id);
+int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t off);
+
+/* predump.c / predump-copy.c: `crisp pre-dump` */
+int predump_main(const struct crisp_opts *o);
+int predump_copy(struct dump_ctx *c, struct dump_task *t, const struct mem_ranges *copy,
+		 unsigned int pages_id);
 
 /* dump-stats.c */
 int dump_stats_write(struct dump_ctx *c);

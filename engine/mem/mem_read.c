@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blog.h"
 
@@ -16,6 +17,7 @@ void mem_reader_init(struct mem_reader *r, pid_t pid,
 	r->nr_ranges = nr_ranges;
 	r->buf = buf;
 	r->buf_pages = size / MEM_PAGE_SIZE;
+	r->mem_fd = -1;
 }
 
 /* Moves the position on by @pages pages. */
@@ -121,6 +123,18 @@ int mem_reader_next(struct mem_reader *r, struct mem_batch *b)
 		got = n < 0 ? 0 : (uint64_t)n / MEM_PAGE_SIZE;
 		mem_reader_keep(r, b, got, used * MEM_PAGE_SIZE);
 		used += got;
+		if (got < planned && r->mem_fd >= 0 && used < r->buf_pages) {
+			/* the page after the good ones: readable with FOLL_FORCE? */
+			uint64_t va = r->ranges[r->ri].start + r->rpage * MEM_PAGE_SIZE;
+			char *dst = (char *)r->buf + used * MEM_PAGE_SIZE;
+
+			if (pread(r->mem_fd, dst, MEM_PAGE_SIZE, (off_t)va) == (ssize_t)MEM_PAGE_SIZE) {
+				mem_reader_keep(r, b, 1, used * MEM_PAGE_SIZE);
+				used++;
+				r->pages_pread++;
+				continue;
+			}
+		}
 		if (got < planned) {
 			/* the page after the good ones is gone: skip it */
 			pr_debug("task %d: page %#llx vanished", r->pid,

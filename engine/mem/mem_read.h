@@ -43,11 +43,16 @@ struct mem_reader {
 	struct mem_seg seg[MEM_READ_MAX_IOV];
 	uint64_t pages_read, pages_vanished;
 	uint64_t readv_calls;
+	int mem_fd;			/* /proc/PID/mem for pages readv cannot reach, or -1 */
+	uint64_t pages_pread;		/* pages that came through mem_fd */
 };
 
 /*
  * Sets up @r to read @ranges (kept by reference) of task @pid into @buf of
- * @size bytes (at least one page; used in whole pages).
+ * @size bytes (at least one page; used in whole pages). Set r->mem_fd to an
+ * open /proc/PID/mem afterwards to retry, through it, a page that
+ * process_vm_readv cannot read (mprotect'ed away meanwhile) before
+ * counting it as vanished.
  */
 void mem_reader_init(struct mem_reader *r, pid_t pid,
 		     const struct mem_range *ranges, size_t nr_ranges,

@@ -1,7 +1,10 @@
 /* check — `crisp-img check DIR`: validates a dump as a whole: the images
  * that others name are there, ids agree across images, pages files hold
- * what their pagemaps promise, parent chains resolve. Prints one line per
- * problem and exits 1 if there is any. Reads only.
+ * what their pagemaps promise, parent chains resolve (every PE_PARENT page
+ * down to a level that has its data). A pre-dump directory (CRIU's: an
+ * inventory with pre_dump_mode, pagemaps and pages only) is checked for
+ * its pagemaps and chains. Prints one line per problem and exits 1 if
+ * there is any. Reads only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +22,8 @@
 #include "fs.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
+#include "inventory.pb-c.h"
+#include "page-chain.h"
 #include "pstree.pb-c.h"
 #include "tool.h"
 
@@ -154,9 +160,48 @@ static void check_pages(struct chk *c, unsigned int pid)
 	else if ((uint64_t)st.st_size != bytes)
 		problem(c, "%s holds %lld bytes, pagemap-%u.img says %" PRIu64,
 			name, (long long)st.st_size, pid, bytes);
-	if (parent)
+	if (parent) {
+		struct page_chain *pc;
+
 		check_parent_chain(c, pid);
+		if (page_chain_open(&pc, c->dfd, c->dir, pid)) {
+			problem(c, "pagemap-%u.img: the page chain does not open", pid);
+		} else {
+			if (page_chain_verify(pc))
+				problem(c, "pagemap-%u.img: a PE_PARENT page does not resolve down the chain",
+					pid);
+			page_chain_close(pc);
+		}
+	}
 	img_file_free(&pm);
+}
+
+/* A pre-dump has no pstree: its tasks are its pagemap-PID.img files. */
+static void check_predump(struct chk *c)
+{
+	int fd = dup(c->dfd);
+	struct dirent *de;
+	unsigned int n = 0;
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		problem(c, "cannot list the directory");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		unsigned long pid;
+		char tail;
+
+		if (sscanf(de->d_name, "pagemap-%lu.im%c", &pid, &tail) == 2 && tail == 'g') {
+			check_pages(c, (unsigned int)pid);
+			n++;
+		}
+	}
+	closedir(d);
+	if (!n)
+		problem(c, "a pre-dump without any pagemap-PID.img");
 }
 
 static void check_task(struct chk *c, const PstreeEntry *p)
@@ -248,8 +293,16 @@ int cmd_check(int argc, char **argv)
 		fprintf(stderr, "crisp-img: can't open %s: %s\n", c.dir, strerror(errno));
 		return 1;
 	}
-	if (!need(&c, "INVENTORY", 0, &inv, "it marks a complete dump"))
+	if (!need(&c, "INVENTORY", 0, &inv, "it marks a complete dump")) {
+		InventoryEntry *ie = inv.n ? (InventoryEntry *)inv.ents[0].msg : NULL;
+		bool pre = ie && ie->has_pre_dump_mode && ie->img_version == 0;
+
 		img_file_free(&inv);
+		if (pre) {
+			check_predump(&c);
+			goto done;
+		}
+	}
 	c.have_files = !need(&c, "FILES", 0, &c.files, "fdinfo images name files");
 	if (!need(&c, "PSTREE", 0, &ps, "the process tree")) {
 		for (size_t i = 0; i < ps.n; i++) {
@@ -272,6 +325,7 @@ int cmd_check(int argc, char **argv)
 	}
 	if (c.have_files)
 		img_file_free(&c.files);
+done:
 	close(c.dfd);
 	if (c.problems) {
 		printf("%s: %u problem%s\n", c.dir, c.problems, c.problems == 1 ? "" : "s");

@@ -1,0 +1,372 @@
+/* dump-track — what pre-dump and dump share for iterative checkpoints: the
+ * parent image set (the `parent` link, its inventory stamp, pid reuse),
+ * opening each task's dirty tracking (engine/track), turning the written
+ * and present ranges into pages to copy and pages left to the parent, and
+ * committing or disarming the tracking at the end. Copies no pages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blog.h"
+#include "dump.h"
+#include "inventory.pb-c.h"
+
+#define DUMP_PARENT_LINK "parent"
+
+/* The `parent` link (as CRIU: relative to the images dir) and the stamp
+ * of the parent's inventory. A parent without one is not usable. */
+int dump_track_parent(struct dump_ctx *c)
+{
+	const char *prev = c->o->prev_images_dir;
+	struct img_file inv;
+	struct stat st;
+	uint64_t up = 0;
+	int pfd, err;
+
+	if (!prev)
+		return 0;
+	if (faccessat(c->dir.dfd, prev, R_OK, 0)) {
+		err = -errno;
+		pr_perror("the parent images directory %s (relative to %s) is not usable", prev,
+			  c->o->images_dir);
+		return err;
+	}
+	if (symlinkat(prev, c->dir.dfd, DUMP_PARENT_LINK) && errno != EEXIST) {
+		err = -errno;
+		pr_perror("cannot link %s/%s to %s", c->o->images_dir, DUMP_PARENT_LINK, prev);
+		return err;
+	}
+	img_dir_note_created(&c->dir, DUMP_PARENT_LINK);
+	if (prev[0] == '/')
+		pr_warn("an absolute parent path may not resolve where the images are restored");
+	pfd = openat(c->dir.dfd, DUMP_PARENT_LINK, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, &st)) {
+		err = -errno;
+		pr_perror("cannot open the parent images directory %s", prev);
+		if (pfd >= 0)
+			close(pfd);
+		return err;
+	}
+	err = img_read(&inv, pfd, "inventory.img", img_kind_by_name("INVENTORY"));
+	close(pfd);
+	if (err) {
+		pr_warn("the parent %s has no readable inventory.img: every page is saved", prev);
+		return 0;
+	}
+	if (inv.n && img_msg_uint(inv.ents[0].msg, "dump_uptime", &up) && up) {
+		c->have_parent = true;
+		c->parent_stamp.dev = st.st_dev;
+		c->parent_stamp.ino = st.st_ino;
+		c->parent_stamp.uptime = up;
+	} else {
+		pr_warn("the parent %s has no dump_uptime: every page is saved", prev);
+	}
+	img_file_free(&inv);
+	return 0;
+}
+
+/* A parent written before the task started belongs to an earlier process
+ * that had the same pid (CRIU's check). */
+static bool dump_track_pid_reused(const struct dump_ctx *c, const struct dump_task *t)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t start_us = t->trk.start_time * 1000000ull / (uint64_t)(hz > 0 ? hz : 100);
+
+	return c->parent_stamp.uptime < start_us;
+}
+
+/* The root's tracking before the freeze: the keeper's round trips (and,
+ * for a pre-dump, marking the state as changing) stay out of the frozen
+ * window. A missing task is left for the freeze to report. */
+int dump_track_open_root(struct dump_ctx *c)
+{
+	int err = track_open(&c->root_trk, c->o->tree_pid, c->track_mode);
+
+	if (err == -ENOENT || err == -ESRCH)
+		return 0;
+	if (err) {
+		pr_err("task %d: cannot set up dirty tracking: %s", (int)c->o->tree_pid,
+		       strerror(-err));
+		return err;
+	}
+	c->root_trk_open = true;
+	return c->predump ? track_begin_round(&c->root_trk) : 0;
+}
+
+int dump_track_open_task(struct dump_ctx *c, struct dump_task *t)
+{
+	int err;
+
+	if (t->trk_open || t->zombie)
+		return 0;
+	if (c->root_trk_open && t->pid == c->o->tree_pid) {
+		t->trk = c->root_trk;
+		c->root_trk_open = false;
+	} else {
+		err = track_open(&t->trk, t->pid, c->track_mode);
+		if (!err && c->predump)
+			err = track_begin_round(&t->trk);
+		if (err) {
+			pr_err("task %d: cannot set up dirty tracking: %s", (int)t->pid, strerror(-err));
+			if (t->trk.pagemap_fd >= 0 || t->trk.keeper >= 0)
+				track_close(&t->trk);
+			return err;
+		}
+	}
+	t->trk_open = true;
+	t->uffd_ours = t->trk.uffd >= 0;
+	t->relative = (c->predump || c->o->track_mem) && c->have_parent &&
+		      track_relative_to(&t->trk, &c->parent_stamp);
+	if (t->relative && dump_track_pid_reused(c, t)) {
+		pr_warn("task %d started after its parent images were written: pid reused, "
+			"every page is saved", (int)t->pid);
+		t->relative = false;
+	}
+	pr_info("task %d: dirty tracking %s, %s", (int)t->pid, track_mode_name(t->trk.mode),
+		t->relative ? "pages unchanged since the parent are left to it" :
+			      "every page is saved");
+	return 0;
+}
+
+/* Pre-dump's classification (no files, no images): which VMAs have pages
+ * worth saving. Mirrors dump-mm: private anonymous and private file
+ * mappings, not the kernel's vdso/vvar/vsyscall. */
+void dump_track_classify(struct dump_task *t)
+{
+	for (size_t i = 0; i < t->maps.nr; i++) {
+		const struct proc_vma *v = &t->maps.vma[i];
+		const char *name = proc_vma_name(&t->maps, v);
+		struct dump_vma *d = &t->vmas[i];
+
+		memset(d, 0, sizeof(*d));
+		if (v->shared || !strcmp(name, "[vsyscall]") || !strcmp(name, "[vdso]") ||
+		    !strncmp(name, "[vvar", 5))
+			continue;
+		d->dump_pages = true;
+		d->file_skip = v->ino && name[0] == '/';
+	}
+}
+
+/* present minus written, appended to @out (both sorted, written within present). */
+static int dump_track_minus(const struct mem_ranges *p, const struct mem_ranges *w,
+			    struct mem_ranges *out)
+{
+	size_t wi = 0;
+
+	for (size_t i = 0; i < p->nr; i++) {
+		uint64_t a = p->r[i].start, end = a + p->r[i].nr_pages * MEM_PAGE_SIZE;
+
+		while (a < end) {
+			uint64_t ws, we;
+
+			while (wi < w->nr && w->r[wi].start + w->r[wi].nr_pages * MEM_PAGE_SIZE <= a)
+				wi++;
+			ws = wi < w->nr ? w->r[wi].start : end;
+			we = wi < w->nr ? ws + w->r[wi].nr_pages * MEM_PAGE_SIZE : end;
+			if (ws > a) {
+				uint64_t stop = ws < end ? ws : end;
+				struct mem_range *n;
+
+				if (out->nr == out->cap) {
+					size_t cap = out->cap ? out->cap * 2 : 64;
+
+					n = realloc(out->r, cap * sizeof(*n));
+					if (!n)
+						return -ENOMEM;
+					out->r = n;
+					out->cap = cap;
+				}
+				out->r[out->nr++] = (struct mem_range){ a, (stop - a) / MEM_PAGE_SIZE };
+				out->pages += (stop - a) / MEM_PAGE_SIZE;
+				a = stop;
+				continue;
+			}
+			a = we < end ? we : end;
+		}
+	}
+	return 0;
+}
+
+static int dump_track_append(struct mem_ranges *out, const struct mem_ranges *in)
+{
+	for (size_t i = 0; i < in->nr; i++) {
+		if (out->nr == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 64;
+			struct mem_range *n = realloc(out->r, cap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			out->r = n;
+			out->cap = cap;
+		}
+		out->r[out->nr++] = in->r[i];
+		out->pages += in->r[i].nr_pages;
+	}
+	return 0;
+}
+
+/*
+ * Collects every VMA with pages worth saving: @copy gets the pages to copy
+ * (written ones, or all present ones without a usable parent), t->parent
+ * the present pages left to the parent. With @reprotect (pre-dump) written
+ * pages are write-protected again in the same walk, and VMAs that are not
+ * tracked yet go to t->untracked (the caller protects them once the task
+ * runs again, then copies them whole).
+ */
+int dump_track_collect(struct dump_ctx *c, struct dump_task *t, bool reprotect,
+		       struct mem_ranges *copy)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < t->maps.nr && !err; i++) {
+		const struct proc_vma *v = &t->maps.vma[i];
+		const struct dump_vma *d = &t->vmas[i];
+		struct track_vma_scan s;
+
+		if (!d->dump_pages)
+			continue;
+		t->pages_scanned += (v->end - v->start) / MEM_PAGE_SIZE;
+		err = track_collect(&t->trk, v->start, v->end,
+				    d->file_skip ? MEM_SCAN_SKIP_FILE : 0, reprotect, &s);
+		if (err)
+			break;
+		if (reprotect && !s.tracked && t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0) {
+			struct mem_range r = { v->start, (v->end - v->start) / MEM_PAGE_SIZE };
+			struct mem_ranges one = { &r, 1, 1, r.nr_pages };
+
+			err = dump_track_append(&t->untracked, &one);
+		} else if (t->relative && s.tracked) {
+			err = dump_track_append(copy, &s.written);
+			if (!err)
+				err = dump_track_minus(&s.present, &s.written, &t->parent);
+		} else {
+			err = dump_track_append(copy, &s.present);
+		}
+		track_vma_scan_free(&s);
+	}
+	if (!err && reprotect)
+		err = track_sd_reset(&t->trk);
+	c->stats.pages_skipped_parent += t->parent.pages;
+	return err;
+}
+
+/*
+ * The frozen half of a pre-dump in uffd-wp mode: only the written pages,
+ * re-protected (t->written_frozen), and the VMAs not tracked yet
+ * (t->untracked). Everything else waits until the task runs again.
+ */
+int dump_track_collect_frozen(struct dump_ctx *c, struct dump_task *t)
+{
+	int err = 0;
+
+	(void)c;
+	for (size_t i = 0; i < t->maps.nr && !err; i++) {
+		const struct proc_vma *v = &t->maps.vma[i];
+		bool tracked;
+
+		if (!t->vmas[i].dump_pages)
+			continue;
+		t->pages_scanned += (v->end - v->start) / MEM_PAGE_SIZE;
+		err = track_collect_written(&t->trk, v->start, v->end, &t->written_frozen, &tracked);
+		if (!err && !tracked) {
+			struct mem_range r = { v->start, (v->end - v->start) / MEM_PAGE_SIZE };
+			struct mem_ranges one = { &r, 1, 1, r.nr_pages };
+
+			t->vmas[i].untracked = true;
+			err = dump_track_append(&t->untracked, &one);
+		}
+	}
+	return err;
+}
+
+/*
+ * The rest, once the task runs again: per tracked VMA the pages present
+ * now; those written before the freeze (t->written_frozen) or since (not
+ * write-protected any more) are copied, the others were not written since
+ * the last round and are left to the parent. A page that became present
+ * since the freeze was written (or is the zero page, left out), so it is
+ * copied: the parent is never named for a page it may lack.
+ */
+int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy)
+{
+	struct mem_ranges keep = { 0 }, left = { 0 };
+	int err = 0;
+
+	for (size_t i = 0; i < t->maps.nr && !err; i++) {
+		const struct proc_vma *v = &t->maps.vma[i];
+		const struct dump_vma *d = &t->vmas[i];
+		struct track_vma_scan s;
+
+		if (!d->dump_pages || d->untracked)
+			continue;
+		err = track_collect(&t->trk, v->start, v->end, d->file_skip ? MEM_SCAN_SKIP_FILE : 0,
+				    false, &s);
+		if (err == -ESRCH || err == -ENOENT)
+			return err;
+		if (err)
+			break;
+		if (!t->relative || !s.tracked) {
+			err = dump_track_append(copy, &s.present);
+		} else {
+			/* parent: present minus written-then minus written-since */
+			keep.nr = keep.pages = 0;
+			left.nr = left.pages = 0;
+			err = dump_track_minus(&s.present, &t->written_frozen, &keep);
+			if (!err)
+				err = dump_track_minus(&keep, &s.written, &left);
+			if (!err)
+				err = dump_track_append(&t->parent, &left);
+			keep.nr = keep.pages = 0;
+			if (!err)
+				err = dump_track_minus(&s.present, &left, &keep);
+			if (!err)
+				err = dump_track_append(copy, &keep);
+		}
+		track_vma_scan_free(&s);
+	}
+	mem_ranges_free(&keep);
+	mem_ranges_free(&left);
+	c->stats.pages_skipped_parent += t->parent.pages;
+	return err;
+}
+
+/* The end of a round: a pre-dump commits the state to its own images, a
+ * dump disarms (it is the last round). Without @ok a pre-dump leaves the
+ * state invalid (begun) and a dump leaves it as it was. */
+int dump_track_finish(struct dump_ctx *c, bool ok)
+{
+	struct track_stamp me = { 0, 0, 0 };
+	struct stat st;
+	int err = 0;
+
+	if (ok && c->predump && !fstat(c->dir.dfd, &st)) {
+		me.dev = st.st_dev;
+		me.ino = st.st_ino;
+		me.uptime = c->dump_uptime;
+	}
+	if (c->root_trk_open) {
+		track_close(&c->root_trk);
+		c->root_trk_open = false;
+	}
+	for (size_t i = 0; i < c->nr_tasks; i++) {
+		struct dump_task *t = &c->tasks[i];
+		int e = 0;
+
+		if (!t->trk_open)
+			continue;
+		if (ok && c->predump)
+			e = track_commit(&t->trk, &me);
+		else if (ok)
+			e = track_disarm(&t->trk);
+		if (e && !err)
+			err = e;
+		track_close(&t->trk);
+		t->trk_open = false;
+	}
+	return err;
+}
