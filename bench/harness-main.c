@@ -159,7 +159,9 @@ static void hx_usage(FILE *f)
 		"  --plot PREFIX     SVG plots PREFIX-by-size.svg, PREFIX-by-round.svg\n"
 		"                    (default DIR/freeze)\n"
 		"  --quick           64 MiB only, 2 repetitions, 2 rounds\n"
-		"  --keep            keep every repetition's images and logs\n");
+		"  --keep            keep every repetition's images and logs\n"
+		"  --verbosity N     log level of the engine's commands, 0..4 (default 0;\n"
+		"                    log-cost always compares 0 with 4)\n");
 }
 
 static int hx_parse(int argc, char **argv, struct hx_config *c, const char **json,
@@ -173,6 +175,7 @@ static int hx_parse(int argc, char **argv, struct hx_config *c, const char **jso
 		{ "dir", required_argument, NULL, 'd' }, { "json", required_argument, NULL, 'j' },
 		{ "plot", required_argument, NULL, 'p' }, { "quick", no_argument, NULL, 'q' },
 		{ "keep", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
+		{ "verbosity", required_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double list[HX_MAX_LIST];
@@ -186,6 +189,7 @@ static int hx_parse(int argc, char **argv, struct hx_config *c, const char **jso
 	c->reps = 5;
 	c->rounds = 5;
 	c->timeout_s = 600;
+	c->verbosity = "-v0";
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
@@ -234,6 +238,16 @@ static int hx_parse(int argc, char **argv, struct hx_config *c, const char **jso
 			c->rounds = 2;
 			break;
 		case 'k': c->keep = true; break;
+		case 'v': {
+			static char vbuf[8];
+			int lvl = atoi(optarg);
+
+			if (lvl < 0 || lvl > 4 || strlen(optarg) != 1)
+				return -1;
+			snprintf(vbuf, sizeof(vbuf), "-v%d", lvl);
+			c->verbosity = vbuf;
+			break;
+		}
 		case 'h': hx_usage(stdout); exit(0);
 		default: return -1;
 		}

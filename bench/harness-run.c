@@ -323,7 +323,7 @@ static int hx_restore_and_verify(struct hx_rep *r, const struct hx_cond *k, cons
 {
 	char pidfile[HX_PATH + 16];
 	const char *args[] = { "restore", "-D", img, "-d", "--pidfile", pidfile, "-o",
-			       "restore.log", "-v0", NULL };
+			       "restore.log", r->c->verbosity, NULL };
 	uint64_t t0, t1;
 	int err;
 
@@ -342,7 +342,7 @@ static int hx_restore_and_verify(struct hx_rep *r, const struct hx_cond *k, cons
 static int hx_scenario_dump_kill(struct hx_rep *r, const struct hx_cond *k, struct hx_results *res)
 {
 	char img[HX_PATH + 8], pid[16];
-	const char *args[] = { "dump", "-t", pid, "-D", img, "-o", "dump.log", "-v0", NULL };
+	const char *args[] = { "dump", "-t", pid, "-D", img, "-o", "dump.log", r->c->verbosity, NULL };
 	uint64_t t0, t1;
 	int st, err;
 
@@ -371,7 +371,7 @@ static int hx_scenario_predump(struct hx_rep *r, const struct hx_cond *k, struct
 	for (unsigned int round = 1; round <= r->c->rounds + 1; round++) {
 		bool final = round == r->c->rounds + 1;
 		const char *args[16] = { final ? "dump" : "pre-dump", "-t", pid, "-D", img,
-					 "-o", "dump.log", "-v0", "--track-mem" };
+					 "-o", "dump.log", r->c->verbosity, "--track-mem" };
 		int n = 9;
 
 		snprintf(img, sizeof(img), "%s/round-%u", r->dir, round);
@@ -430,7 +430,7 @@ int hx_run_one(const struct hx_config *c, unsigned int engine, enum hx_scenario 
 		switch (sc) {
 		case HX_DUMP_R:
 			snprintf(img, sizeof(img), "%s/img", r.dir);
-			err = hx_dump_running(&r, &k, img, "-v0", "freeze_ms", "wall_ms", res);
+			err = hx_dump_running(&r, &k, img, c->verbosity, "freeze_ms", "wall_ms", res);
 			break;
 		case HX_DUMP_KILL:
 			err = hx_scenario_dump_kill(&r, &k, res);

@@ -37,6 +37,7 @@ struct hx_config {
 	bool scenarios[HX_NSCENARIOS];
 	unsigned int rounds, reps;
 	unsigned int timeout_s;			/* per engine command */
+	const char *verbosity;			/* "-vN" for engine commands */
 	const char *dir;
 	bool keep;
 };
