@@ -166,7 +166,7 @@ static int rst_open_chain(struct rst_ctx *c)
 		return err == -ENOENT ? -EINVAL : err;
 	}
 	im->chain_depth = page_chain_depth(im->chain);
-	pr_info("%s: %llu pages here, %llu pages in %u parent levels", c->o->images_dir,
+	pr_info("%s: %llu pages here, parent_pages=%llu from %u parent levels", c->o->images_dir,
 		(unsigned long long)(im->pages_len / RST_PAGE), (unsigned long long)im->parent_pages,
 		im->chain_depth - 1);
 	return 0;
