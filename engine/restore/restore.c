@@ -41,7 +41,6 @@ static int rst_run(struct rst_ctx *c)
 		return err;
 	for (size_t i = 0; i < c->im.nr_runs; i++)
 		c->stats.pages_restored += c->im.runs[i].nr_pages;
-	c->stats.pages_from_parents = c->im.parent_pages;
 	t0 = freeze_now_ns();
 	err = rst_task_create(c);
 	c->stats.forking_us = (freeze_now_ns() - t0) / 1000;

@@ -59,7 +59,6 @@ struct rst_own_special {
 struct rst_stats {
 	uint64_t forking_us, restore_us;
 	uint64_t pages_restored;	/* parent pages included, as CRIU counts */
-	uint64_t pages_from_parents;
 };
 
 struct rst_ctx {
