@@ -19,11 +19,15 @@
 #include "opts.h"
 #include "restorer.h"
 
-/* A run of saved pages: where it goes and where its bytes are in pages-N. */
+/* A run of saved pages: where it goes and where its bytes are in pages-N,
+ * or (in_parent) that they are read through the parent chain. */
 struct rst_pages_run {
 	uint64_t vaddr, nr_pages;
-	uint64_t file_off;
+	uint64_t file_off;		/* in pages-N.img; unused when in_parent */
+	bool in_parent;
 };
+
+struct page_chain;
 
 struct rst_images {
 	struct img_file inventory, pstree, mm, pagemap, files, fs;
@@ -39,6 +43,11 @@ struct rst_images {
 	unsigned int pages_id;
 	int pages_fd;
 	uint64_t pages_len;
+	/* PE_PARENT runs: the chain, opened and verified before the task is
+	 * created (NULL when every page is in this directory) */
+	struct page_chain *chain;
+	uint64_t parent_pages;
+	unsigned int chain_depth;	/* levels, this directory included */
 };
 
 /* Our own vdso/vvar areas (from /proc/self/maps). */
@@ -49,7 +58,7 @@ struct rst_own_special {
 
 struct rst_stats {
 	uint64_t forking_us, restore_us;
-	uint64_t pages_restored;
+	uint64_t pages_restored;	/* parent pages included, as CRIU counts */
 };
 
 struct rst_ctx {

@@ -1,8 +1,9 @@
 /* rst-child — the first code the new task runs (still the engine's, with
  * libc): premaps every VMA in the reservation and fills its saved pages from
- * pages-N.img, restores what is task-wide and harmless to do early (cwd,
- * umask, personality, rlimits, sigactions, timers, shared pending signals,
- * prctls), opens the exe for PR_SET_MM_MAP, and jumps into the restorer.
+ * pages-N.img and, for PE_PARENT runs, through the parent chain; restores
+ * what is task-wide and harmless to do early (cwd, umask, personality,
+ * rlimits, sigactions, timers, shared pending signals, prctls), opens the
+ * exe for PR_SET_MM_MAP, and jumps into the restorer.
  * It never returns: a failure is reported in the argument block, then exit.
  */
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "page-chain.h"
 #include "pie-restorer-blob.h"
 #include "restore.h"
 
@@ -116,6 +118,21 @@ static void rst_child_readv(struct rst_ctx *c, struct iovec *iov, int n, uint64_
 	}
 }
 
+/* A PE_PARENT run, read through the chain (verified before the clone)
+ * straight into its premapped place. The chain's own messages go to this
+ * task's copy of the log, which nobody flushes: the failure is reported
+ * through the argument block. */
+static void rst_child_fill_parent(struct rst_ctx *c, const struct rst_pages_run *run, void *dst)
+{
+	int err = page_chain_read(c->im.chain, run->vaddr, run->nr_pages, dst, 0);
+
+	if (err)
+		rst_child_fail(c, err, "reading %llu pages at %#llx through the parent images of %s: "
+			       "%s (the chain changed after it was checked?)",
+			       (unsigned long long)run->nr_pages, (unsigned long long)run->vaddr,
+			       c->o->images_dir, strerror(-err));
+}
+
 static void rst_child_fill(struct rst_ctx *c, const struct rst_vma *rv, size_t nr)
 {
 	const struct rst_images *im = &c->im;
@@ -127,6 +144,7 @@ static void rst_child_fill(struct rst_ctx *c, const struct rst_vma *rv, size_t n
 	for (size_t i = 0; i < im->nr_runs; i++) {
 		const struct rst_pages_run *run = &im->runs[i];
 		uint64_t len = run->nr_pages * RST_PAGE;
+		void *dst;
 
 		while (vi < nr && rv[vi].dst + rv[vi].len <= run->vaddr)
 			vi++;
@@ -135,13 +153,20 @@ static void rst_child_fill(struct rst_ctx *c, const struct rst_vma *rv, size_t n
 			rst_child_fail(c, -EINVAL, "bad image %s: pages at %#llx+%llu are in no "
 				       "private VMA", im->pagemap.name, (unsigned long long)run->vaddr,
 				       (unsigned long long)len);
+		dst = (void *)(uintptr_t)(rv[vi].src + (run->vaddr - rv[vi].dst));
+		/* parent runs take no room in pages-N.img: the batch of the
+		 * runs around them stays contiguous in the file */
+		if (run->in_parent) {
+			rst_child_fill_parent(c, run, dst);
+			continue;
+		}
 		if (n == RST_IOV) {
 			rst_child_readv(c, iov, n, batch_off);
 			n = 0;
 		}
 		if (!n)
 			batch_off = run->file_off;
-		iov[n].iov_base = (void *)(uintptr_t)(rv[vi].src + (run->vaddr - rv[vi].dst));
+		iov[n].iov_base = dst;
 		iov[n].iov_len = len;
 		n++;
 	}

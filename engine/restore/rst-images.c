@@ -1,7 +1,8 @@
 /* rst-images — reads every image a restore needs through engine/img's
  * checked reader and checks what the restore relies on (one task, x86_64
- * cores with registers, pagemap runs inside pages-N.img). A bad image is an
- * error naming the file (and the reader names the offset); nothing starts.
+ * cores with registers, pagemap runs inside pages-N.img, pages in parent
+ * images resolvable through the chain). A bad image is an error naming the
+ * file (and the reader names the offset); nothing starts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 
 #include "blog.h"
 #include "inventory.pb-c.h"
+#include "page-chain.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "restore.h"
@@ -105,6 +107,71 @@ static int rst_read_tree(struct rst_ctx *c)
 	return 0;
 }
 
+/* The pagemap's entries as runs: pages here (back to back in pages-N.img)
+ * or in the parent chain; lazy pages are refused. */
+static int rst_pagemap_runs(struct rst_ctx *c, uint64_t *here_len)
+{
+	struct rst_images *im = &c->im;
+	uint64_t off = 0;
+
+	for (size_t i = 1; i < im->pagemap.n; i++) {
+		PagemapEntry *pe = (PagemapEntry *)im->pagemap.ents[i].msg;
+		uint32_t flags = pe->has_flags ? pe->flags :
+				 pe->has_in_parent && pe->in_parent ? PAGE_CHAIN_PE_PARENT :
+								      PAGE_CHAIN_PE_PRESENT;
+		bool parent = (flags & PAGE_CHAIN_PE_PARENT) || (pe->has_in_parent && pe->in_parent);
+
+		if (flags & PAGE_CHAIN_PE_LAZY) {
+			pr_err("%s: entry %zu at offset %zu (%#llx, %u pages) is lazy (PE_LAZY); "
+			       "lazy restore is not supported", im->pagemap.name, i,
+			       im->pagemap.ents[i].offset, (unsigned long long)pe->vaddr, pe->nr_pages);
+			return -EOPNOTSUPP;
+		}
+		if (parent && (flags & PAGE_CHAIN_PE_PRESENT))
+			return rst_bad(im->pagemap.name, "an entry both present and in the parent");
+		if (pe->vaddr % RST_PAGE || !pe->nr_pages || pe->vaddr >= (1ull << 47) ||
+		    pe->nr_pages > ((1ull << 47) - pe->vaddr) / RST_PAGE) {
+			pr_err("bad image %s: entry %zu at offset %zu: range %#llx+%u pages",
+			       im->pagemap.name, i, im->pagemap.ents[i].offset,
+			       (unsigned long long)pe->vaddr, pe->nr_pages);
+			return -EINVAL;
+		}
+		im->runs[im->nr_runs++] = (struct rst_pages_run){ pe->vaddr, pe->nr_pages,
+								  parent ? 0 : off, parent };
+		if (parent)
+			im->parent_pages += pe->nr_pages;
+		else
+			off += (uint64_t)pe->nr_pages * RST_PAGE;
+	}
+	*here_len = off;
+	return 0;
+}
+
+/* Opens the parent chain and checks, without reading page data, that every
+ * PE_PARENT page resolves to a level that has it (parent directories there,
+ * pagemaps valid, pages files long enough): a broken chain stops the
+ * restore here, before any task exists. */
+static int rst_open_chain(struct rst_ctx *c)
+{
+	struct rst_images *im = &c->im;
+	int err;
+
+	err = page_chain_open(&im->chain, c->dir.dfd, c->o->images_dir, (unsigned long)im->pid);
+	if (!err)
+		err = page_chain_verify(im->chain);
+	if (err) {
+		pr_err("%s: %llu pages of task %d are in parent images, but the parent chain is "
+		       "broken (see above)", c->o->images_dir,
+		       (unsigned long long)im->parent_pages, (int)im->pid);
+		return err == -ENOENT ? -EINVAL : err;
+	}
+	im->chain_depth = page_chain_depth(im->chain);
+	pr_info("%s: %llu pages here, parent_pages=%llu from %u parent levels", c->o->images_dir,
+		(unsigned long long)(im->pages_len / RST_PAGE), (unsigned long long)im->parent_pages,
+		im->chain_depth - 1);
+	return 0;
+}
+
 /* pagemap runs, each checked against pages-N.img's size */
 static int rst_read_pagemap(struct rst_ctx *c)
 {
@@ -123,25 +190,9 @@ static int rst_read_pagemap(struct rst_ctx *c)
 	im->runs = calloc(im->pagemap.n, sizeof(*im->runs));
 	if (!im->runs)
 		return -ENOMEM;
-	for (size_t i = 1; i < im->pagemap.n; i++) {
-		PagemapEntry *pe = (PagemapEntry *)im->pagemap.ents[i].msg;
-		uint32_t flags = pe->has_flags ? pe->flags : 4;
-
-		if ((pe->has_in_parent && pe->in_parent) || (flags & 3)) {
-			pr_err("%s: entry %zu at offset %zu is in a parent image or lazy; "
-			       "not supported", im->pagemap.name, i, im->pagemap.ents[i].offset);
-			return -EOPNOTSUPP;
-		}
-		if (pe->vaddr % RST_PAGE || !pe->nr_pages || pe->vaddr >= (1ull << 47) ||
-		    pe->nr_pages > ((1ull << 47) - pe->vaddr) / RST_PAGE) {
-			pr_err("bad image %s: entry %zu at offset %zu: range %#llx+%u pages",
-			       im->pagemap.name, i, im->pagemap.ents[i].offset,
-			       (unsigned long long)pe->vaddr, pe->nr_pages);
-			return -EINVAL;
-		}
-		im->runs[im->nr_runs++] = (struct rst_pages_run){ pe->vaddr, pe->nr_pages, off };
-		off += (uint64_t)pe->nr_pages * RST_PAGE;
-	}
+	err = rst_pagemap_runs(c, &off);
+	if (err)
+		return err;
 	snprintf(name, sizeof(name), "pages-%u.img", im->pages_id);
 	im->pages_fd = openat(c->dir.dfd, name, O_RDONLY | O_CLOEXEC);
 	if (im->pages_fd < 0) {
@@ -157,7 +208,7 @@ static int rst_read_pagemap(struct rst_ctx *c)
 		return -EINVAL;
 	}
 	im->pages_len = off;
-	return 0;
+	return im->parent_pages ? rst_open_chain(c) : 0;
 }
 
 int rst_images_read(struct rst_ctx *c)
@@ -222,6 +273,7 @@ void rst_images_free(struct rst_images *im)
 	free(im->runs);
 	if (im->pages_fd >= 0)
 		close(im->pages_fd);
+	page_chain_close(im->chain);
 	memset(im, 0, sizeof(*im));
 	im->pages_fd = -1;
 }

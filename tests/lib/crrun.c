@@ -83,6 +83,7 @@ static int start_scenario(struct run *r)
 		say("fork: %s", strerror(errno));
 		return -1;
 	}
+	r->last_pid = r->pid;
 	if (r->pid == 0) {
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int null = open("/dev/null", O_RDONLY);
@@ -227,7 +228,10 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 		argv[argc++] = pidbuf;
 		argv[argc++] = "-D";
 		argv[argc++] = dirbuf;
-		if (r->images > 1 && !strcmp(cmd, "pre-dump")) {
+		/* a pre-dump chains to whatever came before; a dump only to a
+		 * pre-dump (a dump's images are no parent for the next task's) */
+		if (r->images > 1 && !strstr(rest, "--prev-images-dir") &&
+		    (!strcmp(cmd, "pre-dump") || r->last_predump)) {
 			snprintf(prevbuf, sizeof(prevbuf), "../img-%d", r->images - 1);
 			argv[argc++] = "--prev-images-dir";
 			argv[argc++] = prevbuf;
@@ -286,10 +290,17 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 		return -1;
 	}
 
-	if (must_fail && r->pid) {
+	if (is_dump)
+		r->last_predump = !must_fail && !strcmp(cmd, "pre-dump");
+	if (must_fail && is_restore && !r->pid && r->last_pid && kill(r->last_pid, 0) == 0) {
+		say("step %d: the failed restore left a task with PID %d behind", r->nstep,
+		    (int)r->last_pid);
+		return -1;
+	}
+	if (must_fail) {
 		char state;
 
-		if (!task_running(r->pid, &state)) {
+		if (r->pid && !task_running(r->pid, &state)) {
 			say("step %d: after the failed %s the task is no longer running (state %c)",
 			    r->nstep, cmd, state);
 			return -1;
@@ -318,6 +329,7 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 		}
 		fclose(f);
 		r->pid = pid;
+		r->last_pid = pid;
 	}
 	return 0;
 }
@@ -412,6 +424,9 @@ static int run_steps(struct run *r)
 			if (step_verify(r))
 				return -1;
 			verified_last = true;
+		} else if (!strcmp(cmd, "spoil") || !strcmp(cmd, "unspoil")) {
+			if ((cmd[0] == 's' ? step_spoil : step_unspoil)(r, rest))
+				return -1;
 		} else if (!strcmp(cmd, "kill")) {
 			if (step_kill(r))
 				return -1;

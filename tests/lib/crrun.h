@@ -37,6 +37,8 @@ struct run {
 	char dir[512];
 	pid_t pid;		/* the scenario task, 0 when gone */
 	int images;		/* image dirs made so far: img-1, img-2, ... */
+	bool last_predump;	/* the newest image dir is a successful pre-dump's */
+	pid_t last_pid;		/* the newest task's PID, also once it is gone */
 	int nstep;
 	struct timespec deadline;
 };
@@ -57,6 +59,10 @@ bool task_running(pid_t pid, char *state_out);
 /* Runs @argv with its output into @out_path: its wait status or -errno. */
 int run_cmd(const struct run *r, char *const argv[], const char *out_path);
 void remove_tree(const char *path);
+
+/* crrun-spoil.c: 'spoil N gone|short-pages' and 'unspoil N'; 0 or -1. */
+int step_spoil(struct run *r, char *rest);
+int step_unspoil(struct run *r, char *rest);
 
 bool steps_need_mounts(const char *steps);
 int private_mounts(void);

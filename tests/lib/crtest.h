@@ -20,13 +20,20 @@
  *
  * Steps (separated by ';'), each optionally followed by crisp options:
  *   check ARGS      crisp check ARGS must succeed
- *   dump ARGS       crisp dump -t PID -D <next image dir> ... ARGS
- *   pre-dump ARGS   crisp pre-dump, chained to the previous images
+ *   dump ARGS       crisp dump -t PID -D <next image dir> ... ARGS; right
+ *                   after a pre-dump with --prev-images-dir ../img-N (its
+ *                   images), unless ARGS name a --prev-images-dir
+ *   pre-dump ARGS   crisp pre-dump, chained to the previous images (the
+ *                   same way, after the first image dir)
  *   restore ARGS    crisp restore -d -D <last image dir> ... ARGS
  *   verify          ask the task to verify itself now (it then exits)
  *   kill            SIGKILL the task and reap it
+ *   spoil N HOW     break image dir img-N: HOW is "gone" (moved away) or
+ *                   "short-pages" (its pages-*.img lose their last page)
+ *   unspoil N       put img-N back as it was
  * A step prefixed with '!' must fail (non-zero exit); the task must then
- * still be running unchanged. A final "verify" is implied.
+ * still be running unchanged (a failed restore must leave no task with the
+ * last PID). A final "verify" is implied.
  * CRT_EXPECT_FAIL("text") declares that verification must fail with a
  * message containing text (used to prove the harness notices failures).
  *

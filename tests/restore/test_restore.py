@@ -6,8 +6,8 @@
 #  - restore -d -S: crisp returns, the task is a sibling (our child) and
 #    runs on with memory and threads unchanged;
 #  - failures: the PID in use (dump -R leaves the task running), corrupted
-#    or truncated images: exit 1, a clear message naming the image, and no
-#    task with that PID left behind.
+#    or truncated images, lazy pages: exit 1, a clear message naming the
+#    image (or saying what is unsupported), and no task with that PID left.
 # usage: test_restore.py CRISP DUMP_TARGET CRISP_IMG
 import ctypes, os, shutil, signal, subprocess, sys, tempfile, time
 
@@ -71,6 +71,15 @@ def dump(pid, imgs, *extra):
     if "-R" not in extra:
         reap_all()
     return r
+
+def lazy_pagemap(b):
+    """The pagemap with its first run marked lazy (PE_LAZY), through crisp-img."""
+    import json
+    doc = json.loads(subprocess.run([tool, "decode"], input=b, stdout=subprocess.PIPE,
+                                    check=True).stdout)
+    doc["entries"][1]["flags"] = 2
+    return subprocess.run([tool, "encode"], input=json.dumps(doc).encode(),
+                          stdout=subprocess.PIPE, check=True).stdout
 
 def verdict(work):
     path = os.path.join(work, "verdict")
@@ -146,9 +155,10 @@ try:
         ("pagemap-%d.img" % pid, lambda b: b[:4] + b"\x00\x00\x00\x00" + b[8:], "pagemap-%d.img" % pid),
         ("pages-1.img", lambda b: b[:len(b) // 3], "pages-1.img"),
         ("pstree.img", lambda b: b"", "pstree.img"),
+        ("pagemap-%d.img" % pid, lazy_pagemap, "lazy restore is not supported"),
     ]
     for name, spoil, says in cases:
-        bad = os.path.join(tmp, "bad-" + name)
+        bad = os.path.join(tmp, "bad-%d-%s" % (len(os.listdir(tmp)), name))
         shutil.copytree(imgs, bad)
         data = open(os.path.join(imgs, name), "rb").read()
         open(os.path.join(bad, name), "wb").write(spoil(data))

@@ -1,0 +1,21 @@
+/* A restore whose parent image dir is missing fails before any task
+ * exists, naming the broken link; with the dir back, the same images
+ * restore the task exactly (chain-writer.h). */
+#include "chain-writer.h"
+
+CRT_SCENARIO("pre-dump --track-mem; pre-dump --track-mem; dump --track-mem; spoil 2 gone; "
+	     "!restore @says=img-3/parent:; unspoil 2; restore @says=parent_pages=; verify");
+CRT_DAMAGE_FAILS("holds write 0 of page");
+
+static struct cw cw;
+
+int main(int argc, char **argv)
+{
+	crt_init(argc, argv);
+	if (cw_start(&cw))
+		return 2;
+	crt_ready();
+	crt_wait_verify();
+	cw_verify(&cw);
+	return crt_finish();
+}
