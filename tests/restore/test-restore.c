@@ -2,8 +2,8 @@
  * subreaper that kills and reaps everything it started:
  *  - restore without -d: crisp stays the parent and exits with the task's
  *    status; --pidfile, --display-stats, stats-restore, the success message;
- *  - restore -d -S: crisp returns, the task is a sibling (our child) and
- *    runs on with memory and threads unchanged;
+ *  - restore -d -S: crisp returns, the task is a sibling (a child of the
+ *    process that ran crisp) and runs on with memory and threads unchanged;
  *  - failures: the PID in use (dump -R leaves the task running), corrupted
  *    or truncated images: exit 1, a clear message naming the image, and no
  *    task with that PID left behind.
@@ -225,12 +225,36 @@ static void restore_waiting(struct trest *t)
 	tdrv_out_free(&r);
 }
 
-/* (2) -d -S: crisp returns, the task is our child and runs on unchanged. */
+/* The process that runs `crisp restore -D @imgs -d -S` for (2): not a
+ * subreaper, so a task crisp created as its own child would be reparented
+ * to us, never to it. It writes "STATUS\nSTDERR-TAIL" to @result, then
+ * waits to be killed. Returns its pid (in the parent) or -errno. */
+static pid_t sibling_runner(struct trest *t, const char *imgs, const char *result)
+{
+	char *argv[] = { (char *)t->crisp, "restore", "-D", (char *)imgs, "-d", "-S", NULL };
+	char text[1024], tmp[700];
+	struct tdrv_out o;
+	pid_t p = fork();
+
+	if (p)
+		return p < 0 ? -errno : p;
+	tdrv_run(&o, NULL, 0, false, argv);
+	snprintf(text, sizeof(text), "%d\n%s", o.status, tdrv_tail(o.err, 500));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", result);
+	if (tdrv_write_file(tmp, text, strlen(text), false) || rename(tmp, result))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/* (2) -d -S: crisp returns, the task is a child of crisp's parent (not
+ * of crisp, which would leave it to us, the subreaper) and runs on. */
 static void restore_sibling(struct trest *t)
 {
-	char work[600], imgs[600], buf[256];
+	char work[600], imgs[600], result[600], buf[256], *text = NULL;
 	struct tdrv_out r;
-	pid_t pid, ppid;
+	pid_t pid, ppid, runner;
+	size_t len;
 
 	pid = start(t, work, sizeof(work), "run2", "--threads", "2", "--mib", "2", NULL);
 	forget(t, pid);
@@ -238,15 +262,28 @@ static void restore_sibling(struct trest *t)
 	dump(t, &r, pid, imgs, NULL);
 	tdrv_ok(&t->c, r.status == 0, "dump (kill) failed");
 	tdrv_out_free(&r);
-	run(t, &r, "restore", "-D", imgs, "-d", "-S", NULL);
-	tdrv_ok(&t->c, r.status == 0, "restore -d -S failed: %s", tdrv_tail(r.err, 500));
-	tdrv_out_free(&r);
-	if (!tdrv_ok(&t->c, alive(pid), "restore -d -S left no running task"))
+	snprintf(result, sizeof(result), "%s/sibling-result", t->tmp);
+	runner = sibling_runner(t, imgs, result);
+	if (!tdrv_ok(&t->c, runner > 0 && remember(t, runner), "cannot fork the crisp runner"))
 		return;
-	remember(t, pid);
-	ppid = tdrv_task_ppid(pid);
-	tdrv_ok(&t->c, ppid == getpid(), "with -S the parent is %d, not us (%d)", (int)ppid,
-		(int)getpid());
+	if (tdrv_wait_file(result, runner, 12000))
+		tdrv_read_file(result, &text, &len);
+	tdrv_ok(&t->c, text && atoi(text) == 0, "restore -d -S failed: %s",
+		text ? text : "(no result)");
+	if (tdrv_ok(&t->c, alive(pid), "restore -d -S left no running task")) {
+		remember(t, pid);
+		ppid = tdrv_task_ppid(pid);
+		tdrv_ok(&t->c, ppid == runner,
+			"with -S the parent is %d, not the process that ran crisp (%d)",
+			(int)ppid, (int)runner);
+	}
+	free(text);
+	kill(runner, SIGKILL);	/* the restored task becomes our child */
+	while (waitpid(runner, NULL, 0) < 0 && errno == EINTR)
+		;
+	forget(t, runner);
+	if (!alive(pid))
+		return;
 	kill(pid, SIGUSR1);
 	tdrv_ok(&t->c, !strcmp(verdict(work, buf, sizeof(buf)), "ok"),
 		"the restored task (-S) found a difference");
@@ -361,7 +398,9 @@ static void restore_spoilt(struct trest *t)
 		tdrv_reap_exited();
 		if (!tdrv_ok(&t->c, !alive(pid),
 			     "a task with pid %d is left after a failed restore (%s)", (int)pid, name)) {
-			kill(pid, SIGKILL);
+			kill(pid, SIGKILL);	/* our child now: wait until it is gone */
+			while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+				;
 			tdrv_reap_exited();
 		}
 	}
