@@ -99,8 +99,10 @@ static const char *verdict(const char *work, char *buf, size_t size)
 
 	snprintf(path, sizeof(path), "%s/verdict", work);
 	tdrv_wait_file(path, 0, 6000);
-	if (tdrv_read_file(path, &text, &len))
-		return "no verdict";
+	if (tdrv_read_file(path, &text, &len)) {
+		snprintf(buf, size, "no verdict");
+		return buf;
+	}
 	snprintf(buf, size, "%s", text);
 	free(text);
 	buf[strcspn(buf, "\n")] = '\0';

@@ -205,8 +205,10 @@ static const char *verify_self(struct ttrack *t, pid_t pid, const char *work, ch
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	forget(t, pid);
-	if (tdrv_read_file(path, &text, &len))
-		return "no verdict";
+	if (tdrv_read_file(path, &text, &len)) {
+		snprintf(buf, size, "no verdict");
+		return buf;
+	}
 	snprintf(buf, size, "%s", text);
 	free(text);
 	buf[strcspn(buf, "\n")] = '\0';
