@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -219,6 +220,114 @@ void tdrv_out_free(struct tdrv_out *o)
 	memset(o, 0, sizeof(*o));
 }
 
+static void nap_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+/* A memory file for one output stream of a background job. */
+static int job_memfd(const char *name)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static void job_close(struct tdrv_job *j)
+{
+	if (j->out_fd >= 0)
+		close(j->out_fd);
+	if (j->err_fd >= 0)
+		close(j->err_fd);
+	j->out_fd = j->err_fd = -1;
+	j->pid = 0;
+}
+
+int tdrv_run_start(struct tdrv_job *j, bool merge_err, char *const argv[])
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), ret = 0;
+
+	j->pid = 0;
+	j->out_fd = job_memfd("tdrv-out");
+	j->err_fd = merge_err ? -1 : job_memfd("tdrv-err");
+	if (null < 0)
+		ret = -errno;
+	else if (j->out_fd < 0)
+		ret = j->out_fd;
+	else if (!merge_err && j->err_fd < 0)
+		ret = j->err_fd;
+	if (!ret) {
+		j->pid = fork();
+		if (!j->pid)
+			child_exec(null, j->out_fd, merge_err ? j->out_fd : j->err_fd, argv);
+		if (j->pid < 0)
+			ret = -errno;
+	}
+	if (null >= 0)
+		close(null);
+	if (ret)
+		job_close(j);	/* a negative fd there is an -errno: not closed */
+	return ret;
+}
+
+/* The whole content of memfd @fd (through its /proc name: offset 0). */
+static int job_collect(int fd, char **buf, size_t *len)
+{
+	char path[64];
+
+	if (fd < 0) {
+		*len = 0;
+		*buf = calloc(1, 1);
+		return *buf ? 0 : -ENOMEM;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return tdrv_read_file(path, buf, len);
+}
+
+int tdrv_run_wait(struct tdrv_job *j, struct tdrv_out *o, unsigned int timeout_ms)
+{
+	int status = 0, ret = 0, r;
+	unsigned int waited = 0;
+	pid_t got;
+
+	memset(o, 0, sizeof(*o));
+	for (;;) {
+		got = waitpid(j->pid, &status, WNOHANG);
+		if (got == j->pid)
+			break;
+		if (got < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		if (got == 0 && waited >= timeout_ms) {
+			kill(j->pid, SIGKILL);
+			while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
+				;
+			ret = -ETIMEDOUT;
+			break;
+		}
+		nap_ms(5);
+		waited += 5;
+	}
+	o->status = ret && ret != -ETIMEDOUT ? ret :
+		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	r = job_collect(j->out_fd, &o->out, &o->out_len);
+	if (!r)
+		r = job_collect(j->err_fd, &o->err, &o->err_len);
+	if (r) {
+		free(o->out);
+		free(o->err);
+		o->out = calloc(1, 1);
+		o->err = calloc(1, 1);
+		o->out_len = o->err_len = 0;
+		ret = ret ? ret : r;
+	}
+	job_close(j);
+	return ret;
+}
+
 int tdrv_subreaper(void)
 {
 	return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) ? -errno : 0;
@@ -240,13 +349,6 @@ pid_t tdrv_spawn(char *const argv[])
 	return pid;
 }
 
-static void nap_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&t, NULL);
-}
-
 bool tdrv_wait_file(const char *path, pid_t pid, unsigned int tries)
 {
 	for (unsigned int i = 0; i < tries; i++) {
@@ -266,6 +368,16 @@ void tdrv_kill_reap_all(const pid_t *pids, size_t n)
 			kill(pids[i], SIGKILL);
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 		;
+}
+
+void tdrv_reap_exited(void)
+{
+	for (;;) {
+		pid_t got = waitpid(-1, NULL, WNOHANG | __WALL);
+
+		if (got <= 0 && !(got < 0 && errno == EINTR))
+			return;
+	}
 }
 
 char tdrv_task_state(pid_t pid)

@@ -1,7 +1,8 @@
 /* tdrv — helpers for test drivers written in C (tests/img, tests/dump,
- * tests/harness): run a command with its output captured, start and reap
- * tasks under a subreaper, whole-file and directory chores, counted checks,
- * and JSON comparison the way Python's == compares json.loads() results.
+ * tests/restore, tests/track, tests/harness): run a command with its output
+ * captured (or in the background), start and reap tasks under a subreaper,
+ * /proc snapshots, whole-file and directory chores, counted checks, and JSON
+ * comparison the way Python's == compares json.loads() results.
  * For drivers only: scenario tasks use crtest.h, never this.
  */
 #ifndef CRISP_TDRV_H
@@ -53,6 +54,28 @@ void tdrv_out_free(struct tdrv_out *o);
 /* The last @max bytes of @s (for messages quoting long outputs). */
 const char *tdrv_tail(const char *s, size_t max);
 
+/* A command running in the background, its output going to memory files
+ * (never a pipe that could fill while the driver does something else). */
+struct tdrv_job {
+	pid_t pid;
+	int out_fd, err_fd;	/* memfds; err_fd -1 with merge_err */
+};
+
+/*
+ * Starts @argv with stdin on /dev/null, like tdrv_run, and returns at once.
+ * 0 or -errno (nothing left running then). Finish it with tdrv_run_wait.
+ */
+int tdrv_run_start(struct tdrv_job *j, bool merge_err, char *const argv[]);
+
+/*
+ * Waits at most @timeout_ms for the job, then fills @o as tdrv_run does.
+ * On timeout the job is killed (SIGKILL) and reaped, @o holds what it
+ * wrote and status 128 + SIGKILL, and -ETIMEDOUT is returned; else 0 or
+ * -errno. The job is over either way.
+ * Nothing else may reap it meanwhile (no tdrv_reap_exited while it runs).
+ */
+int tdrv_run_wait(struct tdrv_job *j, struct tdrv_out *o, unsigned int timeout_ms);
+
 /* ---- tasks under a subreaper (tdrv.c) ---- */
 
 /* Makes this process the subreaper of everything it starts. 0 or -errno. */
@@ -70,8 +93,29 @@ bool tdrv_wait_file(const char *path, pid_t pid, unsigned int tries);
  * this subreaper has, until none is left. */
 void tdrv_kill_reap_all(const pid_t *pids, size_t n);
 
+/* Reaps every child and orphan that has already ended, without waiting. */
+void tdrv_reap_exited(void);
+
 /* The state letter of /proc/PID/stat ('S', 'R', ...), or 0 when gone. */
 char tdrv_task_state(pid_t pid);
+
+/* ---- /proc snapshots (tdrv-proc.c) ---- */
+
+/* The parent pid of @pid from /proc/PID/stat, or -errno. */
+pid_t tdrv_task_ppid(pid_t pid);
+
+/* The fd table of @pid as text, one "FD -> TARGET\n" per fd, sorted by
+ * name: equal texts mean equal tables. NUL-terminated @text (free it);
+ * 0 or -errno. */
+int tdrv_proc_fds(pid_t pid, char **text);
+
+/* The VmFlags of every mapping of @pid (from smaps) as text, one
+ * "START-END: FLAG FLAG...\n" per mapping, flags sorted. 0 or -errno. */
+int tdrv_proc_vmflags(pid_t pid, char **text);
+
+/* Live (not zombie) tasks named @comm whose parent is @ppid: up to @max
+ * pids into @pids; returns how many there are (even beyond @max). */
+int tdrv_find_tasks(const char *comm, pid_t ppid, pid_t *pids, int max);
 
 /* ---- files (tdrv.c) ---- */
 
