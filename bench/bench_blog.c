@@ -1,13 +1,15 @@
 /* bench_blog — blog measured against CRIU's way of logging (vsnprintf of a
  * prefixed line, then one write() per line), side by side in one run: per-
- * call latency (p50, p99.9) of NanoLog's benchmark messages with the level
+ * call latency (p50, p99, p99.9, mean) of NanoLog's benchmark messages with the level
  * enabled and disabled, writer throughput with 1 and 2 threads, and the
  * decoder's throughput. Bodies only; it must not judge the numbers.
  *
  * Latency method: the TSC is read before and after a batch of 16 calls (with
  * a compiler barrier between calls, so nothing is hoisted out of the loop);
  * each batch gives one sample, divided by 16. The samples are sorted (an
- * exact histogram) for p50 and p99.9, and converted to ns with a TSC rate
+ * exact histogram) for p50, p99, p99.9, p99.99 and the maximum (the mean
+ * is over all batches),
+ * and converted to ns with a TSC rate
  * calibrated against CLOCK_MONOTONIC. The two TSC reads add about 0.6 ns to
  * each per-call figure (reported as timer_ns). Both blog and the baseline
  * write to an unlinked file in $TMPDIR, so both pay for real writes. */
@@ -172,7 +174,7 @@ static int cmp_u64(const void *a, const void *b)
 /* Runs @batch while google-benchmark wants, one sample per batch. */
 static void latency(struct bench_state *st, void (*batch)(int), int level)
 {
-	uint64_t *s = malloc(MAX_SAMPLES * sizeof(*s)), n = 0, timer;
+	uint64_t *s = malloc(MAX_SAMPLES * sizeof(*s)), n = 0, timer, sum = 0;
 	double k = bb_calibrate();
 	int i = 0;
 
@@ -190,18 +192,27 @@ static void latency(struct bench_state *st, void (*batch)(int), int level)
 	while (bench_keep_running(st)) {
 		uint64_t t0 = blog_clock();
 
+		uint64_t dt;
+
 		batch(i);
-		s[n < MAX_SAMPLES ? n : n % MAX_SAMPLES] = blog_clock() - t0;
+		dt = blog_clock() - t0;
+		s[n < MAX_SAMPLES ? n : n % MAX_SAMPLES] = dt;
+		sum += dt;
 		n++;
 		i += BATCH;
 	}
 	blog_set_level(BLOG_DEFAULT_LEVEL);
+	if (n)
+		bench_counter(st, "mean_ns", (double)sum / (double)n * k / BATCH, false);
 	if (n > MAX_SAMPLES)
 		n = MAX_SAMPLES;
 	if (n) {
 		qsort(s, n, sizeof(*s), cmp_u64);
 		bench_counter(st, "p50_ns", (double)s[n / 2] * k / BATCH, false);
+		bench_counter(st, "p99_ns", (double)s[n * 99 / 100] * k / BATCH, false);
 		bench_counter(st, "p99.9_ns", (double)s[n * 999 / 1000] * k / BATCH, false);
+		bench_counter(st, "p99.99_ns", (double)s[n * 9999 / 10000] * k / BATCH, false);
+		bench_counter(st, "max_ns", (double)s[n - 1] * k / BATCH, false);
 		bench_counter(st, "timer_ns", (double)timer * k / BATCH, false);
 	}
 	bench_set_items(st, bench_iterations(st) * BATCH);
