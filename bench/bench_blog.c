@@ -1,18 +1,19 @@
 /* bench_blog — blog measured against CRIU's way of logging (vsnprintf of a
  * prefixed line, then one write() per line), side by side in one run: per-
- * call latency (p50, p99, p99.9, mean) of NanoLog's benchmark messages with the level
- * enabled and disabled, writer throughput with 1 and 2 threads, and the
- * decoder's throughput. Bodies only; it must not judge the numbers.
+ * call latency of NanoLog's benchmark messages with the level enabled and
+ * disabled, logged without pause or in bursts (as a checkpoint logs: 2048
+ * calls, then 200 us of other work), writer throughput with 1 and 2
+ * threads, and the decoder's throughput. Bodies only; it must not judge
+ * the numbers.
  *
  * Latency method: the TSC is read before and after a batch of 16 calls (with
  * a compiler barrier between calls, so nothing is hoisted out of the loop);
  * each batch gives one sample, divided by 16. The samples are sorted (an
- * exact histogram) for p50, p99, p99.9, p99.99 and the maximum (the mean
- * is over all batches),
- * and converted to ns with a TSC rate
- * calibrated against CLOCK_MONOTONIC. The two TSC reads add about 0.6 ns to
- * each per-call figure (reported as timer_ns). Both blog and the baseline
- * write to an unlinked file in $TMPDIR, so both pay for real writes. */
+ * exact histogram) for p50, p99, p99.9, p99.99 and the maximum; the mean is
+ * over all batches. They are converted to ns with a TSC rate calibrated
+ * against CLOCK_MONOTONIC. The two TSC reads add about 0.6 ns to each
+ * per-call figure (reported as timer_ns). Both blog and the baseline write
+ * to an unlinked file in $TMPDIR, so both pay for real writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -171,8 +172,12 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Runs @batch while google-benchmark wants, one sample per batch. */
-static void latency(struct bench_state *st, void (*batch)(int), int level)
+#define BURST_BATCHES 128	/* 2048 calls */
+#define BURST_PAUSE_NS 200000
+
+/* Runs @batch while google-benchmark wants, one sample per batch; with
+ * @burst, pauses BURST_PAUSE_NS after every BURST_BATCHES batches. */
+static void latency(struct bench_state *st, void (*batch)(int), int level, bool burst)
 {
 	uint64_t *s = malloc(MAX_SAMPLES * sizeof(*s)), n = 0, timer, sum = 0;
 	double k = bb_calibrate();
@@ -200,6 +205,11 @@ static void latency(struct bench_state *st, void (*batch)(int), int level)
 		sum += dt;
 		n++;
 		i += BATCH;
+		if (burst && n % BURST_BATCHES == 0) {
+			struct timespec ts = { 0, BURST_PAUSE_NS };
+
+			nanosleep(&ts, NULL);
+		}
 	}
 	blog_set_level(BLOG_DEFAULT_LEVEL);
 	if (n)
@@ -222,11 +232,15 @@ static void latency(struct bench_state *st, void (*batch)(int), int level)
 #define DEF_BENCH(name, call)                                                 \
 	static void bench_blog_##name(struct bench_state *st)                 \
 	{                                                                     \
-		latency(st, batch_blog_##name, BLOG_DEBUG);                   \
+		latency(st, batch_blog_##name, BLOG_DEBUG, false);            \
+	}                                                                     \
+	static void bench_blog_burst_##name(struct bench_state *st)           \
+	{                                                                     \
+		latency(st, batch_blog_##name, BLOG_DEBUG, true);             \
 	}                                                                     \
 	static void bench_blog_off_##name(struct bench_state *st)             \
 	{                                                                     \
-		latency(st, batch_blog_##name, BLOG_WARN);                    \
+		latency(st, batch_blog_##name, BLOG_WARN, false);             \
 	}                                                                     \
 	static void bench_base_##name(struct bench_state *st)                 \
 	{                                                                     \
@@ -234,11 +248,12 @@ static void latency(struct bench_state *st, void (*batch)(int), int level)
 			bb_base_fd = bb_tmpfile("baseline");                  \
 			bb_base_start = bb_mono_ns();                         \
 		}                                                             \
-		latency(st, batch_base_##name, BLOG_DEBUG);                   \
+		latency(st, batch_base_##name, BLOG_DEBUG, false);            \
 	}                                                                     \
 	__attribute__((constructor)) static void bench_reg_##name(void)       \
 	{                                                                     \
 		bench_register("blog/enabled/" #name, bench_blog_##name, NULL, 0, 1); \
+		bench_register("blog/burst/" #name, bench_blog_burst_##name, NULL, 0, 1); \
 		bench_register("blog/disabled/" #name, bench_blog_off_##name, NULL, 0, 1); \
 		bench_register("baseline_vsnprintf_write/" #name, bench_base_##name, NULL, 0, 1); \
 	}
