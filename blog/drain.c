@@ -122,16 +122,41 @@ static int drain_chunk(struct blog_tbuf *b, const char *from, const char *to)
  * itself: flush, exit, fork, crash. */
 static int drain_drop_marker(struct blog_tbuf *b)
 {
-	uint32_t n = __atomic_exchange_n(&b->dropped, 0, __ATOMIC_ACQ_REL);
+	/* a live owner may take the count itself: take it first. An exited
+	 * one's count is cleared after the write, as its ring is reused only
+	 * then (blog_tbuf_get). */
+	bool exited = __atomic_load_n(&b->exited, __ATOMIC_ACQUIRE);
+	uint32_t n = exited ? __atomic_load_n(&b->dropped, __ATOMIC_ACQUIRE) :
+			      __atomic_exchange_n(&b->dropped, 0, __ATOMIC_ACQ_REL);
 	uint8_t rec[BLOG_RH_SIZE + 4];
+	int err;
 
 	if (!n)
 		return 0;
+	/* it goes after all the records: an exited owner's last segment may
+	 * have been handed over after the caller looked at @head */
+	if (exited)
+		blog_drain_ready(b, NULL);
 	blog_set32(rec + BLOG_RH_ID, (uint32_t)(&blog_drop_desc - __start_blog_desc));
 	blog_set32(rec + BLOG_RH_LEN, sizeof(rec));
 	blog_set64(rec + BLOG_RH_CLK, blog_clock());
 	blog_set32(rec + BLOG_RH_SIZE, n);
-	return drain_chunk(b, (char *)rec, (char *)rec + sizeof(rec));
+	err = drain_chunk(b, (char *)rec, (char *)rec + sizeof(rec));
+	if (exited)
+		__atomic_sub_fetch(&b->dropped, n, __ATOMIC_RELEASE);
+	return err;
+}
+
+char *blog_tpos_of(struct blog_tbuf *b)
+{
+	char **pp, *to;
+
+	/* seq_cst: pairs with the exiting owner's switch to dead_pos */
+	__atomic_add_fetch(&b->readers, 1, __ATOMIC_SEQ_CST);
+	pp = __atomic_load_n(&b->tpos, __ATOMIC_SEQ_CST);
+	to = __atomic_load_n(pp, __ATOMIC_ACQUIRE);
+	__atomic_sub_fetch(&b->readers, 1, __ATOMIC_RELEASE);
+	return to;
 }
 
 int blog_drain_ready(struct blog_tbuf *b, bool *wrote)
@@ -175,7 +200,7 @@ int blog_drain_all(struct blog_tbuf *b)
 		if (head != b->tail)
 			continue;
 		s = &b->seg[head % BLOG_NSEG];
-		to = __atomic_load_n(b->tpos, __ATOMIC_ACQUIRE);
+		to = blog_tpos_of(b);
 		from = s->base + s->flushed;
 		if (__atomic_load_n(&b->head, __ATOMIC_ACQUIRE) != head)
 			continue;
@@ -327,6 +352,10 @@ void blog_drain_stop(void)
 	blog_wlock();
 	blog_drain_everything();
 	blog_wunlock();
+	/* callers waiting for it write their buffers themselves now */
+	for (struct blog_tbuf *b = __atomic_load_n(&blog_g.list, __ATOMIC_ACQUIRE); b; b = b->next)
+		if (__atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST))
+			drain_futex_wake(&b->tail);
 }
 
 void blog_drain_crash(void)

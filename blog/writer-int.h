@@ -40,6 +40,7 @@ struct blog_tbuf {
 	uint32_t waiting;	/* the owner sleeps on @tail (BLOG_FULL_BLOCK) */
 	uint32_t dropped;	/* records dropped and not yet marked */
 	char **tpos;		/* the owner's blog_tpos, or &dead_pos */
+	uint32_t readers;	/* drain sides reading *tpos (the owner's TLS) */
 	char *dead_pos;		/* NULL: what tpos points at after exit */
 	pid_t tid;
 	uint32_t seq;		/* chunks written for this thread */
@@ -83,6 +84,10 @@ extern __thread struct blog_tbuf *blog_self;
 
 /* The descriptor of the "records dropped" marker (writer.c). */
 extern struct blog_desc blog_drop_desc;
+
+/* What the owner of @b committed: its *tpos, read safely from another
+ * thread (the owner waits for readers before its TLS goes away). */
+char *blog_tpos_of(struct blog_tbuf *b);
 
 /* drain.c */
 void blog_wlock(void);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,21 +342,24 @@ int blog_flush(void)
 static void blog_thread_exit(void *arg)
 {
 	struct blog_tbuf *b = arg;
+	struct blog_seg *cur = &b->seg[b->head % BLOG_NSEG];
 
-	blog_wlock();
 	if (blog_drain_active() && blog_g.binary) {
-		struct blog_seg *cur = &b->seg[b->head % BLOG_NSEG];
-
+		/* no lock: exit must not wait for a write in progress */
 		cur->used = (uint32_t)(blog_tpos - cur->base);
 		__atomic_store_n(&b->head, b->head + 1, __ATOMIC_SEQ_CST);
 	} else {
+		blog_wlock();
 		blog_drain_all(b);
-		b->seg[b->head % BLOG_NSEG].flushed = 0;
+		cur->flushed = 0;
+		blog_wunlock();
 	}
 	b->dead_pos = NULL;
-	b->tpos = &b->dead_pos;
+	__atomic_store_n(&b->tpos, &b->dead_pos, __ATOMIC_SEQ_CST);
+	/* our TLS goes away: wait for whoever is reading blog_tpos through it */
+	while (__atomic_load_n(&b->readers, __ATOMIC_SEQ_CST))
+		sched_yield();
 	__atomic_store_n(&b->exited, true, __ATOMIC_RELEASE);
-	blog_wunlock();
 	blog_drain_kick();
 	blog_self = NULL;
 	blog_tpos = blog_tend = NULL;

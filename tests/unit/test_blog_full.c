@@ -98,19 +98,34 @@ static void pipe_log_release(struct pipe_log *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
-static void test_drop(void)
+static void *drop_logger(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < RECORDS; i++)
+		pr_debug("drop test record %d", i);
+	return NULL;
+}
+
+/* @in_thread: the records come from a thread that ends while its last ones
+ * are still being dropped: no later record of its own can carry the
+ * marker, the drain side writes it. */
+static void test_drop(bool in_thread)
 {
 	struct pipe_log p;
 	struct blog_stats st0, st1;
 	struct tl_log l;
-	pthread_t th;
+	pthread_t th, logger;
 	long next = 0, bad = 0, markers = 0, marked = 0;
 
 	blog_set_full_policy(BLOG_FULL_DROP);
 	blog_get_stats(&st0);
 	CHECK_INT(pipe_log_open(&p, &th, false), 0);
-	for (int i = 0; i < RECORDS; i++)
-		pr_debug("drop test record %d", i);
+	if (in_thread) {
+		CHECK_INT(pthread_create(&logger, NULL, drop_logger, NULL), 0);
+		pthread_join(logger, NULL);
+	} else {
+		drop_logger(NULL);
+	}
 	blog_get_stats(&st1);
 	/* nothing was read: most records cannot have found room */
 	CHECK(st1.dropped - st0.dropped > RECORDS / 2);
@@ -224,7 +239,8 @@ static void test_no_writer(void)
 int main(void)
 {
 	blog_set_level(BLOG_DEBUG);
-	test_drop();
+	test_drop(false);
+	test_drop(true);
 	test_block();
 	test_no_writer();
 	return unit_summary("blog-full");
