@@ -258,6 +258,7 @@ static bool drain_any_ready(void)
 static void *drain_main(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "blog-writer");
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&blog_g.wake_seq, __ATOMIC_SEQ_CST);
 		bool wrote = false;
