@@ -1,16 +1,20 @@
 /* bench_blog — blog measured against CRIU's way of logging (vsnprintf of a
  * prefixed line, then one write() per line), side by side in one run: per-
- * call latency (p50, p99.9) of NanoLog's benchmark messages with the level
- * enabled and disabled, writer throughput with 1 and 2 threads, and the
- * decoder's throughput. Bodies only; it must not judge the numbers.
+ * call latency of NanoLog's benchmark messages with the level enabled and
+ * disabled, logged without pause or in bursts (as a checkpoint logs: 2048
+ * calls, then 1 ms of other work), under both full-buffer policies
+ * (dropped_pct: records dropped; waits: calls that waited for the writer
+ * thread), writer throughput with 1 and 2 threads, and the decoder's
+ * throughput. Bodies only; it must not judge the numbers.
  *
  * Latency method: the TSC is read before and after a batch of 16 calls (with
  * a compiler barrier between calls, so nothing is hoisted out of the loop);
  * each batch gives one sample, divided by 16. The samples are sorted (an
- * exact histogram) for p50 and p99.9, and converted to ns with a TSC rate
- * calibrated against CLOCK_MONOTONIC. The two TSC reads add about 0.6 ns to
- * each per-call figure (reported as timer_ns). Both blog and the baseline
- * write to an unlinked file in $TMPDIR, so both pay for real writes. */
+ * exact histogram) for p50, p99, p99.9, p99.99 and the maximum; the mean is
+ * over all batches. They are converted to ns with a TSC rate calibrated
+ * against CLOCK_MONOTONIC. The two TSC reads add about 0.6 ns to each
+ * per-call figure (reported as timer_ns). Both blog and the baseline write
+ * to an unlinked file in $TMPDIR, so both pay for real writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -169,10 +173,16 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Runs @batch while google-benchmark wants, one sample per batch. */
-static void latency(struct bench_state *st, void (*batch)(int), int level)
+#define BURST_BATCHES 128	/* 2048 calls */
+#define BURST_PAUSE_NS 1000000
+
+/* Runs @batch while google-benchmark wants, one sample per batch; with
+ * @burst, pauses BURST_PAUSE_NS after every BURST_BATCHES batches. */
+static void latency(struct bench_state *st, void (*batch)(int), int level, bool burst,
+		    enum blog_full_policy policy)
 {
-	uint64_t *s = malloc(MAX_SAMPLES * sizeof(*s)), n = 0, timer;
+	struct blog_stats st0, st1;
+	uint64_t *s = malloc(MAX_SAMPLES * sizeof(*s)), n = 0, timer, sum = 0;
 	double k = bb_calibrate();
 	int i = 0;
 
@@ -182,26 +192,46 @@ static void latency(struct bench_state *st, void (*batch)(int), int level)
 		return;
 	}
 	blog_set_level(level);
+	blog_set_full_policy(policy);
+	blog_get_stats(&st0);
 	{	/* the cost of the two clock reads themselves */
 		uint64_t t0 = blog_clock(), t1 = blog_clock();
 
 		timer = t1 - t0;
 	}
 	while (bench_keep_running(st)) {
-		uint64_t t0 = blog_clock();
+		uint64_t t0 = blog_clock(), dt;
 
 		batch(i);
-		s[n < MAX_SAMPLES ? n : n % MAX_SAMPLES] = blog_clock() - t0;
+		dt = blog_clock() - t0;
+		s[n < MAX_SAMPLES ? n : n % MAX_SAMPLES] = dt;
+		sum += dt;
 		n++;
 		i += BATCH;
+		if (burst && n % BURST_BATCHES == 0) {
+			struct timespec ts = { 0, BURST_PAUSE_NS };
+
+			nanosleep(&ts, NULL);
+		}
 	}
 	blog_set_level(BLOG_DEFAULT_LEVEL);
+	blog_get_stats(&st1);
+	blog_set_full_policy(BLOG_FULL_DROP);
+	if (n) {
+		bench_counter(st, "mean_ns", (double)sum / (double)n * k / BATCH, false);
+		bench_counter(st, "dropped_pct", 100.0 * (double)(st1.dropped - st0.dropped) /
+			      (double)(n * BATCH), false);
+		bench_counter(st, "waits", (double)(st1.waits - st0.waits), false);
+	}
 	if (n > MAX_SAMPLES)
 		n = MAX_SAMPLES;
 	if (n) {
 		qsort(s, n, sizeof(*s), cmp_u64);
 		bench_counter(st, "p50_ns", (double)s[n / 2] * k / BATCH, false);
+		bench_counter(st, "p99_ns", (double)s[n * 99 / 100] * k / BATCH, false);
 		bench_counter(st, "p99.9_ns", (double)s[n * 999 / 1000] * k / BATCH, false);
+		bench_counter(st, "p99.99_ns", (double)s[n * 9999 / 10000] * k / BATCH, false);
+		bench_counter(st, "max_ns", (double)s[n - 1] * k / BATCH, false);
 		bench_counter(st, "timer_ns", (double)timer * k / BATCH, false);
 	}
 	bench_set_items(st, bench_iterations(st) * BATCH);
@@ -211,11 +241,19 @@ static void latency(struct bench_state *st, void (*batch)(int), int level)
 #define DEF_BENCH(name, call)                                                 \
 	static void bench_blog_##name(struct bench_state *st)                 \
 	{                                                                     \
-		latency(st, batch_blog_##name, BLOG_DEBUG);                   \
+		latency(st, batch_blog_##name, BLOG_DEBUG, false, BLOG_FULL_DROP); \
+	}                                                                     \
+	static void bench_blog_block_##name(struct bench_state *st)           \
+	{                                                                     \
+		latency(st, batch_blog_##name, BLOG_DEBUG, false, BLOG_FULL_BLOCK); \
+	}                                                                     \
+	static void bench_blog_burst_##name(struct bench_state *st)           \
+	{                                                                     \
+		latency(st, batch_blog_##name, BLOG_DEBUG, true, BLOG_FULL_DROP); \
 	}                                                                     \
 	static void bench_blog_off_##name(struct bench_state *st)             \
 	{                                                                     \
-		latency(st, batch_blog_##name, BLOG_WARN);                    \
+		latency(st, batch_blog_##name, BLOG_WARN, false, BLOG_FULL_DROP); \
 	}                                                                     \
 	static void bench_base_##name(struct bench_state *st)                 \
 	{                                                                     \
@@ -223,11 +261,13 @@ static void latency(struct bench_state *st, void (*batch)(int), int level)
 			bb_base_fd = bb_tmpfile("baseline");                  \
 			bb_base_start = bb_mono_ns();                         \
 		}                                                             \
-		latency(st, batch_base_##name, BLOG_DEBUG);                   \
+		latency(st, batch_base_##name, BLOG_DEBUG, false, BLOG_FULL_DROP); \
 	}                                                                     \
 	__attribute__((constructor)) static void bench_reg_##name(void)       \
 	{                                                                     \
 		bench_register("blog/enabled/" #name, bench_blog_##name, NULL, 0, 1); \
+		bench_register("blog/enabled_block/" #name, bench_blog_block_##name, NULL, 0, 1); \
+		bench_register("blog/burst/" #name, bench_blog_burst_##name, NULL, 0, 1); \
 		bench_register("blog/disabled/" #name, bench_blog_off_##name, NULL, 0, 1); \
 		bench_register("baseline_vsnprintf_write/" #name, bench_base_##name, NULL, 0, 1); \
 	}
@@ -235,8 +275,12 @@ MESSAGES(DEF_BENCH)
 
 /* --- writer throughput: records/s with 1 and 2 threads -------------------- */
 
-static void bench_writer(struct bench_state *st)
+/* BLOG_FULL_BLOCK: every record counted reaches the file. The drop variant
+ * shows how many calls a second return, and how many of them were kept. */
+static void writer_loop(struct bench_state *st, enum blog_full_policy policy)
 {
+	struct blog_stats st0, st1;
+	uint64_t t0;
 	int i = 0;
 
 	if (bb_open_log()) {
@@ -244,14 +288,38 @@ static void bench_writer(struct bench_state *st)
 		return;
 	}
 	blog_set_level(BLOG_DEBUG);
+	blog_set_full_policy(policy);
+	blog_get_stats(&st0);
+	t0 = bb_mono_ns();
 	while (bench_keep_running(st)) {
 		pr_debug("Backup storage speeds (min): %d MB/s read, %d MB/s write", i, i + 7);
 		i++;
 	}
+	blog_flush();
+	/* by the clock on the wall: the writing may be on another thread */
+	bench_counter(st, "wall_items_per_s", (double)bench_iterations(st) * 1e9 /
+		      (double)(bb_mono_ns() - t0), false);
+	blog_get_stats(&st1);
 	bench_set_items(st, bench_iterations(st));
+	blog_set_full_policy(BLOG_FULL_DROP);
+	if (policy == BLOG_FULL_DROP)
+		bench_counter(st, "wall_kept_per_s", ((double)bench_iterations(st) -
+			      (double)(st1.dropped - st0.dropped)) * 1e9 / (double)(bb_mono_ns() - t0),
+			      false);
+}
+
+static void bench_writer(struct bench_state *st)
+{
+	writer_loop(st, BLOG_FULL_BLOCK);
+}
+
+static void bench_writer_drop(struct bench_state *st)
+{
+	writer_loop(st, BLOG_FULL_DROP);
 }
 BENCH_REGISTER("blog/writer_throughput", bench_writer);
 BENCH_REGISTER_THREADS("blog/writer_throughput", bench_writer, 2);
+BENCH_REGISTER("blog/writer_throughput_drop", bench_writer_drop);
 
 /* --- decoder throughput: records/s and MB/s of text ----------------------- */
 

@@ -4,8 +4,9 @@
  * choice of destination (text on stderr, a text file or a binary log file)
  * and flushing. Each call site becomes one static descriptor in the section
  * "blog_desc"; a call copies the descriptor's id and the raw arguments into
- * a per-thread buffer. It must not parse formats on the logging path: that
- * happens once at start-up (blog/writer.c) and at decode time (blog-decode).
+ * a per-thread buffer; a writer thread writes full buffers to the file. It
+ * must not parse formats nor do I/O on the logging path: formats are parsed
+ * once at start-up (blog/writer.c) and at decode time (blog-decode).
  * The byte layout of the log file is in blog/FORMAT.md.
  */
 #ifndef CRISP_BLOG_H
@@ -295,5 +296,40 @@ void blog_close(void);
 /* For a child made with a raw clone()/clone3() (fork() is handled): drops
  * the records inherited from the parent, which the parent writes itself. */
 void blog_child_reset(void);
+
+/* What a log call does when its thread's buffers are all full because the
+ * writer thread falls behind (binary mode). */
+enum blog_full_policy {
+	/* the default: the record is dropped and counted; the thread's next
+	 * records start with a "N records dropped" marker record */
+	BLOG_FULL_DROP = 0,
+	/* the call waits for the writer thread to free a buffer */
+	BLOG_FULL_BLOCK = 1,
+};
+
+void blog_set_full_policy(enum blog_full_policy policy);
+
+/* Counters of the log since start (this process and its parent before a
+ * fork: they are inherited). */
+struct blog_stats {
+	uint64_t chunks;	/* chunks written */
+	uint64_t bytes;		/* bytes of chunks written, headers included */
+	uint64_t dropped;	/* records dropped (BLOG_FULL_DROP) */
+	uint64_t waits;		/* calls that waited (or wait) for the writer (BLOG_FULL_BLOCK) */
+	uint64_t wait_ns_total;
+	uint64_t wait_ns_max;	/* the longest such wait */
+};
+
+void blog_get_stats(struct blog_stats *st);
+
+/* Binary mode writes full buffers from a writer thread of the process that
+ * opened the log. A forked child has none (it writes its buffers itself,
+ * as they fill): a child that will unshare or setns namespaces, or be
+ * replaced by a restorer, must stay single-threaded. A long-lived child may
+ * start its own with blog_writer_start() (0 or -errno). blog_writer_stop()
+ * writes everything out and ends the thread, e.g. before a call that needs
+ * a single-threaded process; log calls then write full buffers themselves. */
+int blog_writer_start(void);
+void blog_writer_stop(void);
 
 #endif

@@ -1,12 +1,15 @@
-/* writer — blog's run time: per-thread record buffers, the log file (its
- * header and dictionary, then CRC-framed chunks), text mode, and flushing at
- * exit, on fork and on fatal signals. The logging path lives in blog.h; this
- * file holds only what runs rarely. It must not parse formats per record. */
+/* writer — blog's run time, the rarely run part: per-thread record rings
+ * (taking a ring, handing a full segment over, the drop and block policies),
+ * the log file's header and dictionary, text mode, and the hooks for exit,
+ * thread exit, fork and fatal signals. File writes of binary mode are in
+ * drain.c; the logging path is in blog.h. It must not parse formats per
+ * record. */
 #include "blog.h"
 
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +20,10 @@
 
 #include "blog-wire.h"
 #include "render.h"
+#include "writer-int.h"
 
 _Static_assert(sizeof(struct blog_desc) == 64, "descriptor stride must be 64 bytes");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "records are written in host order");
-
-#define BLOG_TBUF_SIZE (256u << 10)
 
 /* Weak: an executable without any call site has no "blog_desc" section. */
 extern struct blog_desc __start_blog_desc[] __attribute__((weak));
@@ -32,38 +34,22 @@ bool blog_text_mode = true;
 __thread char *blog_tpos __attribute__((tls_model("initial-exec")));
 __thread char *blog_tend __attribute__((tls_model("initial-exec")));
 
-/* One thread's buffer. Records sit in [base, *tpos); [base, flushed) is
- * already written. Only the owner appends; flushing takes @lock. Buffers are
- * never freed (a crash handler may walk the list at any time): a finished
- * thread's buffer is marked dead and reused by the next thread. */
-struct blog_tbuf {
-	char *base, *end;
-	char *flushed;
-	char **tpos;		/* the owner's blog_tpos */
-	char *dead_pos;		/* what tpos points at while dead */
-	pid_t tid;
-	uint32_t seq;
-	bool dead;
-	pthread_mutex_t lock;
-	char *msg, *line;	/* text mode rendering, allocated on first use */
-	struct blog_tbuf *next;
+struct blog_state blog_g = {
+	.fd = STDERR_FILENO,
+	.list_lock = PTHREAD_MUTEX_INITIALIZER,
+	.wlock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-/* The log, the one piece of global state crisp has. */
-static struct {
-	int fd;
-	bool binary;
-	bool crash_handlers;
-	uint64_t clk0, mono0, real0;
-	uint8_t build_id[64];
-	uint32_t build_id_len;
-	pthread_mutex_t list_lock;
-	struct blog_tbuf *list;
-	pthread_key_t key;
-	bool inited;
-} blog = { .fd = STDERR_FILENO, .list_lock = PTHREAD_MUTEX_INITIALIZER };
+__thread struct blog_tbuf *blog_self;
 
-static __thread struct blog_tbuf *blog_self;
+/* The marker a thread writes before its next record after it dropped some
+ * (BLOG_FULL_DROP); a normal dictionary entry, so decoders render it. */
+static const char blog_drop_types[] = "i";
+struct blog_desc blog_drop_desc BLOG_DESC_ATTRS = {
+	.fmt = "blog: %u records dropped here (the log writer fell behind)",
+	.file = __FILE__, .types = blog_drop_types, .line = __LINE__,
+	.level = BLOG_WARN, .nargs = 1,
+};
 
 static uint64_t blog_now(clockid_t id)
 {
@@ -131,8 +117,8 @@ static int blog_find_build_id(struct dl_phdr_info *info, size_t size, void *data
 			if (desc_off + descsz > ph->p_memsz)
 				break;
 			if (type == 3 && namesz == 4 && !memcmp(p + name_off, "GNU", 4)) {
-				blog.build_id_len = descsz < 64 ? descsz : 64;
-				memcpy(blog.build_id, p + desc_off, blog.build_id_len);
+				blog_g.build_id_len = descsz < 64 ? descsz : 64;
+				memcpy(blog_g.build_id, p + desc_off, blog_g.build_id_len);
 				return 1;
 			}
 			off = desc_off + ((descsz + 3) & ~3u);
@@ -149,15 +135,15 @@ static void blog_at_exit(void);
 
 __attribute__((constructor)) static void blog_init(void)
 {
-	if (blog.inited)
+	if (blog_g.inited)
 		return;
-	blog.inited = true;
-	blog.clk0 = blog_clock();
-	blog.mono0 = blog_now(CLOCK_MONOTONIC);
-	blog.real0 = blog_now(CLOCK_REALTIME);
+	blog_g.inited = true;
+	blog_g.clk0 = blog_clock();
+	blog_g.mono0 = blog_now(CLOCK_MONOTONIC);
+	blog_g.real0 = blog_now(CLOCK_REALTIME);
 	blog_init_dictionary();
 	dl_iterate_phdr(blog_find_build_id, NULL);
-	pthread_key_create(&blog.key, blog_thread_exit);
+	pthread_key_create(&blog_g.key, blog_thread_exit);
 	pthread_atfork(blog_atfork_prepare, blog_atfork_parent, blog_atfork_child);
 	atexit(blog_at_exit);
 }
@@ -169,129 +155,140 @@ static bool blog_dictionary_usable(void)
 	return (b - a) % sizeof(struct blog_desc) == 0;
 }
 
-/* Writes [from, to) of @b as one chunk; the caller holds @b->lock or is the
- * only thread left. Returns 0 or -errno. Async-signal-safe. */
-static int blog_write_chunk(struct blog_tbuf *b, const char *from, const char *to)
+static struct blog_tbuf *blog_tbuf_new(void)
 {
-	uint8_t hdr[BLOG_CH_SIZE];
-	struct iovec iov[2];
-	size_t len = (size_t)(to - from), total;
-	struct timespec ts;
-	ssize_t n;
-	uint32_t crc;
+	struct blog_tbuf *b = calloc(1, sizeof(*b));
 
-	if (!len || !blog.binary)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	blog_set32(hdr + BLOG_CH_MAGIC, BLOG_CHUNK_MAGIC);
-	blog_set32(hdr + BLOG_CH_LEN, (uint32_t)len);
-	blog_set32(hdr + BLOG_CH_PID, (uint32_t)getpid());
-	blog_set32(hdr + BLOG_CH_TID, (uint32_t)b->tid);
-	blog_set32(hdr + BLOG_CH_SEQ, b->seq++);
-	blog_set64(hdr + BLOG_CH_CLK, blog_clock());
-	blog_set64(hdr + BLOG_CH_MONO, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-	crc = blog_crc32c(0, hdr + BLOG_CH_PID, BLOG_CH_SIZE - BLOG_CH_PID);
-	crc = blog_crc32c(crc, from, len);
-	blog_set32(hdr + BLOG_CH_CRC, crc);
-	iov[0] = (struct iovec){ hdr, sizeof(hdr) };
-	iov[1] = (struct iovec){ (void *)from, len };
-	total = sizeof(hdr) + len;
-	/* one writev: with O_APPEND a chunk is never split by another writer */
-	do {
-		n = writev(blog.fd, iov, 2);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n < total) {
-		/* rare (disk full): finish the rest; a reader sees a torn chunk */
-		for (int i = 0; i < 2 && n >= 0; i++) {
-			size_t skip = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
-			const char *p = (const char *)iov[i].iov_base + skip;
-			size_t left = iov[i].iov_len - skip;
-
-			n -= (ssize_t)skip;
-			while (left) {
-				ssize_t w = write(blog.fd, p, left);
-
-				if (w <= 0)
-					return w < 0 ? -errno : -EIO;
-				p += w;
-				left -= (size_t)w;
-			}
+	if (!b)
+		return NULL;
+	for (unsigned int i = 0; i < BLOG_NSEG; i++) {
+		b->seg[i].base = malloc(BLOG_SEG_SIZE);
+		if (!b->seg[i].base) {
+			while (i--)
+				free(b->seg[i].base);
+			free(b);
+			return NULL;
 		}
 	}
-	return 0;
+	b->exited = true;
+	b->tpos = &b->dead_pos;
+	return b;
 }
 
-/* Writes what @b holds that is not written yet; @b->lock held. */
-static int blog_flush_locked(struct blog_tbuf *b)
-{
-	char *to = __atomic_load_n(b->tpos, __ATOMIC_ACQUIRE);
-	int err = 0;
-
-	if (!to || to < b->flushed)
-		return 0;
-	err = blog_write_chunk(b, b->flushed, to);
-	b->flushed = to;
-	return err;
-}
-
+/* The calling thread's ring: a drained one of an exited thread, or a new
+ * one. NULL if there is no memory (its records are then lost). */
 static struct blog_tbuf *blog_tbuf_get(void)
 {
 	struct blog_tbuf *b;
+	struct blog_seg *s;
 
-	if (!blog.inited)
+	if (!blog_g.inited)
 		blog_init();
-	pthread_mutex_lock(&blog.list_lock);
-	for (b = blog.list; b; b = b->next)
-		if (b->dead)
+	pthread_mutex_lock(&blog_g.list_lock);
+	for (b = blog_g.list; b; b = b->next)
+		if (__atomic_load_n(&b->exited, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&b->tail, __ATOMIC_ACQUIRE) == b->head &&
+		    !__atomic_load_n(&b->dropped, __ATOMIC_ACQUIRE))
 			break;
 	if (!b) {
-		b = calloc(1, sizeof(*b));
-		if (b)
-			b->base = malloc(BLOG_TBUF_SIZE);
-		if (!b || !b->base) {
-			if (b)
-				free(b);
-			pthread_mutex_unlock(&blog.list_lock);
+		b = blog_tbuf_new();
+		if (!b) {
+			pthread_mutex_unlock(&blog_g.list_lock);
 			return NULL;
 		}
-		b->end = b->base + BLOG_TBUF_SIZE;
-		pthread_mutex_init(&b->lock, NULL);
-		b->next = blog.list;
-		__atomic_store_n(&blog.list, b, __ATOMIC_RELEASE);
+		b->next = blog_g.list;
+		__atomic_store_n(&blog_g.list, b, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_lock(&b->lock);
-	b->dead = false;
+	/* drained and exited: no drain side touches it until it is live */
+	s = &b->seg[b->head % BLOG_NSEG];
+	s->flushed = 0;
 	b->tid = (pid_t)syscall(SYS_gettid);
 	b->seq = 0;
-	b->flushed = b->base;
-	blog_tpos = b->base;
-	blog_tend = b->end;
+	blog_tpos = s->base;
+	blog_tend = s->base + BLOG_SEG_SIZE;
 	b->tpos = &blog_tpos;
-	pthread_mutex_unlock(&b->lock);
-	pthread_mutex_unlock(&blog.list_lock);
+	__atomic_store_n(&b->exited, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&blog_g.list_lock);
 	blog_self = b;
-	pthread_setspecific(blog.key, b);
+	pthread_setspecific(blog_g.key, b);
 	return b;
+}
+
+/* Hands the current segment to the writer thread and starts the next one.
+ * False if none is free (the writer is behind). */
+static bool blog_seg_handover(struct blog_tbuf *b)
+{
+	uint32_t head = b->head;
+	struct blog_seg *cur = &b->seg[head % BLOG_NSEG], *next;
+
+	if (head - __atomic_load_n(&b->tail, __ATOMIC_ACQUIRE) > BLOG_NSEG - 2)
+		return false;
+	cur->used = (uint32_t)(blog_tpos - cur->base);
+	next = &b->seg[(head + 1) % BLOG_NSEG];
+	/* seq_cst: pairs with the writer's going idle (blog_drain_kick) */
+	__atomic_store_n(&b->head, head + 1, __ATOMIC_SEQ_CST);
+	blog_tend = next->base + BLOG_SEG_SIZE;
+	__atomic_store_n(&blog_tpos, next->base, __ATOMIC_RELEASE);
+	blog_drain_kick();
+	return true;
+}
+
+/* No writer thread here: write the current segment out and reuse it. */
+static void blog_seg_write_own(struct blog_tbuf *b)
+{
+	struct blog_seg *s;
+
+	blog_wlock();
+	blog_drain_all(b);
+	s = &b->seg[b->head % BLOG_NSEG];
+	s->flushed = 0;
+	__atomic_store_n(&blog_tpos, s->base, __ATOMIC_RELEASE);
+	blog_wunlock();
+}
+
+/* The marker record, first in a fresh segment. */
+static void blog_put_drop_marker(uint32_t n)
+{
+	char *s = blog_reserve(BLOG_REC_HDR + 4), *p;
+
+	if (!s)
+		return;
+	p = s + BLOG_REC_HDR;
+	memcpy(p, &n, 4);
+	blog_commit(&blog_drop_desc, s, p + 4);
 }
 
 char *blog_reserve_slow(size_t need)
 {
 	struct blog_tbuf *b = blog_self;
+	uint32_t n;
 
 	if (!b) {
 		b = blog_tbuf_get();
 		if (!b)
 			return NULL;
-	} else {
-		pthread_mutex_lock(&b->lock);
-		blog_flush_locked(b);
-		b->flushed = b->base;
-		__atomic_store_n(&blog_tpos, b->base, __ATOMIC_RELEASE);
-		pthread_mutex_unlock(&b->lock);
+	} else if (!blog_g.binary) {
+		/* text mode: records are rendered and dropped at once */
+		__atomic_store_n(&blog_tpos, b->seg[b->head % BLOG_NSEG].base, __ATOMIC_RELEASE);
+	} else if (__atomic_load_n(&blog_g.full_policy, __ATOMIC_RELAXED) == BLOG_FULL_DROP &&
+		   b->head - __atomic_load_n(&b->tail, __ATOMIC_ACQUIRE) > BLOG_NSEG - 2 &&
+		   __atomic_load_n(&blog_g.writer_running, __ATOMIC_RELAXED) &&
+		   !__atomic_load_n(&blog_g.crashing, __ATOMIC_RELAXED)) {
+		/* cheap on purpose: it may happen for every call for a while */
+		__atomic_add_fetch(&b->dropped, 1, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&blog_g.stats.dropped, 1, __ATOMIC_RELAXED);
+		return NULL;
+	} else if (!blog_drain_active()) {
+		blog_seg_write_own(b);
+	} else if (!blog_seg_handover(b)) {
+		/* BLOG_FULL_BLOCK (or the policy changed just now) */
+		if (blog_drain_wait(b) || !blog_seg_handover(b))
+			blog_seg_write_own(b);
 	}
-	if ((size_t)(b->end - b->base) < need)
+	n = __atomic_exchange_n(&b->dropped, 0, __ATOMIC_ACQ_REL);
+	if (n)
+		blog_put_drop_marker(n);
+	if ((size_t)(blog_tend - blog_tpos) < need)
 		return NULL;
 	return blog_tpos;
 }
@@ -320,39 +317,50 @@ void blog_text_emit(char *rec)
 				  d->flags | (d->rt_errno ? BLOG_DF_HAS_M : 0),
 				  (uint8_t *)rec + BLOG_RH_SIZE, len - BLOG_RH_SIZE);
 	line_len = blog_render_line(b->line, BLOG_MSG_MAX + 4096,
-				    blog_now(CLOCK_MONOTONIC) - blog.mono0, d->level,
+				    blog_now(CLOCK_MONOTONIC) - blog_g.mono0, d->level,
 				    d->file, d->line, b->msg, msg_len);
 	do {
-		n = write(blog.fd, b->line, line_len);
+		n = write(blog_g.fd, b->line, line_len);
 	} while (n < 0 && errno == EINTR);
 }
 
 int blog_flush(void)
 {
-	int err = 0, e;
+	int err;
 
-	pthread_mutex_lock(&blog.list_lock);
-	for (struct blog_tbuf *b = blog.list; b; b = b->next) {
-		pthread_mutex_lock(&b->lock);
-		e = blog_flush_locked(b);
-		if (e && !err)
-			err = e;
-		pthread_mutex_unlock(&b->lock);
-	}
-	pthread_mutex_unlock(&blog.list_lock);
+	blog_wlock();
+	err = blog_drain_everything();
+	if (!err)
+		err = blog_g.write_err;
+	blog_g.write_err = 0;
+	blog_wunlock();
 	return err;
 }
 
+/* A thread ends: its records go to the writer thread (or out at once if
+ * there is none), and its ring waits, drained, for the next thread. */
 static void blog_thread_exit(void *arg)
 {
 	struct blog_tbuf *b = arg;
+	struct blog_seg *cur = &b->seg[b->head % BLOG_NSEG];
 
-	pthread_mutex_lock(&b->lock);
-	blog_flush_locked(b);
-	b->dead_pos = b->flushed = b->base;
-	b->tpos = &b->dead_pos;
-	b->dead = true;
-	pthread_mutex_unlock(&b->lock);
+	if (blog_drain_active() && blog_g.binary) {
+		/* no lock: exit must not wait for a write in progress */
+		cur->used = (uint32_t)(blog_tpos - cur->base);
+		__atomic_store_n(&b->head, b->head + 1, __ATOMIC_SEQ_CST);
+	} else {
+		blog_wlock();
+		blog_drain_all(b);
+		cur->flushed = 0;
+		blog_wunlock();
+	}
+	b->dead_pos = NULL;
+	__atomic_store_n(&b->tpos, &b->dead_pos, __ATOMIC_SEQ_CST);
+	/* our TLS goes away: wait for whoever is reading blog_tpos through it */
+	while (__atomic_load_n(&b->readers, __ATOMIC_SEQ_CST))
+		sched_yield();
+	__atomic_store_n(&b->exited, true, __ATOMIC_RELEASE);
+	blog_drain_kick();
 	blog_self = NULL;
 	blog_tpos = blog_tend = NULL;
 }
@@ -366,53 +374,60 @@ static void blog_at_exit(void)
  * nothing of its parent's, and no lock is held across the fork. */
 static void blog_atfork_prepare(void)
 {
-	pthread_mutex_lock(&blog.list_lock);
-	for (struct blog_tbuf *b = blog.list; b; b = b->next) {
-		pthread_mutex_lock(&b->lock);
-		blog_flush_locked(b);
-	}
+	pthread_mutex_lock(&blog_g.list_lock);
+	blog_wlock();
+	blog_drain_everything();
 }
 
 static void blog_atfork_parent(void)
 {
-	for (struct blog_tbuf *b = blog.list; b; b = b->next)
-		pthread_mutex_unlock(&b->lock);
-	pthread_mutex_unlock(&blog.list_lock);
+	blog_wunlock();
+	pthread_mutex_unlock(&blog_g.list_lock);
 }
 
-static void blog_forget_others(void)
+/* In a new child: the parent's writer thread and other threads do not
+ * exist here, and what the parent had not written is the parent's. */
+static void blog_forget_parent(void)
 {
-	for (struct blog_tbuf *b = blog.list; b; b = b->next) {
-		pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_init(&blog_g.list_lock, NULL);
+	pthread_mutex_init(&blog_g.wlock, NULL);
+	blog_g.wlock_owner = 0;
+	blog_g.writer_running = false;
+	blog_g.writer_idle = 0;
+	blog_g.writer_stop = 0;
+	for (struct blog_tbuf *b = blog_g.list; b; b = b->next) {
+		b->tail = b->head;
+		b->waiting = 0;
+		b->dropped = 0;
+		for (unsigned int i = 0; i < BLOG_NSEG; i++)
+			b->seg[i].flushed = 0;
 		if (b == blog_self) {
-			/* anything not written yet is the parent's to write */
-			blog_tpos = b->flushed = b->base;
+			struct blog_seg *s = &b->seg[b->head % BLOG_NSEG];
+
+			blog_tpos = s->base;
+			blog_tend = s->base + BLOG_SEG_SIZE;
 			b->tid = (pid_t)syscall(SYS_gettid);
 			b->seq = 0;
 		} else {
-			/* that thread does not exist here */
-			b->dead_pos = b->flushed = b->base;
+			b->dead_pos = NULL;
 			b->tpos = &b->dead_pos;
-			b->dead = true;
+			b->exited = true;
 		}
 	}
 }
 
 static void blog_atfork_child(void)
 {
-	blog_forget_others();
-	pthread_mutex_init(&blog.list_lock, NULL);
+	blog_forget_parent();
 }
 
 void blog_child_reset(void)
 {
-	pthread_mutex_init(&blog.list_lock, NULL);
-	blog_forget_others();
+	blog_forget_parent();
 }
 
 /* Fatal signals: write out what every thread committed, then die as the
- * signal would have made us die. Locks are only tried: a thread holding one
- * may be the one that crashed. */
+ * signal would have made us die. */
 static const int blog_fatal_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE };
 static struct sigaction blog_old_actions[5];
 
@@ -420,12 +435,7 @@ static void blog_crash_handler(int sig)
 {
 	int saved = errno;
 
-	for (struct blog_tbuf *b = __atomic_load_n(&blog.list, __ATOMIC_ACQUIRE); b; b = b->next) {
-		if (pthread_mutex_trylock(&b->lock))
-			continue;
-		blog_flush_locked(b);
-		pthread_mutex_unlock(&b->lock);
-	}
+	blog_drain_crash();
 	for (size_t i = 0; i < 5; i++)
 		if (blog_fatal_signals[i] == sig)
 			sigaction(sig, &blog_old_actions[i], NULL);
@@ -437,12 +447,12 @@ static void blog_install_crash_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = blog_crash_handler, .sa_flags = SA_RESETHAND };
 
-	if (blog.crash_handlers)
+	if (blog_g.crash_handlers)
 		return;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < 5; i++)
 		sigaction(blog_fatal_signals[i], &sa, &blog_old_actions[i]);
-	blog.crash_handlers = true;
+	blog_g.crash_handlers = true;
 }
 
 /* The file header and dictionary, in one malloc'd block. */
@@ -467,11 +477,11 @@ static uint8_t *blog_build_header(size_t *lenp)
 	blog_set32(h + BLOG_FH_FLAGS, BLOG_FF_CLOCK_TSC);
 #endif
 	blog_set32(h + BLOG_FH_PID, (uint32_t)getpid());
-	blog_set64(h + BLOG_FH_CLK0, blog.clk0);
-	blog_set64(h + BLOG_FH_MONO0, blog.mono0);
-	blog_set64(h + BLOG_FH_REAL0, blog.real0);
-	blog_set32(h + BLOG_FH_BUILDID_LEN, blog.build_id_len);
-	memcpy(h + BLOG_FH_BUILDID, blog.build_id, blog.build_id_len);
+	blog_set64(h + BLOG_FH_CLK0, blog_g.clk0);
+	blog_set64(h + BLOG_FH_MONO0, blog_g.mono0);
+	blog_set64(h + BLOG_FH_REAL0, blog_g.real0);
+	blog_set32(h + BLOG_FH_BUILDID_LEN, blog_g.build_id_len);
+	memcpy(h + BLOG_FH_BUILDID, blog_g.build_id, blog_g.build_id_len);
 	blog_set32(h + BLOG_FH_NDICT, (uint32_t)n);
 	p = h + BLOG_FH_SIZE;
 	for (size_t i = 0; i < n; i++) {
@@ -498,12 +508,15 @@ static uint8_t *blog_build_header(size_t *lenp)
 
 static void blog_set_fd(int fd, bool binary)
 {
-	int old = blog.fd;
+	int old;
 
-	blog_flush();
-	blog.fd = fd;
-	blog.binary = binary;
+	blog_wlock();
+	blog_drain_everything();
+	old = blog_g.fd;
+	blog_g.fd = fd;
+	blog_g.binary = binary;
 	blog_text_mode = !binary;
+	blog_wunlock();
 	if (old != STDERR_FILENO && old != fd)
 		close(old);
 }
@@ -514,7 +527,7 @@ int blog_open_file(const char *path, enum blog_mode mode)
 	size_t len = 0;
 	int fd;
 
-	if (!blog.inited)
+	if (!blog_g.inited)
 		blog_init();
 	if (mode == BLOG_MODE_BINARY && !blog_dictionary_usable())
 		return -ENOEXEC;
@@ -533,13 +546,46 @@ int blog_open_file(const char *path, enum blog_mode mode)
 		free(hdr);
 		blog_install_crash_handlers();
 	}
+	if (mode != BLOG_MODE_BINARY)
+		blog_drain_stop();
 	blog_set_fd(fd, mode == BLOG_MODE_BINARY);
+	/* without a writer thread, calls write their full buffers themselves */
+	if (mode == BLOG_MODE_BINARY)
+		blog_drain_start();
 	return 0;
 }
 
 void blog_close(void)
 {
+	blog_drain_stop();
 	blog_set_fd(STDERR_FILENO, false);
+}
+
+void blog_set_full_policy(enum blog_full_policy policy)
+{
+	__atomic_store_n(&blog_g.full_policy, (int)policy, __ATOMIC_RELAXED);
+}
+
+void blog_get_stats(struct blog_stats *st)
+{
+	st->chunks = __atomic_load_n(&blog_g.stats.chunks, __ATOMIC_RELAXED);
+	st->bytes = __atomic_load_n(&blog_g.stats.bytes, __ATOMIC_RELAXED);
+	st->dropped = __atomic_load_n(&blog_g.stats.dropped, __ATOMIC_RELAXED);
+	st->waits = __atomic_load_n(&blog_g.stats.waits, __ATOMIC_RELAXED);
+	st->wait_ns_total = __atomic_load_n(&blog_g.stats.wait_ns_total, __ATOMIC_RELAXED);
+	st->wait_ns_max = __atomic_load_n(&blog_g.stats.wait_ns_max, __ATOMIC_RELAXED);
+}
+
+int blog_writer_start(void)
+{
+	if (!blog_g.binary)
+		return -EINVAL;
+	return blog_drain_start();
+}
+
+void blog_writer_stop(void)
+{
+	blog_drain_stop();
 }
 
 void blog_set_level(int level)

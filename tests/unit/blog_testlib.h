@@ -109,6 +109,15 @@ static inline void tl_free(struct tl_log *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* The count of a "records dropped" marker record (BLOG_FULL_DROP), or -1
+ * if @msg is not one. */
+static inline long tl_dropped(const char *msg)
+{
+	unsigned int n;
+
+	return sscanf(msg, "blog: %u records dropped here", &n) == 1 ? (long)n : -1;
+}
+
 /* A fresh temporary file name in $TMPDIR (or the system's). */
 static inline void tl_tmpname(char *buf, size_t cap, const char *tag)
 {
