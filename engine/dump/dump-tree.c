@@ -12,7 +12,7 @@
 
 #define DUMP_DEFAULT_TIMEOUT_S 10	/* as CRIU's --timeout default */
 
-int dump_tree_freeze(struct dump_ctx *c)
+int dump_tree_freeze_list(struct dump_ctx *c)
 {
 	unsigned int timeout_s = c->o->timeout ? c->o->timeout : DUMP_DEFAULT_TIMEOUT_S;
 	pid_t root = c->o->tree_pid;
@@ -51,14 +51,19 @@ int dump_tree_freeze(struct dump_ctx *c)
 		c->tasks[i].ppid = ft->parent;
 		c->tasks[i].zombie = ft->zombie;
 		c->tasks[i].stopped = ft->was_stopped;
-		/* now that it cannot change: every task, the root again too */
-		if (!ft->zombie) {
-			err = dump_refuse_task(ft->pid);
-			if (err)
-				return err;
-		}
 	}
 	return 0;
+}
+
+int dump_tree_freeze(struct dump_ctx *c)
+{
+	int err = dump_tree_freeze_list(c);
+
+	/* now that it cannot change: every task, the root again too */
+	for (size_t i = 0; !err && i < c->nr_tasks; i++)
+		if (!c->tasks[i].zombie)
+			err = dump_refuse_task(c->tasks[i].pid);
+	return err;
 }
 
 static int dump_tree_collect_task(struct dump_ctx *c, struct dump_task *t)

@@ -126,6 +126,37 @@ static int dump_run(struct dump_ctx *c)
 	return dump_track_finish(c, true);
 }
 
+int dump_begin(struct dump_ctx *c, const char *cmd)
+{
+	const struct crisp_opts *o = c->o;
+	int err;
+
+	if (!o->tree_pid || !o->images_dir) {
+		pr_err("%s needs -t PID and -D DIR", cmd);
+		return -EINVAL;
+	}
+	err = img_dir_open(&c->dir, o->images_dir, false);
+	if (err)
+		pr_err("cannot open the images directory %s: %s", o->images_dir, strerror(-err));
+	return err;
+}
+
+void dump_end(struct dump_ctx *c, int err, const char *doing)
+{
+	if (err) {
+		if (c->frozen)
+			dump_tree_release(c, FREEZE_RESUME);
+		dump_track_finish(c, false);
+		img_dir_abort(&c->dir);
+		pr_err("%s FAILED.", doing);
+	} else {
+		if (c->o->display_stats)
+			dump_stats_print(c);
+		pr_info("%s finished successfully", doing);
+	}
+	img_dir_close(&c->dir);
+}
+
 int dump_main(const struct crisp_opts *o)
 {
 	struct dump_ctx c;
@@ -133,29 +164,12 @@ int dump_main(const struct crisp_opts *o)
 
 	memset(&c, 0, sizeof(c));
 	c.o = o;
-	if (!o->tree_pid || !o->images_dir) {
-		pr_err("dump needs -t PID and -D DIR");
-		return -EINVAL;
-	}
-	err = img_dir_open(&c.dir, o->images_dir, false);
-	if (err) {
-		pr_err("cannot open the images directory %s: %s", o->images_dir, strerror(-err));
+	err = dump_begin(&c, "dump");
+	if (err)
 		return err;
-	}
 	pr_info("Dumping the tree of %d into %s", (int)o->tree_pid, o->images_dir);
 	err = dump_run(&c);
-	if (err) {
-		if (c.frozen)
-			dump_tree_release(&c, FREEZE_RESUME);
-		dump_track_finish(&c, false);
-		img_dir_abort(&c.dir);
-		pr_err("Dumping FAILED.");
-	} else {
-		if (o->display_stats)
-			dump_stats_print(&c);
-		pr_info("Dumping finished successfully");
-	}
-	img_dir_close(&c.dir);
+	dump_end(&c, err, "Dumping");
 	if (c.staging)
 		munmap(c.staging, c.staging_len);
 	dump_ctx_free(&c);

@@ -176,12 +176,22 @@ struct dump_ctx {
 int dump_main(const struct crisp_opts *o);
 /* Fails (-errno, logged) when nothing can be written into the images dir. */
 int dump_probe_dir(struct dump_ctx *c);
+/* The start dump and pre-dump share: -t and -D given (@cmd names the
+ * command in the error), the images dir open in c->dir. 0 or -errno, logged. */
+int dump_begin(struct dump_ctx *c, const char *cmd);
+/* The end they share: after a failed run (@err) the tree is let go as it
+ * was, tracking dropped and the images removed; the outcome is logged as
+ * "@doing FAILED." or "@doing finished successfully"; c->dir is closed. */
+void dump_end(struct dump_ctx *c, int err, const char *doing);
 
 /* dump-refuse.c: resources crisp cannot dump yet. -EOPNOTSUPP, logged. */
 int dump_refuse_task(pid_t pid);
 int dump_refuse_vmas(const struct dump_task *t);
 
 /* dump-tree.c */
+/* Refuses the root, freezes its tree and lists the tasks in @c (the part
+ * dump and pre-dump share); dump_tree_freeze then refuses every task. */
+int dump_tree_freeze_list(struct dump_ctx *c);
 int dump_tree_freeze(struct dump_ctx *c);
 int dump_tree_collect(struct dump_ctx *c);
 int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode);

@@ -14,43 +14,6 @@
 #include "dump.h"
 #include "infect.h"
 
-#define PREDUMP_DEFAULT_TIMEOUT_S 10
-
-static int predump_freeze(struct dump_ctx *c)
-{
-	unsigned int timeout_s = c->o->timeout ? c->o->timeout : PREDUMP_DEFAULT_TIMEOUT_S;
-	pid_t root = c->o->tree_pid;
-	int err = dump_refuse_task(root);
-
-	if (err == -ENOENT || err == -ESRCH) {
-		pr_err("no process with pid %d", (int)root);
-		return -ESRCH;
-	}
-	if (err)
-		return err;
-	c->t_start = freeze_now_ns();
-	err = freeze_tree(&c->tree, root, timeout_s * 1000u);
-	if (err) {
-		pr_err("cannot freeze the tree of %d: %s", (int)root, strerror(-err));
-		return err;
-	}
-	c->frozen = true;
-	c->t_frozen = freeze_now_ns();
-	c->stats.freezing_us = (c->t_frozen - c->t_start) / 1000;
-	c->tasks = calloc(c->tree.nr, sizeof(*c->tasks));
-	if (!c->tasks)
-		return -ENOMEM;
-	c->nr_tasks = c->tree.nr;
-	for (size_t i = 0; i < c->tree.nr; i++) {
-		c->tasks[i].pid = c->tree.task[i].pid;
-		c->tasks[i].ppid = c->tree.task[i].parent;
-		c->tasks[i].zombie = c->tree.task[i].zombie;
-		c->tasks[i].stopped = c->tree.task[i].was_stopped;
-	}
-	return 0;
-}
-
-/* First round in uffd-wp mode: the uffd is made inside the task. */
 static int predump_create_uffd(struct dump_ctx *c, size_t i)
 {
 	struct dump_task *t = &c->tasks[i];
@@ -168,7 +131,7 @@ static int predump_run(struct dump_ctx *c, struct mem_ranges **copyp)
 	c->track_mode = track_probe_mode();
 	err = dump_track_open_root(c);
 	if (!err)
-		err = predump_freeze(c);
+		err = dump_tree_freeze_list(c);
 	if (!err) {
 		/* one list of pages to copy per task */
 		*copyp = copy = calloc(c->nr_tasks, sizeof(*copy));
@@ -221,34 +184,17 @@ int predump_main(const struct crisp_opts *o)
 	memset(&c, 0, sizeof(c));
 	c.o = o;
 	c.predump = true;
-	if (!o->tree_pid || !o->images_dir) {
-		pr_err("pre-dump needs -t PID and -D DIR");
-		return -EINVAL;
-	}
-	err = img_dir_open(&c.dir, o->images_dir, false);
-	if (err) {
-		pr_err("cannot open the images directory %s: %s", o->images_dir, strerror(-err));
+	err = dump_begin(&c, "pre-dump");
+	if (err)
 		return err;
-	}
 	if (!o->track_mem)
 		pr_info("Enforcing memory tracking for pre-dump.");
 	pr_info("Pre-dumping the tree of %d into %s", (int)o->tree_pid, o->images_dir);
 	err = predump_run(&c, &copy);
-	if (err) {
-		if (c.frozen)
-			dump_tree_release(&c, FREEZE_RESUME);
-		dump_track_finish(&c, false);
-		img_dir_abort(&c.dir);
-		pr_err("Pre-dumping FAILED.");
-	} else {
-		if (o->display_stats)
-			dump_stats_print(&c);
-		pr_info("Pre-dumping finished successfully");
-	}
+	dump_end(&c, err, "Pre-dumping");
 	for (size_t i = 0; copy && i < c.nr_tasks; i++)
 		mem_ranges_free(&copy[i]);
 	free(copy);
-	img_dir_close(&c.dir);
 	dump_ctx_free(&c);
 	return err;
 }

@@ -1,5 +1,5 @@
-/* mem_scan — present-page scanning with PAGEMAP_SCAN or pagemap reads (see
- * mem_scan.h). */
+/* mem_scan — present-page scanning with PAGEMAP_SCAN or pagemap reads, and
+ * the PAGEMAP_SCAN walk engine/track uses too (see mem_scan.h). */
 #include "mem_scan.h"
 
 #include <errno.h>
@@ -113,39 +113,27 @@ void mem_scanner_close(struct mem_scanner *s)
 	s->pagemap_fd = -1;
 }
 
-static int mem_scan_ioctl(struct mem_scanner *s, uint64_t start, uint64_t end,
-			  unsigned int flags, struct mem_ranges *out)
+int mem_pagemap_walk(int pagemap_fd, struct pm_scan_arg *a, uint64_t start, uint64_t end,
+		     mem_region_fn fn, void *arg, bool *ioctl_failed)
 {
-	struct page_region *reg = s->vec;
-	struct pm_scan_arg a = {
-		.size = sizeof(a),
-		.vec = (uint64_t)(uintptr_t)reg,
-		.vec_len = s->vec_len,
-		.category_inverted = PAGE_IS_PFNZERO,
-		.category_mask = PAGE_IS_PFNZERO,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-	};
-	long n;
+	const struct page_region *reg = (const struct page_region *)(uintptr_t)a->vec;
 	int err;
 
-	if (flags & MEM_SCAN_SKIP_FILE) {
-		a.category_inverted |= PAGE_IS_FILE;
-		a.category_mask |= PAGE_IS_FILE;
-	}
+	if (ioctl_failed)
+		*ioctl_failed = false;
 	while (start < end) {
-		a.start = start;
-		a.end = end;
-		n = ioctl(s->pagemap_fd, PAGEMAP_SCAN, &a);
+		long n;
+
+		a->start = start;
+		a->end = end;
+		n = ioctl(pagemap_fd, PAGEMAP_SCAN, a);
 		if (n < 0) {
-			err = -errno;
-			pr_perror("task %d: PAGEMAP_SCAN of %#llx-%#llx", s->pid,
-				  (unsigned long long)start, (unsigned long long)end);
-			return err;
+			if (ioctl_failed)
+				*ioctl_failed = true;
+			return -errno;
 		}
 		for (long i = 0; i < n; i++) {
-			err = mem_ranges_add(out, reg[i].start,
-					     (reg[i].end - reg[i].start) / MEM_PAGE_SIZE);
+			err = fn(&reg[i], arg);
 			if (err)
 				return err;
 		}
@@ -154,14 +142,47 @@ static int mem_scan_ioctl(struct mem_scanner *s, uint64_t start, uint64_t end,
 		 * (no max_pages). walk_end alone is not trusted: on 6.18 it
 		 * was seen lagging behind regions already returned.
 		 */
-		if ((size_t)n < s->vec_len)
+		if ((uint64_t)n < a->vec_len)
 			return 0;
-		if (a.walk_end > start)
-			start = a.walk_end;
+		if (a->walk_end > start)
+			start = a->walk_end;
 		if (reg[n - 1].end > start)
 			start = reg[n - 1].end;
 	}
 	return 0;
+}
+
+static int mem_scan_region(const struct page_region *r, void *arg)
+{
+	return mem_ranges_add(arg, r->start, (r->end - r->start) / MEM_PAGE_SIZE);
+}
+
+static int mem_scan_ioctl(struct mem_scanner *s, uint64_t start, uint64_t end,
+			  unsigned int flags, struct mem_ranges *out)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.vec = (uint64_t)(uintptr_t)s->vec,
+		.vec_len = s->vec_len,
+		.category_inverted = PAGE_IS_PFNZERO,
+		.category_mask = PAGE_IS_PFNZERO,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	bool ioctl_failed;
+	int err;
+
+	if (flags & MEM_SCAN_SKIP_FILE) {
+		a.category_inverted |= PAGE_IS_FILE;
+		a.category_mask |= PAGE_IS_FILE;
+	}
+	err = mem_pagemap_walk(s->pagemap_fd, &a, start, end, mem_scan_region, out, &ioctl_failed);
+	if (err && ioctl_failed) {
+		errno = -err;
+		pr_perror("task %d: PAGEMAP_SCAN of %#llx-%#llx", s->pid,
+			  (unsigned long long)a.start, (unsigned long long)a.end);
+	}
+	return err;
 }
 
 static int mem_scan_pagemap(struct mem_scanner *s, uint64_t start, uint64_t end,

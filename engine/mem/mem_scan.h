@@ -54,6 +54,23 @@ int mem_scan(struct mem_scanner *s, uint64_t start, uint64_t end,
 
 void mem_scanner_close(struct mem_scanner *s);
 
+struct page_region;
+struct pm_scan_arg;
+
+/* Called for each region a PAGEMAP_SCAN walk returns; non-zero stops it. */
+typedef int (*mem_region_fn)(const struct page_region *r, void *arg);
+
+/*
+ * One PAGEMAP_SCAN walk of [@start, @end) on the pagemap fd @pagemap_fd:
+ * @a carries the caller's flags, masks and vector (vec, vec_len); the walk
+ * sets its start and end and calls the ioctl until the range is covered,
+ * handing each returned region to @fn. Returns 0, what @fn returned, or
+ * -errno of a failed ioctl (then *@ioctl_failed is set, if given). Logs
+ * nothing: the caller knows what it asked for.
+ */
+int mem_pagemap_walk(int pagemap_fd, struct pm_scan_arg *a, uint64_t start, uint64_t end,
+		     mem_region_fn fn, void *arg, bool *ioctl_failed);
+
 void mem_ranges_free(struct mem_ranges *r);
 
 #endif

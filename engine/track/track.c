@@ -221,54 +221,39 @@ int track_create(struct track_ctx *t, struct infect_ctx *ic)
 	return err;
 }
 
+/* A region of a written-pages scan: present, and written too if marked so. */
+static int track_scan_region(const struct page_region *r, void *arg)
+{
+	struct track_vma_scan *out = arg;
+	uint64_t pages = (r->end - r->start) / MEM_PAGE_SIZE;
+	int err = track_ranges_add(&out->present, r->start, pages);
+
+	if (!err && (r->categories & PAGE_IS_WRITTEN))
+		err = track_ranges_add(&out->written, r->start, pages);
+	return err;
+}
+
 /* One PAGEMAP_SCAN walk of [start, end) with @sflags; returns -EPERM for a
  * VMA that is not tracked (PM_SCAN_CHECK_WPASYNC). */
 static int track_scan(struct track_ctx *t, uint64_t start, uint64_t end, unsigned int flags,
 		      uint64_t sflags, struct track_vma_scan *out)
 {
-	struct page_region *reg = t->vec;
 	struct pm_scan_arg a = {
 		.size = sizeof(a),
 		.flags = sflags,
-		.vec = (uint64_t)(uintptr_t)reg,
+		.vec = (uint64_t)(uintptr_t)t->vec,
 		.vec_len = t->vec_len,
 		.category_inverted = PAGE_IS_PFNZERO,
 		.category_mask = PAGE_IS_PFNZERO,
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = PAGE_IS_WRITTEN,
 	};
-	int err;
 
 	if (flags & MEM_SCAN_SKIP_FILE) {
 		a.category_inverted |= PAGE_IS_FILE;
 		a.category_mask |= PAGE_IS_FILE;
 	}
-	while (start < end) {
-		long n;
-
-		a.start = start;
-		a.end = end;
-		n = ioctl(t->pagemap_fd, PAGEMAP_SCAN, &a);
-		if (n < 0)
-			return -errno;
-		for (long i = 0; i < n; i++) {
-			uint64_t pages = (reg[i].end - reg[i].start) / MEM_PAGE_SIZE;
-
-			err = track_ranges_add(&out->present, reg[i].start, pages);
-			if (!err && (reg[i].categories & PAGE_IS_WRITTEN))
-				err = track_ranges_add(&out->written, reg[i].start, pages);
-			if (err)
-				return err;
-		}
-		/* a walk that did not fill the vector covered the whole range */
-		if ((size_t)n < t->vec_len)
-			return 0;
-		if (a.walk_end > start)
-			start = a.walk_end;
-		if (reg[n - 1].end > start)
-			start = reg[n - 1].end;
-	}
-	return 0;
+	return mem_pagemap_walk(t->pagemap_fd, &a, start, end, track_scan_region, out, NULL);
 }
 
 /* Present pages only, everything written: the untracked case. */
@@ -359,54 +344,50 @@ int track_collect(struct track_ctx *t, uint64_t start, uint64_t end,
 	return err;
 }
 
+/* What collecting re-protected written ranges gathers. */
+struct track_written {
+	struct mem_ranges *written;
+	bool any;			/* a region came back */
+};
+
+static int track_written_region(const struct page_region *r, void *arg)
+{
+	struct track_written *w = arg;
+
+	w->any = true;
+	return track_ranges_add(w->written, r->start, (r->end - r->start) / MEM_PAGE_SIZE);
+}
+
 int track_collect_written(struct track_ctx *t, uint64_t start, uint64_t end,
 			  struct mem_ranges *written, bool *tracked)
 {
-	struct page_region *reg = t->vec;
 	struct pm_scan_arg a = {
 		.size = sizeof(a),
 		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-		.vec = (uint64_t)(uintptr_t)reg,
+		.vec = (uint64_t)(uintptr_t)t->vec,
 		.vec_len = t->vec_len,
 		.category_mask = PAGE_IS_WRITTEN,
 		.return_mask = PAGE_IS_WRITTEN,
 	};
+	struct track_written w = { .written = written };
+	bool ioctl_failed;
 	int err;
 
 	*tracked = false;
 	if (t->mode != TRACK_UFFD_WP || t->uffd < 0)
 		return 0;
-	while (start < end) {
-		long n;
-
-		a.start = start;
-		a.end = end;
-		n = ioctl(t->pagemap_fd, PAGEMAP_SCAN, &a);
-		if (n < 0) {
-			err = -errno;
-			if (err == -EPERM)
-				return 0;	/* not registered */
-			pr_err("task %d: PAGEMAP_SCAN (written, re-protect) of %#llx-%#llx: %s",
-			       (int)t->pid, (unsigned long long)start, (unsigned long long)end,
-			       strerror(-err));
-			return err;
-		}
-		*tracked = true;
-		for (long i = 0; i < n; i++) {
-			err = track_ranges_add(written, reg[i].start,
-					       (reg[i].end - reg[i].start) / MEM_PAGE_SIZE);
-			if (err)
-				return err;
-		}
-		if ((size_t)n < t->vec_len)
-			return 0;
-		if (a.walk_end > start)
-			start = a.walk_end;
-		if (reg[n - 1].end > start)
-			start = reg[n - 1].end;
-	}
-	*tracked = true;
-	return 0;
+	err = mem_pagemap_walk(t->pagemap_fd, &a, start, end, track_written_region, &w,
+			       &ioctl_failed);
+	/* tracked once a scan succeeded: a later scan runs only after a full
+	 * vector came back */
+	*tracked = !err || w.any;
+	if (err == -EPERM && ioctl_failed)
+		return 0;	/* not registered */
+	if (err && ioctl_failed)
+		pr_err("task %d: PAGEMAP_SCAN (written, re-protect) of %#llx-%#llx: %s",
+		       (int)t->pid, (unsigned long long)a.start, (unsigned long long)a.end,
+		       strerror(-err));
+	return err;
 }
 
 int track_protect(struct track_ctx *t, uint64_t start, uint64_t end)

@@ -38,15 +38,6 @@ static bool read_faults(const volatile uint64_t *p)
 	return false;
 }
 
-static uint64_t pattern(uint64_t seed, uint64_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	x ^= x >> 31;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 29);
-}
-
 int main(int argc, char **argv)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), wpp = page / 8;
@@ -62,7 +53,7 @@ int main(int argc, char **argv)
 		return 2;
 	for (size_t p = 0; p < PAGES; p++)
 		for (size_t i = 0; i < wpp; i++)
-			region[p * wpp + i] = pattern(p, i);
+			region[p * wpp + i] = crt_pattern(p, i);
 	for (size_t p = 0; p < PAGES && !install_err; p++)
 		if (is_guard[p] && madvise((char *)region + p * page, page, MADV_GUARD_INSTALL))
 			install_err = errno;
@@ -101,9 +92,9 @@ int main(int argc, char **argv)
 			continue;
 		}
 		for (size_t i = 0; i < wpp; i++)
-			if (w[i] != pattern(p, i)) {
+			if (w[i] != crt_pattern(p, i)) {
 				crt_fail("page %zu word %zu is %#llx, expected %#llx", p, i,
-					 (unsigned long long)w[i], (unsigned long long)pattern(p, i));
+					 (unsigned long long)w[i], (unsigned long long)crt_pattern(p, i));
 				break;
 			}
 	}

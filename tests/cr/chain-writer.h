@@ -14,7 +14,8 @@
  * the state right after write `done`: every page its last write numbered at
  * most `done` (0, the initial fill, if none). Restored pages from the wrong
  * level of the chain, zeros for pages left to a parent, or a lost write all
- * show as a word that differs. Header-only: each scenario is one file.
+ * show as a word that differs. Header-only: each scenario is one file that
+ * declares its steps and calls cw_main().
  */
 #ifndef CRISP_TESTS_CHAIN_WRITER_H
 #define CRISP_TESTS_CHAIN_WRITER_H
@@ -172,6 +173,21 @@ static void cw_verify(struct cw *c)
 			return;
 		}
 	}
+}
+
+/* The whole task of a chain scenario: starts the writer, waits for the
+ * driver to ask, verifies. Returns the exit code. */
+static int cw_main(int argc, char **argv)
+{
+	static struct cw cw;
+
+	crt_init(argc, argv);
+	if (cw_start(&cw))
+		return 2;
+	crt_ready();
+	crt_wait_verify();
+	cw_verify(&cw);
+	return crt_finish();
 }
 
 #endif

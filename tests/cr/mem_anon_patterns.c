@@ -19,28 +19,19 @@ CRT_DAMAGE_FAILS("mmap region: word");
 static uint64_t bss_words[BSS_WORDS];
 static uint64_t data_words[64] = { 1, 2, 3 };	/* in .data, not .bss */
 
-static uint64_t pattern(uint64_t seed, uint64_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	x ^= x >> 31;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 29);
-}
-
 static void fill(uint64_t *w, size_t n, uint64_t seed)
 {
 	for (size_t i = 0; i < n; i++)
-		w[i] = pattern(seed, i);
+		w[i] = crt_pattern(seed, i);
 }
 
-/* Reports the first word of @w that is not pattern(@seed, i). */
+/* Reports the first word of @w that is not crt_pattern(@seed, i). */
 static void check(const char *what, const uint64_t *w, size_t n, uint64_t seed)
 {
 	for (size_t i = 0; i < n; i++)
-		if (w[i] != pattern(seed, i)) {
+		if (w[i] != crt_pattern(seed, i)) {
 			crt_fail("%s: word %zu is %#llx, expected %#llx", what, i,
-				 (unsigned long long)w[i], (unsigned long long)pattern(seed, i));
+				 (unsigned long long)w[i], (unsigned long long)crt_pattern(seed, i));
 			return;
 		}
 }
@@ -76,10 +67,10 @@ int main(int argc, char **argv)
 
 		if (p % 3 != 2) {
 			for (size_t i = 0; i < wpp; i++)
-				if (w[i] != pattern(100 + p, i)) {
+				if (w[i] != crt_pattern(100 + p, i)) {
 					crt_fail("mmap region: word %zu of page %zu is %#llx, expected %#llx",
 						 i, p, (unsigned long long)w[i],
-						 (unsigned long long)pattern(100 + p, i));
+						 (unsigned long long)crt_pattern(100 + p, i));
 					break;
 				}
 		} else {

@@ -22,23 +22,14 @@ CRT_DAMAGE_FAILS("page 4 word 9 is");
 #define MAP_PAGES (FILE_PAGES - MAP_OFFSET_PAGES)
 #define ONE_WORD_PAGE 5u
 
-static uint64_t pattern(uint64_t seed, uint64_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	x ^= x >> 31;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 29);
-}
-
 /* What the task sees in word @i of mapped page @p. */
 static uint64_t expected_word(size_t p, size_t i, size_t wpp)
 {
 	if (p % 3 == 0)
-		return pattern(2000 + p, i);		/* rewritten */
+		return crt_pattern(2000 + p, i);		/* rewritten */
 	if (p == ONE_WORD_PAGE && i == 17)
 		return 0x5151515151515151ull;		/* one word changed */
-	return pattern(1, (p + MAP_OFFSET_PAGES) * wpp + i);	/* the file's */
+	return crt_pattern(1, (p + MAP_OFFSET_PAGES) * wpp + i);	/* the file's */
 }
 
 int main(int argc, char **argv)
@@ -57,7 +48,7 @@ int main(int argc, char **argv)
 	if (!buf || !disk)
 		return 2;
 	for (size_t i = 0; i < nwords; i++)
-		buf[i] = pattern(1, i);
+		buf[i] = crt_pattern(1, i);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, buf, nwords * 8) != (ssize_t)(nwords * 8))
 		return 2;
@@ -71,7 +62,7 @@ int main(int argc, char **argv)
 
 		if (p % 3 == 0)
 			for (size_t i = 0; i < wpp; i++)
-				w[i] = pattern(2000 + p, i);
+				w[i] = crt_pattern(2000 + p, i);
 		else if (p == ONE_WORD_PAGE)
 			w[17] = 0x5151515151515151ull;
 		else if (p % 3 == 1)
@@ -116,10 +107,10 @@ int main(int argc, char **argv)
 		crt_fail("cannot read %s back: %s", path, strerror(errno));
 	else
 		for (size_t i = 0; i < nwords; i++)
-			if (disk[i] != pattern(1, i)) {
+			if (disk[i] != crt_pattern(1, i)) {
 				crt_fail("the file's word %zu is %#llx, expected %#llx", i,
 					 (unsigned long long)disk[i],
-					 (unsigned long long)pattern(1, i));
+					 (unsigned long long)crt_pattern(1, i));
 				break;
 			}
 	if (fd >= 0)

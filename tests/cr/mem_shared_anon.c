@@ -15,15 +15,6 @@ CRT_DAMAGE_FAILS("shared page 3 word 0 is");
 
 #define SHARED_PAGES 1024u
 
-static uint64_t pattern(uint64_t seed, uint64_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	x ^= x >> 31;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 29);
-}
-
 int main(int argc, char **argv)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), wpp = page / 8;
@@ -42,7 +33,7 @@ int main(int argc, char **argv)
 	for (size_t p = 0; p < SHARED_PAGES; p++)
 		if (p % 4 != 1)
 			for (size_t i = 0; i < wpp; i++)
-				shared[p * wpp + i] = pattern(p, i);
+				shared[p * wpp + i] = crt_pattern(p, i);
 	private[0] = 42;
 	crt_ready();
 	crt_wait_verify();
@@ -51,7 +42,7 @@ int main(int argc, char **argv)
 		shared[3 * wpp] = 0;
 	for (size_t p = 0; p < SHARED_PAGES; p++) {
 		for (size_t i = 0; i < wpp; i++) {
-			uint64_t want = p % 4 != 1 ? pattern(p, i) : 0;
+			uint64_t want = p % 4 != 1 ? crt_pattern(p, i) : 0;
 
 			if (shared[p * wpp + i] != want) {
 				crt_fail("shared page %zu word %zu is %#llx, expected %#llx", p, i,

@@ -19,15 +19,6 @@ CRT_DAMAGE_FAILS("touched page 1024 word 3 is");
 #define RUN_FIRST 100000ul	/* and a run of consecutive pages */
 #define RUN_PAGES 96ul
 
-static uint64_t pattern(uint64_t seed, uint64_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	x ^= x >> 31;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 29);
-}
-
 static bool touched(size_t p)
 {
 	return p % SPREAD_STEP == 0 || (p >= RUN_FIRST && p < RUN_FIRST + RUN_PAGES);
@@ -54,7 +45,7 @@ int main(int argc, char **argv)
 	for (size_t p = 0; p < pages; p++)
 		if (touched(p)) {
 			for (size_t i = 0; i < wpp; i++)
-				map[p * wpp + i] = pattern(p, i);
+				map[p * wpp + i] = crt_pattern(p, i);
 			ntouched++;
 		}
 	crt_ready();
@@ -90,10 +81,10 @@ int main(int argc, char **argv)
 		if (!touched(p))
 			continue;
 		for (size_t i = 0; i < wpp; i++)
-			if (map[p * wpp + i] != pattern(p, i)) {
+			if (map[p * wpp + i] != crt_pattern(p, i)) {
 				crt_fail("touched page %zu word %zu is %#llx, expected %#llx", p, i,
 					 (unsigned long long)map[p * wpp + i],
-					 (unsigned long long)pattern(p, i));
+					 (unsigned long long)crt_pattern(p, i));
 				p = pages;
 				break;
 			}

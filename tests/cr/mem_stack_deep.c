@@ -18,15 +18,6 @@ CRT_DAMAGE_FAILS("frame 100 word 33 is");
 
 static sigjmp_buf overflow_jmp;
 
-static uint64_t pattern(uint64_t seed, uint64_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	x ^= x >> 31;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 29);
-}
-
 static void check_stack_vma(const void *addr)
 {
 	struct crt_vma vma;
@@ -52,7 +43,7 @@ static __attribute__((noinline)) uint64_t descend(int depth, bool wait_at_bottom
 	uint64_t sum = 0;
 
 	for (int i = 0; i < FRAME_WORDS; i++)
-		local[i] = pattern((uint64_t)depth, (uint64_t)i);
+		local[i] = crt_pattern((uint64_t)depth, (uint64_t)i);
 	if (depth == 100)
 		frame100 = local;
 	if (depth + 1 < (wait_at_bottom ? DEPTH : DEEPER)) {
@@ -65,10 +56,10 @@ static __attribute__((noinline)) uint64_t descend(int depth, bool wait_at_bottom
 			frame100[33] ^= 2;
 	}
 	for (int i = 0; i < FRAME_WORDS; i++)
-		if (local[i] != pattern((uint64_t)depth, (uint64_t)i)) {
+		if (local[i] != crt_pattern((uint64_t)depth, (uint64_t)i)) {
 			crt_fail("frame %d word %d is %#llx, expected %#llx", depth, i,
 				 (unsigned long long)local[i],
-				 (unsigned long long)pattern((uint64_t)depth, (uint64_t)i));
+				 (unsigned long long)crt_pattern((uint64_t)depth, (uint64_t)i));
 			break;
 		}
 	return sum + local[depth % FRAME_WORDS];

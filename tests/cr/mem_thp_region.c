@@ -15,15 +15,6 @@ CRT_DAMAGE_FAILS("word 262144 is");
 #define HUGE (2ul << 20)
 #define REGION (16ul << 20)
 
-static uint64_t pattern(uint64_t seed, uint64_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	x ^= x >> 31;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 29);
-}
-
 int main(int argc, char **argv)
 {
 	char *raw, *aligned;
@@ -45,7 +36,7 @@ int main(int argc, char **argv)
 		advise_err = errno;
 	w = (uint64_t *)aligned;
 	for (size_t i = 0; i < REGION / 8; i++)
-		w[i] = pattern(7, i);
+		w[i] = crt_pattern(7, i);
 	if (!crt_vma_of(aligned, &vma))
 		huge_kb_at_setup = vma.anon_huge_kb;
 	crt_ready();
@@ -59,9 +50,9 @@ int main(int argc, char **argv)
 	if (crt_damage())
 		w[262144] = 0;
 	for (size_t i = 0; i < REGION / 8; i++)
-		if (w[i] != pattern(7, i)) {
+		if (w[i] != crt_pattern(7, i)) {
 			crt_fail("word %zu is %#llx, expected %#llx", i, (unsigned long long)w[i],
-				 (unsigned long long)pattern(7, i));
+				 (unsigned long long)crt_pattern(7, i));
 			break;
 		}
 	if (crt_vma_of(aligned, &vma))

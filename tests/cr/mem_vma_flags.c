@@ -37,15 +37,6 @@ static const struct {
 	[R_SEQUENTIAL] = { "sequential", "sr", 0, MADV_SEQUENTIAL },
 };
 
-static uint64_t pattern(uint64_t seed, uint64_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	x ^= x >> 31;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 29);
-}
-
 /* In a child: 1 when the wipe-on-fork region is not zero, 2 when the
  * dont-fork region is still mapped. */
 static int child_view(uint64_t *const *base, size_t page)
@@ -82,7 +73,7 @@ int main(int argc, char **argv)
 		if (r == R_MLOCK && mlock(base[r], PAGES * page))
 			setup_err[r] = errno;
 		for (size_t i = 0; i < words; i++)
-			base[r][i] = pattern((uint64_t)r, i);
+			base[r][i] = crt_pattern((uint64_t)r, i);
 	}
 	crt_ready();
 	crt_wait_verify();
@@ -108,10 +99,10 @@ int main(int argc, char **argv)
 			crt_fail("mlock region: %lu kB locked, expected %zu kB", vma.locked_kb,
 				 PAGES * page / 1024);
 		for (size_t i = 0; i < words; i++)
-			if (base[r][i] != pattern((uint64_t)r, i)) {
+			if (base[r][i] != crt_pattern((uint64_t)r, i)) {
 				crt_fail("%s region: word %zu is %#llx, expected %#llx",
 					 regions[r].name, i, (unsigned long long)base[r][i],
-					 (unsigned long long)pattern((uint64_t)r, i));
+					 (unsigned long long)crt_pattern((uint64_t)r, i));
 				break;
 			}
 	}

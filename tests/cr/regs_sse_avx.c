@@ -139,15 +139,6 @@ static enum level vector_level(void)
 	return (b & bit_AVX2) ? LEVEL_AVX2 : LEVEL_SSE;
 }
 
-static uint64_t pattern(uint64_t seed, uint64_t i)
-{
-	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
-
-	x ^= x >> 31;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 29);
-}
-
 int main(int argc, char **argv)
 {
 	static const char *const level_name[] = { "xmm0-15 (SSE2)", "ymm0-15 (AVX2)",
@@ -169,11 +160,11 @@ int main(int argc, char **argv)
 	inc = nregs[level] - 2;
 	for (int r = 0; r < 32; r++)
 		for (int q = 0; q < 8; q++)
-			in.vec[r][q] = r == inc ? 1 : pattern((uint64_t)r, (uint64_t)q);
+			in.vec[r][q] = r == inc ? 1 : crt_pattern((uint64_t)r, (uint64_t)q);
 	for (int k = 1; k < 8; k++)
-		in.mask[k] = pattern(100 + (uint64_t)k, 0) & 0xffff;
+		in.mask[k] = crt_pattern(100 + (uint64_t)k, 0) & 0xffff;
 	for (int g = 0; g < 4; g++)
-		in.gpr[g] = pattern(200 + (uint64_t)g, 0);
+		in.gpr[g] = crt_pattern(200 + (uint64_t)g, 0);
 	in.x87[0] = 1.0 / 3.0;
 	in.x87[1] = -2.5e300;
 	in.mxcsr = MXCSR_TEST;

@@ -8,15 +8,7 @@ CRT_SCENARIO("pre-dump --track-mem; pre-dump --track-mem; dump --track-mem; "
 	     "restore @says=parent_pages=; verify");
 CRT_DAMAGE_FAILS("holds write 0 of page");
 
-static struct cw cw;
-
 int main(int argc, char **argv)
 {
-	crt_init(argc, argv);
-	if (cw_start(&cw))
-		return 2;
-	crt_ready();
-	crt_wait_verify();
-	cw_verify(&cw);
-	return crt_finish();
+	return cw_main(argc, argv);
 }

@@ -61,6 +61,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #define CRT_VERIFY_SIGNAL (SIGRTMAX)
 
@@ -107,6 +108,20 @@ void crt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes the verdict for the driver; returns the exit code to use. */
 int crt_finish(void);
+
+/*
+ * Word @i of fill pattern @seed: a mix of both, so that a lost, moved or
+ * zeroed word shows. Scenarios fill memory with it and check it word for
+ * word after restore.
+ */
+static inline uint64_t crt_pattern(uint64_t seed, uint64_t i)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xbf58476d1ce4e5b9ull;
+
+	x ^= x >> 31;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 29);
+}
 
 /* ---- reading the task's own state from /proc/self (crtest_proc.c) ---- */
 
