@@ -23,6 +23,7 @@
 #define NR_setfsuid		122
 #define NR_setfsgid		123
 #define NR_setgroups		116
+#define NR_capget		125
 #define NR_capset		126
 #define NR_futex		202
 #define NR_set_tid_address	218
@@ -45,9 +46,14 @@
 #define RST_PR_SET_NAME		15
 #define RST_PR_CAPBSET_DROP	24
 #define RST_PR_SET_SECUREBITS	28
+#define RST_PR_SET_NO_NEW_PRIVS	38
+#define RST_PR_CAP_AMBIENT	47
+#define RST_PR_CAP_AMBIENT_RAISE	2
 #define RST_PR_SET_MM		35
 #define RST_PR_SET_MM_MAP	14
 #define RST_SECBIT_KEEP_CAPS	(1u << 4)
+#define RST_SECBIT_NO_AMBIENT	(3u << 6)	/* NO_CAP_AMBIENT_RAISE and its lock */
+#define RST_CAP_VERSION_3	0x20080522
 #define RST_FUTEX_WAIT		0
 #define RST_FUTEX_WAKE		1
 #define RST_CLONE_THREAD_FLAGS	(0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
@@ -149,15 +155,56 @@ static void rst_place_vmas(struct rst_args *a)
 
 /* ---- threads ------------------------------------------------------------------ */
 
+struct rst_cap_hdr {
+	uint32_t version;
+	int32_t pid;
+};
+
+struct rst_cap_data {
+	uint32_t eff, prm, inh;
+};
+
+/* Raising an ambient capability needs it in both permitted and inheritable
+ * and the NO_CAP_AMBIENT_RAISE securebit clear. So, still holding the
+ * engine's permitted set, make it effective, take the task's inheritable
+ * set, raise, and only then add the securebits held back (CAP_SETPCAP is
+ * still effective). The final capset keeps the ambient set, which lies
+ * within the task's permitted and inheritable sets. */
+static void rst_ambient(struct rst_args *a, const struct rst_thread *t)
+{
+	struct rst_cap_hdr hdr = { RST_CAP_VERSION_3, 0 };
+	struct rst_cap_data d[2];
+
+	RST_CHECK(a, RST_STEP_CREDS, pie_syscall2(NR_capget, (long)&hdr, (long)d));
+	for (int i = 0; i < 2; i++) {
+		d[i].eff = d[i].prm;
+		d[i].inh = (uint32_t)(t->cap_inh >> (32 * i));
+	}
+	RST_CHECK(a, RST_STEP_CREDS, pie_syscall2(NR_capset, (long)&hdr, (long)d));
+	for (int cap = 0; cap < 64; cap++)
+		if (t->cap_amb & (1ull << cap))
+			RST_CHECK(a, RST_STEP_CREDS, pie_syscall5(PIE_NR_prctl, RST_PR_CAP_AMBIENT,
+								  RST_PR_CAP_AMBIENT_RAISE, cap, 0, 0));
+	if (t->secbits & RST_SECBIT_NO_AMBIENT)
+		RST_CHECK(a, RST_STEP_CREDS, pie_syscall2(PIE_NR_prctl, RST_PR_SET_SECUREBITS,
+							  t->secbits | RST_SECBIT_KEEP_CAPS));
+}
+
+/* Order: bounding set and securebits while root, ids, ambient set, the
+ * task's capability sets, keepcaps, and no_new_privs last (one-way; it
+ * would also come before any seccomp filter, which crisp does not restore). */
 static void rst_creds(struct rst_args *a, const struct rst_thread *t)
 {
-	struct { uint32_t version; int32_t pid; } hdr = { 0x20080522, 0 };
-	struct { uint32_t eff, prm, inh; } data[2] = {
+	struct rst_cap_hdr hdr = { RST_CAP_VERSION_3, 0 };
+	struct rst_cap_data data[2] = {
 		{ (uint32_t)t->cap_eff, (uint32_t)t->cap_prm, (uint32_t)t->cap_inh },
 		{ (uint32_t)(t->cap_eff >> 32), (uint32_t)(t->cap_prm >> 32),
 		  (uint32_t)(t->cap_inh >> 32) },
 	};
+	uint32_t secbits = t->secbits | RST_SECBIT_KEEP_CAPS;
 
+	if (t->cap_amb)
+		secbits &= ~RST_SECBIT_NO_AMBIENT;
 	for (int cap = 0; cap < 64; cap++) {
 		if (t->cap_bnd & (1ull << cap))
 			continue;
@@ -167,16 +214,20 @@ static void rst_creds(struct rst_args *a, const struct rst_thread *t)
 			break;
 		RST_CHECK(a, RST_STEP_CREDS, r);
 	}
-	RST_CHECK(a, RST_STEP_CREDS, pie_syscall2(PIE_NR_prctl, RST_PR_SET_SECUREBITS,
-						  t->secbits | RST_SECBIT_KEEP_CAPS));
+	RST_CHECK(a, RST_STEP_CREDS, pie_syscall2(PIE_NR_prctl, RST_PR_SET_SECUREBITS, secbits));
 	RST_CHECK(a, RST_STEP_CREDS, pie_syscall2(NR_setgroups, t->nr_groups, (long)t->groups));
 	RST_CHECK(a, RST_STEP_CREDS, pie_syscall3(NR_setresgid, t->gid[0], t->gid[1], t->gid[2]));
 	pie_syscall1(NR_setfsgid, t->gid[3]);
 	RST_CHECK(a, RST_STEP_CREDS, pie_syscall3(NR_setresuid, t->uid[0], t->uid[1], t->uid[2]));
 	pie_syscall1(NR_setfsuid, t->uid[3]);
+	if (t->cap_amb)
+		rst_ambient(a, t);
 	RST_CHECK(a, RST_STEP_CREDS, pie_syscall2(NR_capset, (long)&hdr, (long)data));
 	if (!(t->secbits & RST_SECBIT_KEEP_CAPS))
 		RST_CHECK(a, RST_STEP_CREDS, pie_syscall2(PIE_NR_prctl, RST_PR_SET_KEEPCAPS, 0));
+	if (t->no_new_privs)
+		RST_CHECK(a, RST_STEP_CREDS, pie_syscall5(PIE_NR_prctl, RST_PR_SET_NO_NEW_PRIVS,
+							  1, 0, 0, 0));
 }
 
 /* Everything a thread restores itself, then it waits for the engine and

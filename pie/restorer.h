@@ -69,7 +69,9 @@ struct rst_thread {
 	uint32_t rseq_size, rseq_sig;
 	uint32_t uid[4], gid[4];	/* real, effective, saved, fs */
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd;
+	uint64_t cap_amb;	/* within cap_prm and cap_inh */
 	uint32_t secbits;
+	uint32_t no_new_privs;	/* set last: it cannot be undone */
 	uint32_t nr_groups;
 	uint32_t groups[RST_MAX_GROUPS];
 	int32_t pdeath;

@@ -254,7 +254,7 @@ struct dump_core_thread_box {
 	ThreadSasEntry sas;
 	CredsEntry cr;
 	RseqEntry rseq;
-	uint32_t caps[4][2];
+	uint32_t caps[5][2];
 };
 
 static void dump_core_fill_thread(struct dump_core_thread_box *b, const struct dump_task *t,
@@ -297,11 +297,18 @@ static void dump_core_fill_thread(struct dump_core_thread_box *b, const struct d
 	dump_core_caps(b->caps[1], s->cap_prm);
 	dump_core_caps(b->caps[2], s->cap_eff);
 	dump_core_caps(b->caps[3], s->cap_bnd);
+	dump_core_caps(b->caps[4], s->cap_amb);
 	b->cr.n_cap_inh = b->cr.n_cap_prm = b->cr.n_cap_eff = b->cr.n_cap_bnd = 2;
 	b->cr.cap_inh = b->caps[0];
 	b->cr.cap_prm = b->caps[1];
 	b->cr.cap_eff = b->caps[2];
 	b->cr.cap_bnd = b->caps[3];
+	/* written only when set: absent reads as empty/0, and crit releases
+	 * older than these fields then print the same text as crisp-img */
+	b->cr.n_cap_amb = s->cap_amb ? 2 : 0;
+	b->cr.cap_amb = b->caps[4];
+	b->cr.has_no_new_privs = s->no_new_privs;
+	b->cr.no_new_privs = s->no_new_privs;
 	b->cr.secbits = (uint32_t)t->prctl.securebits;
 	b->cr.n_groups = s->nr_groups;
 	b->cr.groups = s->groups;

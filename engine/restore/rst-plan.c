@@ -188,8 +188,10 @@ static void rst_fill_thread(struct rst_ctx *c, size_t i, struct rst_thread *t,
 		t->cap_prm = RST_CAP64(cap_prm);
 		t->cap_eff = RST_CAP64(cap_eff);
 		t->cap_bnd = RST_CAP64(cap_bnd);
+		t->cap_amb = RST_CAP64(cap_amb);
 #undef RST_CAP64
 		t->secbits = cr->secbits;
+		t->no_new_privs = cr->has_no_new_privs && cr->no_new_privs;
 		t->nr_groups = (uint32_t)(cr->n_groups < RST_MAX_GROUPS ? cr->n_groups : RST_MAX_GROUPS);
 		memcpy(t->groups, cr->groups, t->nr_groups * sizeof(uint32_t));
 	}
