@@ -17,6 +17,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "tgt-file.h"
+
 #define MAX_THREADS 16
 
 static volatile sig_atomic_t verify_asked;
@@ -45,20 +47,11 @@ static uint64_t pattern(size_t word)
 	return (uint64_t)word * 0x9e3779b97f4a7c15ull + 1;
 }
 
+/* A file in DIR for the driver; a target that cannot create it fails (3). */
 static void put(const char *dir, const char *name, const char *text)
 {
-	char path[512], tmp[520];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if (tgt_put(dir, name, text))
 		_exit(3);
-	if (write(fd, text, strlen(text)) < 0)
-		_exit(3);
-	close(fd);
-	rename(tmp, path);
 }
 
 int main(int argc, char **argv)

@@ -42,37 +42,17 @@ static void cleanup(struct tdump *d)
 		tdrv_rm_rf(d->tmp);
 }
 
-static void forget(struct tdump *d, pid_t pid)
-{
-	for (int i = 0; i < MAX_STARTED; i++)
-		if (d->started[i] == pid)
-			d->started[i] = 0;
-}
-
 /* Starts dump-target in tmp/@work with the given options (NULL-terminated)
  * and waits until it is ready; a task that does not start ends the test. */
 static pid_t start(struct tdump *d, char *work, size_t size, const char *name, ...)
 {
-	char *argv[8] = { (char *)d->target, work }, ready[700];
-	int n = 2, slot = -1;
 	va_list ap;
 	pid_t pid;
 
-	snprintf(work, size, "%s/%s", d->tmp, name);
-	mkdir(work, 0755);
 	va_start(ap, name);
-	while (n < 7 && (argv[n] = va_arg(ap, char *)))
-		n++;
+	pid = tdrv_start_target(d->started, MAX_STARTED, d->target, d->tmp, name, work, size, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	for (int i = 0; i < MAX_STARTED && slot < 0; i++)
-		if (!d->started[i])
-			slot = i;
-	pid = slot < 0 ? -ENOSPC : tdrv_spawn(argv);
-	if (pid > 0)
-		d->started[slot] = pid;
-	snprintf(ready, sizeof(ready), "%s/ready", work);
-	if (pid < 0 || !tdrv_wait_file(ready, pid, 2000)) {
+	if (pid < 0) {
 		printf("dump-target did not start\n");
 		cleanup(d);
 		exit(2);
@@ -83,20 +63,8 @@ static pid_t start(struct tdump *d, char *work, size_t size, const char *name, .
 /* Asks the task to check itself, reaps it and returns its verdict. */
 static const char *verify(struct tdump *d, pid_t pid, const char *work, char *buf, size_t size)
 {
-	char path[700], *text;
-	size_t len;
-
-	kill(pid, SIGUSR1);
-	snprintf(path, sizeof(path), "%s/verdict", work);
-	tdrv_wait_file(path, 0, 6000);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	forget(d, pid);
-	if (tdrv_read_file(path, &text, &len))
-		return "no verdict";
-	snprintf(buf, size, "%s", text);
-	free(text);
-	buf[strcspn(buf, "\n")] = '\0';
+	tdrv_verdict(pid, work, buf, size);
+	tdrv_forget(d->started, MAX_STARTED, pid);
 	return buf;
 }
 
@@ -376,7 +344,7 @@ static void dump_kill(struct tdump *d)
 	tdrv_out_free(&r);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	forget(d, pid);
+	tdrv_forget(d->started, MAX_STARTED, pid);
 	tdrv_ok(&d->c, WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 		"the dumped task was not killed (status %#x)", st);
 	snprintf(path, sizeof(path), "%s/inventory.img", imgs);

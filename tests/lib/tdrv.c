@@ -1,10 +1,12 @@
 /* tdrv — see tdrv.h: counted checks, running a command with its output
- * captured, and starting/reaping tasks under a subreaper. Nothing here
+ * captured, starting/reaping tasks under a subreaper (and a driver's
+ * table of the targets it started, their ready and verdict files). Nothing here
  * knows what a test checks; files and JSON live in tdrv-files.c and
  * tdrv-json.c.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -396,4 +399,73 @@ char tdrv_task_state(pid_t pid)
 	if (!p || p[1] != ' ' || !p[2])
 		return 0;
 	return p[2];
+}
+
+void tdrv_forget(pid_t *started, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (started[i] == pid)
+			started[i] = 0;
+}
+
+bool tdrv_remember(pid_t *started, size_t n, pid_t pid)
+{
+	tdrv_forget(started, n, pid);
+	for (size_t i = 0; i < n; i++)
+		if (!started[i]) {
+			started[i] = pid;
+			return true;
+		}
+	return false;
+}
+
+#define TDRV_TARGET_ARGV 16	/* the target, its dir, 13 options, NULL */
+
+pid_t tdrv_start_target(pid_t *started, size_t n, const char *target, const char *tmp,
+			const char *name, char *work, size_t size, va_list ap)
+{
+	char *argv[TDRV_TARGET_ARGV] = { (char *)target, work }, ready[PATH_MAX + 8];
+	bool room = false;
+	int argc = 2;
+	pid_t pid;
+
+	snprintf(work, size, "%s/%s", tmp, name);
+	mkdir(work, 0755);
+	while (argc < TDRV_TARGET_ARGV - 1 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	argv[argc] = NULL;
+	for (size_t i = 0; i < n && !room; i++)
+		room = !started[i];
+	if (!room)
+		return -ENOSPC;
+	pid = tdrv_spawn(argv);
+	if (pid < 0)
+		return pid;
+	tdrv_remember(started, n, pid);
+	snprintf(ready, sizeof(ready), "%s/ready", work);
+	if (!tdrv_wait_file(ready, pid, 2000))
+		return -ETIMEDOUT;
+	return pid;
+}
+
+const char *tdrv_verdict(pid_t pid, const char *work, char *buf, size_t size)
+{
+	char path[PATH_MAX + 8], *text;
+	size_t len;
+
+	if (pid > 0)
+		kill(pid, SIGUSR1);
+	snprintf(path, sizeof(path), "%s/verdict", work);
+	if (!tdrv_wait_file(path, 0, 6000) && pid > 0)
+		kill(pid, SIGKILL);	/* no verdict in 30 s: do not hang */
+	while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (tdrv_read_file(path, &text, &len)) {
+		snprintf(buf, size, "no verdict");
+		return buf;
+	}
+	snprintf(buf, size, "%s", text);
+	free(text);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
 }

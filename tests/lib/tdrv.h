@@ -8,6 +8,7 @@
 #ifndef CRISP_TDRV_H
 #define CRISP_TDRV_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -98,6 +99,35 @@ void tdrv_reap_exited(void);
 
 /* The state letter of /proc/PID/stat ('S', 'R', ...), or 0 when gone. */
 char tdrv_task_state(pid_t pid);
+
+/* ---- a driver's started tasks (tdrv.c) ----
+ * @started is a table of @n pids that cleanup kills (tdrv_kill_reap_all);
+ * 0 marks a free slot. */
+
+/* Clears @pid from @started (it has been reaped or is someone else's). */
+void tdrv_forget(pid_t *started, size_t n, pid_t pid);
+
+/* Puts @pid into a free slot of @started (once); false when there is none. */
+bool tdrv_remember(pid_t *started, size_t n, pid_t pid);
+
+/*
+ * Makes the directory @tmp/@name (its path into @work, @size bytes) and
+ * starts `@target @work ARG...` there, @ap holding the ARGs (char *, up to
+ * 13, NULL-terminated); remembers its pid in @started and waits (10 s)
+ * until it has written @work/ready. Returns its pid, or -errno: -ENOSPC
+ * when @started is full (nothing started), -ETIMEDOUT when it never got
+ * ready (it stays in @started for the caller's cleanup).
+ */
+pid_t tdrv_start_target(pid_t *started, size_t n, const char *target, const char *tmp,
+			const char *name, char *work, size_t size, va_list ap);
+
+/*
+ * The first line of @work/verdict, waiting up to 30 s for it, into @buf;
+ * "no verdict" when there is none. With @pid > 0, first asks that task to
+ * check itself (SIGUSR1), kills it if no verdict comes, and reaps it (the
+ * caller still forgets it). Returns @buf.
+ */
+const char *tdrv_verdict(pid_t pid, const char *work, char *buf, size_t size);
 
 /* ---- /proc snapshots (tdrv-proc.c) ---- */
 

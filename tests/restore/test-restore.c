@@ -42,21 +42,13 @@ static void cleanup(struct trest *t)
 
 static void forget(struct trest *t, pid_t pid)
 {
-	for (int i = 0; i < MAX_STARTED; i++)
-		if (t->started[i] == pid)
-			t->started[i] = 0;
+	tdrv_forget(t->started, MAX_STARTED, pid);
 }
 
 /* Remembers @pid to be killed at the end; false when there is no room. */
 static bool remember(struct trest *t, pid_t pid)
 {
-	forget(t, pid);
-	for (int i = 0; i < MAX_STARTED; i++)
-		if (!t->started[i]) {
-			t->started[i] = pid;
-			return true;
-		}
-	return false;
+	return tdrv_remember(t->started, MAX_STARTED, pid);
 }
 
 static bool alive(pid_t pid)
@@ -70,44 +62,18 @@ static bool alive(pid_t pid)
  * and waits until it is ready; a task that does not start ends the test. */
 static pid_t start(struct trest *t, char *work, size_t size, const char *name, ...)
 {
-	char *argv[8] = { (char *)t->target, work }, ready[700];
-	int n = 2;
 	va_list ap;
 	pid_t pid;
 
-	snprintf(work, size, "%s/%s", t->tmp, name);
-	mkdir(work, 0755);
 	va_start(ap, name);
-	while (n < 7 && (argv[n] = va_arg(ap, char *)))
-		n++;
+	pid = tdrv_start_target(t->started, MAX_STARTED, t->target, t->tmp, name, work, size, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	pid = tdrv_spawn(argv);
-	snprintf(ready, sizeof(ready), "%s/ready", work);
-	if (pid < 0 || !remember(t, pid) || !tdrv_wait_file(ready, pid, 2000)) {
+	if (pid < 0) {
 		printf("dump-target did not start\n");
 		cleanup(t);
 		exit(2);
 	}
 	return pid;
-}
-
-/* The task's verdict file (waiting up to 30 s for it), first line only. */
-static const char *verdict(const char *work, char *buf, size_t size)
-{
-	char path[700], *text;
-	size_t len;
-
-	snprintf(path, sizeof(path), "%s/verdict", work);
-	tdrv_wait_file(path, 0, 6000);
-	if (tdrv_read_file(path, &text, &len)) {
-		snprintf(buf, size, "no verdict");
-		return buf;
-	}
-	snprintf(buf, size, "%s", text);
-	free(text);
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
 }
 
 /* Collects NULL-terminated arguments after CRISP into @argv. */
@@ -209,7 +175,7 @@ static void restore_waiting(struct trest *t)
 	}
 	ret = tdrv_run_wait(&job, &r, 60000);
 	tdrv_ok(&t->c, ret != -ETIMEDOUT, "crisp restore (waiting) did not end within 60 s");
-	tdrv_ok(&t->c, !strcmp(verdict(work, buf, sizeof(buf)), "ok"),
+	tdrv_ok(&t->c, !strcmp(tdrv_verdict(0, work, buf, sizeof(buf)), "ok"),
 		"the restored task found a difference: %s", buf);
 	tdrv_ok(&t->c, r.status == 0, "crisp restore (waiting) exited %d", r.status);
 	tdrv_ok(&t->c, strstr(r.err, "Restore finished successfully"),
@@ -287,11 +253,8 @@ static void restore_sibling(struct trest *t)
 	forget(t, runner);
 	if (!alive(pid))
 		return;
-	kill(pid, SIGUSR1);
-	tdrv_ok(&t->c, !strcmp(verdict(work, buf, sizeof(buf)), "ok"),
+	tdrv_ok(&t->c, !strcmp(tdrv_verdict(pid, work, buf, sizeof(buf)), "ok"),
 		"the restored task (-S) found a difference");
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
 	forget(t, pid);
 }
 
@@ -314,10 +277,8 @@ static void restore_pid_in_use(struct trest *t)
 		tdrv_tail(r.err, 300));
 	tdrv_out_free(&r);
 	tdrv_ok(&t->c, alive(pid), "the original task was hurt");
-	kill(pid, SIGUSR1);
-	tdrv_ok(&t->c, !strcmp(verdict(work, buf, sizeof(buf)), "ok"), "the original task changed");
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	tdrv_ok(&t->c, !strcmp(tdrv_verdict(pid, work, buf, sizeof(buf)), "ok"),
+		"the original task changed");
 	forget(t, pid);
 }
 
@@ -475,7 +436,8 @@ static void restore_spoilt(struct trest *t)
 		return;
 	remember(t, pid);
 	kill(pid, SIGUSR1);
-	tdrv_ok(&t->c, !strcmp(verdict(work, buf, sizeof(buf)), "ok"), "the restored task changed");
+	tdrv_ok(&t->c, !strcmp(tdrv_verdict(0, work, buf, sizeof(buf)), "ok"),
+		"the restored task changed");
 }
 
 int main(int argc, char **argv)

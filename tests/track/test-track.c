@@ -45,13 +45,6 @@ struct snap {
 	char *fds, *maps, *vmflags;
 };
 
-static void forget(struct ttrack *t, pid_t pid)
-{
-	for (int i = 0; i < MAX_STARTED; i++)
-		if (t->started[i] == pid)
-			t->started[i] = 0;
-}
-
 static int keepers(pid_t *pids)
 {
 	return tdrv_find_tasks("crisp-track", getpid(), pids, MAX_KEEPERS);
@@ -73,26 +66,13 @@ static void cleanup(struct ttrack *t)
  * and waits until it is ready; a task that does not start ends the test. */
 static pid_t start(struct ttrack *t, char *work, size_t size, const char *name, ...)
 {
-	char *argv[10] = { (char *)t->target, work }, ready[700];
-	int n = 2, slot = -1;
 	va_list ap;
 	pid_t pid;
 
-	snprintf(work, size, "%s/%s", t->tmp, name);
-	mkdir(work, 0755);
 	va_start(ap, name);
-	while (n < 9 && (argv[n] = va_arg(ap, char *)))
-		n++;
+	pid = tdrv_start_target(t->started, MAX_STARTED, t->target, t->tmp, name, work, size, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	for (int i = 0; i < MAX_STARTED && slot < 0; i++)
-		if (!t->started[i])
-			slot = i;
-	pid = slot < 0 ? -ENOSPC : tdrv_spawn(argv);
-	if (pid > 0)
-		t->started[slot] = pid;
-	snprintf(ready, sizeof(ready), "%s/ready", work);
-	if (pid < 0 || !tdrv_wait_file(ready, pid, 2000)) {
+	if (pid < 0) {
 		printf("track-target did not start\n");
 		cleanup(t);
 		exit(2);
@@ -195,23 +175,8 @@ static void run_crisp(struct ttrack *t, struct tdrv_out *o, char **argv)
 static const char *verify_self(struct ttrack *t, pid_t pid, const char *work, char *buf,
 			       size_t size)
 {
-	char path[700], *text;
-	size_t len;
-
-	kill(pid, SIGUSR1);
-	snprintf(path, sizeof(path), "%s/verdict", work);
-	if (!tdrv_wait_file(path, 0, 6000))
-		kill(pid, SIGKILL);	/* no verdict in 30 s: do not hang */
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	forget(t, pid);
-	if (tdrv_read_file(path, &text, &len)) {
-		snprintf(buf, size, "no verdict");
-		return buf;
-	}
-	snprintf(buf, size, "%s", text);
-	free(text);
-	buf[strcspn(buf, "\n")] = '\0';
+	tdrv_verdict(pid, work, buf, size);
+	tdrv_forget(t->started, MAX_STARTED, pid);
 	return buf;
 }
 

@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "tgt-file.h"
 #include "workload.h"
 
 #define MAX_WRITERS 16
@@ -122,22 +123,6 @@ static void *churner(void *arg)
 	return NULL;
 }
 
-static void put(const char *dir, const char *name, const char *text)
-{
-	char path[512], tmp[520];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	if (write(fd, text, strlen(text)) < 0)
-		_exit(3);
-	close(fd);
-	rename(tmp, path);
-}
-
 /* A userfaultfd of the task's own, kept open (the refusal test). */
 static void own_uffd(void)
 {
@@ -205,21 +190,21 @@ int main(int argc, char **argv)
 		pthread_create(&th[nthreads++], NULL, churner, NULL);
 	snprintf(buf, sizeof(buf), "%d %lx %zu %u %lx\n", (int)getpid(), (unsigned long)region,
 		 layout.pages, writers, (unsigned long)ctl);
-	put(dir, "ready", buf);
+	tgt_put(dir, "ready", buf);
 	while (sigwait(&usr1, &sig) || sig != SIGUSR1)
 		;
 	atomic_store(&stop, true);
 	for (unsigned int i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
 	if (wl_verify_region(&layout, region, last, why, sizeof(why))) {
-		put(dir, "verdict", why);
+		tgt_put(dir, "verdict", why);
 		return 1;
 	}
 	for (int i = 0; i < CHURN_SLOTS; i++)
 		if (churn[i].p && !churn_ok(&churn[i])) {
-			put(dir, "verdict", "a churn region lost its pattern");
+			tgt_put(dir, "verdict", "a churn region lost its pattern");
 			return 1;
 		}
-	put(dir, "verdict", "ok");
+	tgt_put(dir, "verdict", "ok");
 	return 0;
 }
