@@ -340,7 +340,8 @@ int rst_plan(struct rst_ctx *c)
 	a->vmas = (uint64_t)(uintptr_t)rv;
 	a->nr_vmas = (uint32_t)nr_vmas;
 	a->guards = (uint64_t)(uintptr_t)(c->region + guards_off);
-	a->nr_guards = (uint32_t)rst_guard_pieces(c, nr_vmas, (struct rst_guard *)(c->region + guards_off));
+	a->nr_guards = (uint32_t)rst_guard_pieces(c, nr_vmas,
+						  (struct rst_guard *)(c->region + guards_off));
 	premap = c->premap_base;
 	for (size_t i = 0; i < nr_vmas; i++) {
 		const VmaEntry *v = mm->vmas[c->premap_vma[i]];
