@@ -38,6 +38,7 @@
 #define RST_MREMAP_MAYMOVE	1
 #define RST_MREMAP_FIXED	2
 #define RST_MAP_LOCKED		0x2000
+#define RST_MADV_GUARD_INSTALL	102	/* Linux 6.13 */
 #define RST_ARCH_SET_GS		0x1001
 #define RST_ARCH_SET_FS		0x1002
 #define RST_PR_SET_PDEATHSIG	1
@@ -127,6 +128,8 @@ static long rst_move(uint64_t from, uint64_t len, uint64_t to)
 static void rst_place_vmas(struct rst_args *a)
 {
 	struct rst_vma *v = (struct rst_vma *)a->vmas;
+	const struct rst_guard *g = (const struct rst_guard *)a->guards;
+	uint32_t gi = 0;
 
 	for (uint32_t i = 0; i < a->nr_special; i++)
 		RST_CHECK(a, RST_STEP_PARK_SPECIAL,
@@ -142,6 +145,12 @@ static void rst_place_vmas(struct rst_args *a)
 			if (v[i].madv & (1ull << adv))
 				RST_CHECK(a, RST_STEP_MADVISE,
 					  pie_syscall3(NR_madvise, (long)v[i].dst, (long)v[i].len, adv));
+		/* guard markers live in the page tables: at the final address,
+		 * and before mlock (the kernel refuses them in locked VMAs) */
+		for (; gi < a->nr_guards && g[gi].start < v[i].dst + v[i].len; gi++)
+			RST_CHECK(a, RST_STEP_GUARD,
+				  pie_syscall3(NR_madvise, (long)g[gi].start, (long)g[gi].len,
+					       RST_MADV_GUARD_INSTALL));
 		if (v[i].flags & RST_MAP_LOCKED)
 			RST_CHECK(a, RST_STEP_MLOCK,
 				  pie_syscall2(NR_mlock, (long)v[i].dst, (long)v[i].len));

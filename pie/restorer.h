@@ -29,6 +29,7 @@ enum rst_step {
 	RST_STEP_MOVE_VMA,
 	RST_STEP_PROT_VMA,
 	RST_STEP_MADVISE,
+	RST_STEP_GUARD,
 	RST_STEP_MLOCK,
 	RST_STEP_SPECIAL,
 	RST_STEP_MM_MAP,
@@ -47,6 +48,10 @@ struct rst_vma {
 	uint64_t dst, len;	/* goes here */
 	uint32_t prot, flags;	/* final protection; MAP_LOCKED etc. */
 	uint64_t madv;		/* 1 << MADV_* to apply */
+};
+
+struct rst_guard {		/* guard pages to install, inside one rst_vma's dst */
+	uint64_t start, len;
 };
 
 struct rst_special {		/* a vdso/vvar area of ours, moved into place */
@@ -114,7 +119,8 @@ struct rst_args {
 	int32_t pid;
 	uint64_t threads;		/* struct rst_thread[nr_threads], leader first */
 	uint32_t nr_threads;
-	uint32_t pad;
+	uint32_t nr_guards;
+	uint64_t guards;		/* struct rst_guard[nr_guards], in VMA order */
 };
 
 #endif

@@ -138,6 +138,7 @@ const struct check_probe check_probes[] = {
 	{ "prctl_mm_map",	  al_none,	   true,  probe_prctl_mm_map },
 	{ "io_uring",		  al_none,	   false, probe_io_uring },
 	{ "pagemap_scan",	  al_none,	   false, probe_pagemap_scan },
+	{ "guard_regions",	  al_none,	   false, probe_guard_regions },
 	{ "uffd",		  al_uffd,	   false, probe_uffd },
 	{ "uffd_noncoop",	  al_uffd_noncoop, false, probe_uffd_noncoop },
 	{ "uffd_wp_async",	  al_none,	   false, probe_uffd_wp_async },

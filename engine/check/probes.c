@@ -255,6 +255,50 @@ out:
 	munmap(m, 4 * ps);
 }
 
+/* Guard regions (MADV_GUARD_INSTALL, 6.13) and whether a dump can see them:
+ * PAGEMAP_SCAN's PAGE_IS_GUARD or the pagemap bit (both 6.15). */
+void probe_guard_regions(struct probe_result *r)
+{
+	const long ps = page_size();
+	struct page_region regs[4];
+	struct pm_scan_arg arg = { .size = sizeof(arg) };
+	uint64_t e = 0;
+	char *m = probe_map(3);
+	int fd, n;
+
+	if (m == MAP_FAILED) {
+		probe_set(r, false, "mmap: %s", strerror(errno));
+		return;
+	}
+	if (madvise(m + ps, (size_t)ps, MADV_GUARD_INSTALL)) {
+		probe_set(r, false, "madvise MADV_GUARD_INSTALL: %s", strerror(errno));
+		goto out;
+	}
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		probe_set(r, false, "open /proc/self/pagemap: %s", strerror(errno));
+		goto out;
+	}
+	arg.start = (uintptr_t)m;
+	arg.end = (uintptr_t)m + 3 * ps;
+	arg.vec = (uintptr_t)regs;
+	arg.vec_len = 4;
+	arg.category_mask = PAGE_IS_GUARD;
+	arg.return_mask = PAGE_IS_GUARD;
+	n = ioctl(fd, PAGEMAP_SCAN, &arg);
+	if (n == 1 && regs[0].start == (uintptr_t)m + ps && regs[0].end == (uintptr_t)m + 2 * ps)
+		probe_set(r, true, "guard pages are found by PAGEMAP_SCAN (PAGE_IS_GUARD)");
+	else if (pread(fd, &e, sizeof(e), (off_t)((uintptr_t)(m + ps) / (uintptr_t)ps * 8)) ==
+		 sizeof(e) && (e & PM_ENTRY_GUARD))
+		probe_set(r, true, "guard pages are found by the pagemap bit (no PAGE_IS_GUARD)");
+	else
+		probe_set(r, false, "guard pages are installed but neither PAGEMAP_SCAN nor the "
+			  "pagemap shows them: a dump would lose them");
+	close(fd);
+out:
+	munmap(m, 3 * ps);
+}
+
 static int probe_uffd_open(uint64_t features, uint64_t *avail)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = features };

@@ -8,6 +8,7 @@ void probe_ptrace(struct probe_result *r);
 void probe_process_vm_readv(struct probe_result *r);
 void probe_io_uring(struct probe_result *r);
 void probe_pagemap_scan(struct probe_result *r);
+void probe_guard_regions(struct probe_result *r);
 void probe_uffd(struct probe_result *r);
 void probe_uffd_noncoop(struct probe_result *r);
 void probe_uffd_wp_async(struct probe_result *r);

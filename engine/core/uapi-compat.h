@@ -97,10 +97,16 @@ struct procmap_query {
 #define UFFD_FEATURE_MOVE		(1ULL << 16)
 #endif
 
+/* PAGEMAP_SCAN category of guard regions (Linux 6.15; older kernels reject it) */
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD		(1ULL << 8)
+#endif
+
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
 #define PM_ENTRY_SOFT_DIRTY	(1ULL << 55)
 #define PM_ENTRY_EXCLUSIVE	(1ULL << 56)
 #define PM_ENTRY_UFFD_WP	(1ULL << 57)
+#define PM_ENTRY_GUARD		(1ULL << 58)	/* guard region marker (Linux 6.15); SWAP is set too */
 #define PM_ENTRY_FILE		(1ULL << 61)
 #define PM_ENTRY_SWAP		(1ULL << 62)
 #define PM_ENTRY_PRESENT	(1ULL << 63)

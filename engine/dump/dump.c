@@ -63,6 +63,8 @@ static int dump_write_images(struct dump_ctx *c)
 
 			err = dump_mm_write(c, t);
 			if (!err)
+				err = dump_guards_write(c, t);
+			if (!err)
 				err = dump_pages_write(c, t, (unsigned int)i + 1);
 			t_pages += freeze_now_ns() - t0;
 		}

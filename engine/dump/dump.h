@@ -126,6 +126,7 @@ struct dump_task {
 	bool relative;			/* written sets are relative to the parent */
 	bool uffd_ours;			/* "uw" VmFlags are our registration */
 	struct mem_ranges parent;	/* pages left to the parent (PE_PARENT) */
+	struct mem_ranges guards;	/* guard-region pages (guards-PID.img) */
 	struct mem_ranges untracked;	/* whole VMAs to start tracking (pre-dump) */
 	struct mem_ranges written_frozen; /* pre-dump: written, re-protected at the freeze */
 };
@@ -208,6 +209,11 @@ void dump_regs_encoded_free(ThreadInfoX86 *ti);
 /* dump-mm.c */
 int dump_mm_collect(struct dump_ctx *c, struct dump_task *t);
 int dump_mm_write(struct dump_ctx *c, const struct dump_task *t);
+
+/* dump-guards.c: guard regions (MADV_GUARD_INSTALL), the guards-PID.img
+ * extension. Collect while the task is frozen; write only if there are any. */
+int dump_guards_collect(struct dump_task *t);
+int dump_guards_write(struct dump_ctx *c, const struct dump_task *t);
 
 /* dump-pages.c */
 int dump_pages_prepare(struct dump_ctx *c);

@@ -16,6 +16,7 @@
 #include "file-tty.pb-c.h"
 #include "files.pb-c.h"
 #include "fs.pb-c.h"
+#include "guard.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "namespaces.pb-c.h"
@@ -91,6 +92,8 @@ static const struct img_kind img_kinds[] = {
 	  .hdr = IMG_HDR_SERVICE, .desc = &stats_entry__descriptor },
 	{ .name = "STATS", .pattern = "stats-restore", .magic = 0x57093306,
 	  .hdr = IMG_HDR_SERVICE, .desc = &stats_entry__descriptor },
+	/* crisp extensions (proto/EXTENSIONS.md): magics outside CRIU's table */
+	KIND("GUARDS",         "guards-%u.img",       0x2A475244, guard_range_entry__descriptor),
 	{ .name = "IRMAP_CACHE", .pattern = "irmap-cache.img", .magic = 0x57004059,
 	  .hdr = IMG_HDR_SERVICE, .desc = &irmap_cache_entry__descriptor },
 };

@@ -88,6 +88,9 @@ int mem_scanner_open(struct mem_scanner *s, pid_t pid, unsigned int flags)
 	s->use_ioctl = !(flags & MEM_SCAN_NO_IOCTL) &&
 		       ioctl(s->pagemap_fd, PAGEMAP_SCAN, &probe) >= 0;
 	if (s->use_ioctl) {
+		/* kernels before 6.15 reject the guard category with EINVAL */
+		probe.category_mask = PAGE_IS_GUARD;
+		s->ioctl_guard = ioctl(s->pagemap_fd, PAGEMAP_SCAN, &probe) >= 0;
 		s->vec_len = MEM_SCAN_VEC;
 		s->vec = malloc(MEM_SCAN_VEC * sizeof(struct page_region));
 	} else {
@@ -172,6 +175,10 @@ static int mem_scan_ioctl(struct mem_scanner *s, uint64_t start, uint64_t end,
 	bool ioctl_failed;
 	int err;
 
+	if (s->ioctl_guard) {	/* guard markers count as swapped */
+		a.category_inverted |= PAGE_IS_GUARD;
+		a.category_mask |= PAGE_IS_GUARD;
+	}
 	if (flags & MEM_SCAN_SKIP_FILE) {
 		a.category_inverted |= PAGE_IS_FILE;
 		a.category_mask |= PAGE_IS_FILE;
@@ -189,6 +196,7 @@ static int mem_scan_pagemap(struct mem_scanner *s, uint64_t start, uint64_t end,
 			    unsigned int flags, struct mem_ranges *out)
 {
 	uint64_t *pm = s->vec;
+	bool guards = flags & MEM_SCAN_GUARDS;
 	int err;
 
 	while (start < end) {
@@ -208,7 +216,14 @@ static int mem_scan_pagemap(struct mem_scanner *s, uint64_t start, uint64_t end,
 		for (uint64_t i = 0; i < pages; i++) {
 			uint64_t e = pm[i];
 
-			if (!(e & (PM_ENTRY_PRESENT | PM_ENTRY_SWAP)))
+			if (guards) {
+				err = (e & PM_ENTRY_GUARD) ?
+				      mem_ranges_add(out, start + i * MEM_PAGE_SIZE, 1) : 0;
+				if (err)
+					return err;
+				continue;
+			}
+			if (!(e & (PM_ENTRY_PRESENT | PM_ENTRY_SWAP)) || (e & PM_ENTRY_GUARD))
 				continue;
 			if ((e & PM_ENTRY_PRESENT) && s->zero_pfn && (e & PM_PFN_MASK) == s->zero_pfn)
 				continue;
@@ -231,4 +246,29 @@ int mem_scan(struct mem_scanner *s, uint64_t start, uint64_t end,
 	if (s->use_ioctl)
 		return mem_scan_ioctl(s, start, end, flags, out);
 	return mem_scan_pagemap(s, start, end, flags, out);
+}
+
+int mem_scan_guards(struct mem_scanner *s, uint64_t start, uint64_t end, struct mem_ranges *out)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.vec = (uint64_t)(uintptr_t)s->vec,
+		.vec_len = s->vec_len,
+		.category_mask = PAGE_IS_GUARD,
+		.return_mask = PAGE_IS_GUARD,
+	};
+	bool ioctl_failed;
+	int err;
+
+	if ((start | end) & (MEM_PAGE_SIZE - 1) || start > end)
+		return -EINVAL;
+	if (!s->ioctl_guard)	/* the pagemap bit (6.15) or nothing marked */
+		return mem_scan_pagemap(s, start, end, MEM_SCAN_GUARDS, out);
+	err = mem_pagemap_walk(s->pagemap_fd, &a, start, end, mem_scan_region, out, &ioctl_failed);
+	if (err && ioctl_failed) {
+		errno = -err;
+		pr_perror("task %d: PAGEMAP_SCAN for guard regions of %#llx-%#llx", s->pid,
+			  (unsigned long long)a.start, (unsigned long long)a.end);
+	}
+	return err;
 }

@@ -2,8 +2,9 @@
  *
  * Present or swapped pages, without the shared zero page (and, if asked,
  * without pages still backed by their file), found with the PAGEMAP_SCAN
- * ioctl or, where that is missing, by reading /proc/PID/pagemap. Scanning
- * only: no page contents are read here (mem_read does that).
+ * ioctl or, where that is missing, by reading /proc/PID/pagemap; guard
+ * regions (MADV_GUARD_INSTALL) are never data and can be listed on their
+ * own. Scanning only: no page contents are read here (mem_read does that).
  */
 #ifndef CRISP_MEM_SCAN_H
 #define CRISP_MEM_SCAN_H
@@ -29,12 +30,14 @@ struct mem_ranges {
 enum mem_scan_flags {
 	MEM_SCAN_NO_IOCTL = 1 << 0,	/* read /proc/PID/pagemap even if the ioctl works */
 	MEM_SCAN_SKIP_FILE = 1 << 1,	/* leave out pages still shared with the file */
+	MEM_SCAN_GUARDS = 1 << 2,	/* internal to mem_scan_guards: list guard pages only */
 };
 
 struct mem_scanner {
 	pid_t pid;
 	int pagemap_fd;
 	bool use_ioctl;
+	bool ioctl_guard;		/* the ioctl knows PAGE_IS_GUARD */
 	uint64_t zero_pfn;		/* fallback only; 0 when unknown */
 	void *vec;			/* ioctl regions or pagemap entries */
 	size_t vec_len;
@@ -51,6 +54,12 @@ int mem_scanner_open(struct mem_scanner *s, pid_t pid, unsigned int flags);
  */
 int mem_scan(struct mem_scanner *s, uint64_t start, uint64_t end,
 	     unsigned int flags, struct mem_ranges *out);
+
+/*
+ * Appends to @out the guard-region pages of [@start, @end) (page-aligned),
+ * merged into ranges in address order. Returns 0 or -errno.
+ */
+int mem_scan_guards(struct mem_scanner *s, uint64_t start, uint64_t end, struct mem_ranges *out);
 
 void mem_scanner_close(struct mem_scanner *s);
 

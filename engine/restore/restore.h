@@ -31,6 +31,7 @@ struct page_chain;
 
 struct rst_images {
 	struct img_file inventory, pstree, mm, pagemap, files, fs;
+	struct img_file guards;		/* guards-PID.img (crisp extension), maybe empty */
 	struct img_file *core;		/* one per thread, leader first */
 	size_t nr_threads;
 	pid_t pid;

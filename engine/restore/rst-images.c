@@ -15,6 +15,7 @@
 #include "blog.h"
 #include "inventory.pb-c.h"
 #include "page-chain.h"
+#include "guard.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "restore.h"
@@ -243,6 +244,21 @@ int rst_images_read(struct rst_ctx *c)
 		err = rst_read_kind(c, &im->fs, "FS", (unsigned long)im->pid, true);
 	if (!err && im->fs.n)
 		im->fse = (FsEntry *)im->fs.ents[0].msg;
+	if (!err)
+		err = rst_read_kind(c, &im->guards, "GUARDS", (unsigned long)im->pid, true);
+	for (size_t i = 0; !err && i < im->guards.n; i++) {
+		const GuardRangeEntry *g = (const GuardRangeEntry *)im->guards.ents[i].msg;
+		const GuardRangeEntry *p = i ? (const GuardRangeEntry *)im->guards.ents[i - 1].msg : NULL;
+
+		if (g->start % RST_PAGE || !g->nr_pages || g->nr_pages > (UINT64_MAX - g->start) / RST_PAGE ||
+		    (p && g->start < p->start + p->nr_pages * RST_PAGE)) {
+			pr_err("bad image %s: entry %zu at offset %zu: guard range %#llx + %llu pages "
+			       "unaligned, empty, overflowing or out of order", im->guards.name, i,
+			       im->guards.ents[i].offset, (unsigned long long)g->start,
+			       (unsigned long long)g->nr_pages);
+			err = -EINVAL;
+		}
+	}
 	return err;
 }
 
@@ -265,6 +281,7 @@ void rst_images_free(struct rst_images *im)
 	img_file_free(&im->pagemap);
 	img_file_free(&im->files);
 	img_file_free(&im->fs);
+	img_file_free(&im->guards);
 	for (size_t i = 0; im->core && i < im->nr_threads; i++)
 		img_file_free(&im->core[i]);
 	free(im->core);

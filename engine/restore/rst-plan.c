@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "blog.h"
+#include "guard.pb-c.h"
 #include "pie-restorer-blob.h"
 #include "regs.h"
 #include "restore.h"
@@ -131,9 +132,9 @@ static void *rst_map_free_spot(const struct rst_ctx *c, uint64_t len, int prot, 
 	return NULL;
 }
 
-static size_t rst_region_layout(struct rst_ctx *c, size_t nr_vmas, size_t nr_pending,
-				size_t *vmas_off, size_t *threads_off, size_t *pending_off,
-				size_t *stacks_off)
+static size_t rst_region_layout(struct rst_ctx *c, size_t nr_vmas, size_t nr_guards,
+				size_t nr_pending, size_t *vmas_off, size_t *guards_off,
+				size_t *threads_off, size_t *pending_off, size_t *stacks_off)
 {
 	size_t nt = c->im.nr_threads, off;
 
@@ -141,6 +142,8 @@ static size_t rst_region_layout(struct rst_ctx *c, size_t nr_vmas, size_t nr_pen
 	off += RST_ALIGN(sizeof(struct rst_args), 64);
 	*vmas_off = off;
 	off += RST_ALIGN(nr_vmas * sizeof(struct rst_vma), 64);
+	*guards_off = off;
+	off += RST_ALIGN(nr_guards * sizeof(struct rst_guard), 64);
 	*threads_off = off;
 	off += RST_ALIGN(nt * sizeof(struct rst_thread), 64);
 	*pending_off = off;
@@ -209,6 +212,44 @@ static void rst_fill_thread(struct rst_ctx *c, size_t i, struct rst_thread *t,
 	}
 }
 
+/*
+ * guards-PID.img's ranges cut at the premapped VMAs' bounds, in VMA order,
+ * into @out (NULL: count only). Every guard page must fall in some premapped
+ * VMA. Returns the number of pieces or -EINVAL.
+ */
+static long rst_guard_pieces(const struct rst_ctx *c, size_t nr_vmas, struct rst_guard *out)
+{
+	const struct img_file *gf = &c->im.guards;
+	uint64_t covered = 0, total = 0;
+	long n = 0;
+
+	for (size_t k = 0; k < gf->n; k++)
+		total += ((const GuardRangeEntry *)gf->ents[k].msg)->nr_pages;
+	for (size_t i = 0; i < nr_vmas && gf->n; i++) {
+		const VmaEntry *v = c->im.mme->vmas[c->premap_vma[i]];
+
+		for (size_t k = 0; k < gf->n; k++) {
+			const GuardRangeEntry *g = (const GuardRangeEntry *)gf->ents[k].msg;
+			uint64_t s = g->start, e = g->start + g->nr_pages * RST_PAGE;
+
+			s = s > v->start ? s : v->start;
+			e = e < v->end ? e : v->end;
+			if (s >= e)
+				continue;
+			if (out)
+				out[n] = (struct rst_guard){ s, e - s };
+			n++;
+			covered += (e - s) / RST_PAGE;
+		}
+	}
+	if (covered != total) {
+		pr_err("bad image %s: %llu of its %llu guard pages lie outside the restored VMAs",
+		       gf->name, (unsigned long long)(total - covered), (unsigned long long)total);
+		return -EINVAL;
+	}
+	return n;
+}
+
 static int rst_check_sizes(const struct rst_ctx *c, size_t *nr_pending)
 {
 	*nr_pending = 0;
@@ -235,7 +276,8 @@ static int rst_check_sizes(const struct rst_ctx *c, size_t *nr_pending)
 int rst_plan(struct rst_ctx *c)
 {
 	const MmEntry *mm = c->im.mme;
-	size_t nr_vmas = 0, nr_pending, vmas_off, threads_off, pending_off, stacks_off;
+	size_t nr_vmas = 0, nr_pending, vmas_off, guards_off, threads_off, pending_off, stacks_off;
+	long nr_guards;
 	uint64_t premap = 0;
 	struct rst_args *a;
 	struct rst_vma *rv;
@@ -263,8 +305,11 @@ int rst_plan(struct rst_ctx *c)
 		premap += c->own[i].end - c->own[i].start + RST_PAGE;
 	c->premap_len = RST_ALIGN(premap, 1ull << 21);
 
-	c->region_len = rst_region_layout(c, nr_vmas, nr_pending, &vmas_off, &threads_off,
-					  &pending_off, &stacks_off);
+	nr_guards = rst_guard_pieces(c, nr_vmas, NULL);
+	if (nr_guards < 0)
+		return (int)nr_guards;
+	c->region_len = rst_region_layout(c, nr_vmas, (size_t)nr_guards, nr_pending, &vmas_off,
+					  &guards_off, &threads_off, &pending_off, &stacks_off);
 	p = rst_map_free_spot(c, c->region_len, PROT_READ | PROT_WRITE | PROT_EXEC,
 			      MAP_SHARED | MAP_ANONYMOUS, 0, 0);
 	if (!p) {
@@ -294,6 +339,9 @@ int rst_plan(struct rst_ctx *c)
 	rv = (struct rst_vma *)(c->region + vmas_off);
 	a->vmas = (uint64_t)(uintptr_t)rv;
 	a->nr_vmas = (uint32_t)nr_vmas;
+	a->guards = (uint64_t)(uintptr_t)(c->region + guards_off);
+	a->nr_guards = (uint32_t)rst_guard_pieces(c, nr_vmas,
+						  (struct rst_guard *)(c->region + guards_off));
 	premap = c->premap_base;
 	for (size_t i = 0; i < nr_vmas; i++) {
 		const VmaEntry *v = mm->vmas[c->premap_vma[i]];

@@ -49,6 +49,7 @@ static const char *const rst_steps[RST_STEP_COUNT] = {
 	[RST_STEP_MOVE_VMA] = "moving a VMA into place",
 	[RST_STEP_PROT_VMA] = "setting a VMA's protection",
 	[RST_STEP_MADVISE] = "madvise of a VMA",
+	[RST_STEP_GUARD] = "installing guard regions (MADV_GUARD_INSTALL)",
 	[RST_STEP_MLOCK] = "mlock of a VMA",
 	[RST_STEP_SPECIAL] = "moving the vdso/vvar into place",
 	[RST_STEP_MM_MAP] = "PR_SET_MM_MAP",
