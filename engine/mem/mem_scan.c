@@ -17,7 +17,7 @@
 #define MEM_SCAN_VEC 4096		/* regions per ioctl / entries per pread */
 #define PM_PFN_MASK ((1ULL << 55) - 1)
 
-static int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages)
+int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages)
 {
 	struct mem_range *nr;
 

@@ -80,6 +80,10 @@ typedef int (*mem_region_fn)(const struct page_region *r, void *arg);
 int mem_pagemap_walk(int pagemap_fd, struct pm_scan_arg *a, uint64_t start, uint64_t end,
 		     mem_region_fn fn, void *arg, bool *ioctl_failed);
 
+/* Appends @pages pages at @start, merged with the last range when they
+ * touch (callers append in address order). Returns 0 or -ENOMEM. */
+int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages);
+
 void mem_ranges_free(struct mem_ranges *r);
 
 #endif

@@ -48,29 +48,6 @@ const char *track_mode_name(enum track_mode m)
 	}
 }
 
-static int track_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages)
-{
-	if (o->nr && o->r[o->nr - 1].start + o->r[o->nr - 1].nr_pages * MEM_PAGE_SIZE == start) {
-		o->r[o->nr - 1].nr_pages += pages;
-		o->pages += pages;
-		return 0;
-	}
-	if (o->nr == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 64;
-		struct mem_range *n = realloc(o->r, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		o->r = n;
-		o->cap = cap;
-	}
-	o->r[o->nr].start = start;
-	o->r[o->nr].nr_pages = pages;
-	o->nr++;
-	o->pages += pages;
-	return 0;
-}
-
 void track_vma_scan_free(struct track_vma_scan *s)
 {
 	mem_ranges_free(&s->present);
@@ -226,10 +203,10 @@ static int track_scan_region(const struct page_region *r, void *arg)
 {
 	struct track_vma_scan *out = arg;
 	uint64_t pages = (r->end - r->start) / MEM_PAGE_SIZE;
-	int err = track_ranges_add(&out->present, r->start, pages);
+	int err = mem_ranges_add(&out->present, r->start, pages);
 
 	if (!err && (r->categories & PAGE_IS_WRITTEN))
-		err = track_ranges_add(&out->written, r->start, pages);
+		err = mem_ranges_add(&out->written, r->start, pages);
 	return err;
 }
 
@@ -281,7 +258,7 @@ static int track_collect_all(struct track_ctx *t, uint64_t start, uint64_t end,
 	if (err)
 		return err;
 	for (size_t i = 0; i < out->present.nr && !err; i++)
-		err = track_ranges_add(&out->written, out->present.r[i].start,
+		err = mem_ranges_add(&out->written, out->present.r[i].start,
 				       out->present.r[i].nr_pages);
 	return err;
 }
@@ -355,7 +332,7 @@ static int track_written_region(const struct page_region *r, void *arg)
 	struct track_written *w = arg;
 
 	w->any = true;
-	return track_ranges_add(w->written, r->start, (r->end - r->start) / MEM_PAGE_SIZE);
+	return mem_ranges_add(w->written, r->start, (r->end - r->start) / MEM_PAGE_SIZE);
 }
 
 int track_collect_written(struct track_ctx *t, uint64_t start, uint64_t end,
@@ -460,9 +437,9 @@ int track_sd_parse(const uint64_t *pm, size_t n, uint64_t start,
 			continue;
 		if ((flags & MEM_SCAN_SKIP_FILE) && (e & PM_ENTRY_FILE))
 			continue;
-		err = track_ranges_add(&out->present, addr, 1);
+		err = mem_ranges_add(&out->present, addr, 1);
 		if (!err && (e & PM_ENTRY_SOFT_DIRTY))
-			err = track_ranges_add(&out->written, addr, 1);
+			err = mem_ranges_add(&out->written, addr, 1);
 		if (err)
 			return err;
 	}
