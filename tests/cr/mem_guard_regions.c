@@ -3,7 +3,6 @@
  * without splitting the mapping, and the pages around them keep their data.
  * (PROT_NONE guard pages are covered by mem_mprotect_holes.) */
 #include <errno.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "crtest.h"
+#include "fault-probe.h"
 #include "uapi-compat.h"
 
 CRT_SCENARIO("dump; restore; verify");
@@ -20,29 +20,10 @@ CRT_DAMAGE_FAILS("page 9 is a guard page, but reading it did not fault");
 
 static const bool is_guard[PAGES] = { [3] = true, [4] = true, [9] = true };
 
-static sigjmp_buf fault_jmp;
-
-static void on_fault(int sig)
-{
-	siglongjmp(fault_jmp, sig);
-}
-
-static bool read_faults(const volatile uint64_t *p)
-{
-	volatile uint64_t sink;
-
-	if (sigsetjmp(fault_jmp, 1))
-		return true;
-	sink = *p;
-	(void)sink;
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), wpp = page / 8;
 	uint64_t *region;
-	struct sigaction sa;
 	struct crt_vma vma;
 	int install_err = 0;
 
@@ -67,10 +48,7 @@ int main(int argc, char **argv)
 	}
 	if (crt_damage())
 		madvise((char *)region + 9 * page, page, MADV_GUARD_REMOVE);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_fault;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);
+	fp_install();
 
 	if (crt_vma_of(region, &vma))
 		crt_fail("no mapping holds the region %p", (void *)region);
@@ -83,11 +61,11 @@ int main(int argc, char **argv)
 		uint64_t *w = region + p * wpp;
 
 		if (is_guard[p]) {
-			if (!read_faults(w))
+			if (!fp_read_faults(w))
 				crt_fail("page %zu is a guard page, but reading it did not fault", p);
 			continue;
 		}
-		if (read_faults(w)) {
+		if (fp_read_faults(w)) {
 			crt_fail("page %zu is not a guard page, but reading it faults", p);
 			continue;
 		}

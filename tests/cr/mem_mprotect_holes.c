@@ -3,7 +3,6 @@
  * is still a hole, PROT_NONE pages still fault on access yet kept their
  * data (seen after making them readable), the others their patterns. */
 #include <errno.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "crtest.h"
+#include "fault-probe.h"
 
 CRT_SCENARIO("dump; restore; verify");
 CRT_DAMAGE_FAILS("page 5 has perms rw-p, expected r--p");
@@ -25,25 +25,6 @@ static const int page_prot[PAGES] = {
 	PROT_READ | PROT_WRITE, -1, PROT_READ | PROT_WRITE, PROT_READ,
 };
 
-static sigjmp_buf fault_jmp;
-
-static void on_fault(int sig)
-{
-	siglongjmp(fault_jmp, sig);
-}
-
-/* True when reading @p faults. */
-static bool read_faults(const volatile uint64_t *p)
-{
-	volatile uint64_t sink;
-
-	if (sigsetjmp(fault_jmp, 1))
-		return true;
-	sink = *p;
-	(void)sink;
-	return false;
-}
-
 static void perms_text(int prot, char out[5])
 {
 	out[0] = prot & PROT_READ ? 'r' : '-';
@@ -57,7 +38,6 @@ int main(int argc, char **argv)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), wpp = page / 8;
 	uint64_t *region;
-	struct sigaction sa;
 
 	crt_init(argc, argv);
 	region = mmap(NULL, PAGES * page, PROT_READ | PROT_WRITE,
@@ -78,10 +58,7 @@ int main(int argc, char **argv)
 
 	if (crt_damage())
 		mprotect((char *)region + 5 * page, page, PROT_READ | PROT_WRITE);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_fault;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, NULL);
+	fp_install();
 
 	for (size_t p = 0; p < PAGES; p++) {
 		uint64_t *w = region + p * wpp;
@@ -102,13 +79,13 @@ int main(int argc, char **argv)
 		if (strcmp(vma.perms, want))
 			crt_fail("page %zu has perms %s, expected %s", p, vma.perms, want);
 		if (page_prot[p] == PROT_NONE) {
-			if (!read_faults(w))
+			if (!fp_read_faults(w))
 				crt_fail("page %zu is PROT_NONE but reading it did not fault", p);
 			if (mprotect(w, page, PROT_READ)) {
 				crt_fail("mprotect of page %zu: %s", p, strerror(errno));
 				continue;
 			}
-		} else if (read_faults(w)) {
+		} else if (fp_read_faults(w)) {
 			crt_fail("page %zu (%s) faults on read", p, want);
 			continue;
 		}
