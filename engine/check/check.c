@@ -129,6 +129,7 @@ static const char *const al_pidfd[] = { "pidfd_store", "pidfd", NULL };
 static const char *const al_timens[] = { "timens", "time_ns", NULL };
 static const char *const al_memfd[] = { "memfd", NULL };
 static const char *const al_dirty[] = { "mem_dirty_track", "dirty_track", NULL };
+static const char *const al_snap[] = { "live_snapshot", NULL };
 static const char *const al_none[] = { NULL };
 
 const struct check_probe check_probes[] = {
@@ -142,6 +143,7 @@ const struct check_probe check_probes[] = {
 	{ "uffd",		  al_uffd,	   false, probe_uffd },
 	{ "uffd_noncoop",	  al_uffd_noncoop, false, probe_uffd_noncoop },
 	{ "uffd_wp_async",	  al_none,	   false, probe_uffd_wp_async },
+	{ "uffd_wp_sync",	  al_snap,	   false, probe_uffd_wp_sync },
 	{ "soft_dirty",		  al_none,	   false, probe_soft_dirty },
 	{ "mem_dirty_track",	  al_dirty,	   false, probe_mem_dirty_track },
 	{ "pidfd",		  al_pidfd,	   false, probe_pidfd },

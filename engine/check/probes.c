@@ -7,6 +7,8 @@
 #include "probes.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/sched.h>
@@ -418,6 +420,113 @@ out_close:
 	close(ufd);
 out_unmap:
 	munmap(m, 4 * ps);
+}
+
+/* The writer of probe_uffd_wp_sync: a user write to a populated page, one
+ * to an unpopulated page, and a write by the kernel (read() into page 3). */
+struct probe_wp_writer {
+	char *m;
+	long ps;
+	int pipe[2];
+	ssize_t kernel_read;
+};
+
+static void *probe_wp_writer(void *arg)
+{
+	struct probe_wp_writer *w = arg;
+	char c = 'k';
+
+	w->m[0] = 1;
+	w->m[2 * w->ps] = 2;
+	if (write(w->pipe[1], &c, 1) == 1)
+		w->kernel_read = read(w->pipe[0], w->m + 3 * w->ps, 1);
+	return NULL;
+}
+
+/*
+ * Live snapshots: synchronous write-protection (no WP_ASYNC) with
+ * WP_UNPOPULATED on a uffd that also catches the kernel's writes. Three
+ * writes must each stop at a write-protect fault until un-protected.
+ */
+void probe_uffd_wp_sync(struct probe_result *r)
+{
+	const long ps = page_size();
+	struct probe_wp_writer w = { .ps = ps, .pipe = { -1, -1 }, .kernel_read = -1 };
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_UNPOPULATED };
+	struct uffdio_register reg;
+	struct uffdio_writeprotect wp;
+	const uint64_t want[3] = { 0, 2, 3 };
+	pthread_t th;
+	int ufd, got = 0;
+	bool ok = true;
+
+	w.m = probe_map(4);
+	if (w.m == MAP_FAILED) {
+		probe_set(r, false, "mmap: %s", strerror(errno));
+		return;
+	}
+	w.m[0] = 9;
+	ufd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (ufd < 0) {
+		probe_set(r, false, "userfaultfd (kernel faults too): %s", strerror(errno));
+		goto out_unmap;
+	}
+	if (ioctl(ufd, UFFDIO_API, &api)) {
+		probe_set(r, false, "UFFDIO_API with WP_UNPOPULATED: %s", strerror(errno));
+		goto out_close;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)w.m;
+	reg.range.len = 4 * ps;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	memset(&wp, 0, sizeof(wp));
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	if (ioctl(ufd, UFFDIO_REGISTER, &reg) || ioctl(ufd, UFFDIO_WRITEPROTECT, &wp)) {
+		probe_set(r, false, "UFFDIO_REGISTER/WRITEPROTECT (sync wp): %s", strerror(errno));
+		goto out_close;
+	}
+	if (pipe2(w.pipe, O_CLOEXEC) || pthread_create(&th, NULL, probe_wp_writer, &w)) {
+		probe_set(r, false, "pipe or thread: %s", strerror(errno));
+		goto out_close;
+	}
+	for (; got < 3 && ok; got++) {
+		struct pollfd p = { ufd, POLLIN, 0 };
+		struct uffd_msg msg;
+		uint64_t page;
+
+		if (poll(&p, 1, 2000) != 1 || read(ufd, &msg, sizeof(msg)) != sizeof(msg)) {
+			ok = false;
+			break;
+		}
+		page = (msg.arg.pagefault.address - (uintptr_t)w.m) / (uint64_t)ps;
+		if (msg.event != UFFD_EVENT_PAGEFAULT || page != want[got] ||
+		    !(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP))
+			ok = false;
+		wp.range.start = (uintptr_t)w.m + page * (uint64_t)ps;
+		wp.range.len = (uint64_t)ps;
+		wp.mode = 0;
+		if (ioctl(ufd, UFFDIO_WRITEPROTECT, &wp))
+			ok = false;
+	}
+	close(ufd);	/* releases the writer whatever happened */
+	ufd = -1;
+	pthread_join(th, NULL);
+	if (ok && w.kernel_read == 1 && w.m[3 * ps] == 'k')
+		probe_set(r, true, "writes (populated, unpopulated, by the kernel) wait for "
+			  "the handler: live snapshots work");
+	else
+		probe_set(r, false, "sync write-protect faults: %d of 3 as expected, kernel write %s",
+			  got, w.kernel_read == 1 ? "ok" : "failed");
+out_close:
+	if (ufd >= 0)
+		close(ufd);
+	if (w.pipe[0] >= 0) {
+		close(w.pipe[0]);
+		close(w.pipe[1]);
+	}
+out_unmap:
+	munmap(w.m, 4 * ps);
 }
 
 static int probe_read_pagemap(int fd, void *addr, unsigned char entry[8])

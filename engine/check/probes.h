@@ -12,6 +12,7 @@ void probe_guard_regions(struct probe_result *r);
 void probe_uffd(struct probe_result *r);
 void probe_uffd_noncoop(struct probe_result *r);
 void probe_uffd_wp_async(struct probe_result *r);
+void probe_uffd_wp_sync(struct probe_result *r);
 void probe_soft_dirty(struct probe_result *r);
 void probe_clone3_set_tid(struct probe_result *r);
 void probe_pidfd(struct probe_result *r);

@@ -65,6 +65,7 @@ enum {
 	OPT_GHOST_LIMIT,
 	OPT_FEATURE,
 	OPT_ALL,
+	OPT_SNAPSHOT,
 	OPT_UNSUPPORTED_BASE = 1024,
 };
 
@@ -88,6 +89,7 @@ static const struct cli_option cli_options[] = {
 	{ "log-text",        OPT_LOG_TEXT,        no_argument,       CMDS_ALL, NULL, "write the log file as text instead of binary records" },
 	{ "pidfile",         OPT_PIDFILE,         required_argument, CMDS_CR, "FILE", "write the root's pid to FILE" },
 	{ "leave-running",   OPT_LEAVE_RUNNING,   no_argument,       CMDS_DUMPS, NULL, "let the tree run on after the dump" },
+	{ "snapshot",        OPT_SNAPSHOT,        required_argument, CMD_BIT(CMD_DUMP), "MODE", "with -R: live (default if the kernel allows; copy-before-write) or frozen" },
 	{ "leave-stopped",   OPT_LEAVE_STOPPED,   no_argument,       CMDS_CR, NULL, "leave the tree stopped after the dump or restore" },
 	{ "shell-job",       OPT_SHELL_JOB,       no_argument,       CMDS_CR, NULL, "the tree's session and terminal belong to the caller" },
 	{ "timeout",         OPT_TIMEOUT,         required_argument, CMDS_DUMPS, "SEC", "give up freezing the tree after SEC seconds" },
@@ -322,6 +324,14 @@ static int cli_apply(struct crisp_opts *o, int id, const char *arg,
 		break;
 	case OPT_FEATURE: o->feature = arg; break;
 	case OPT_ALL: o->check_all = true; break;
+	case OPT_SNAPSHOT:
+		if (!strcmp(arg, "live"))
+			o->snapshot = CRISP_SNAPSHOT_LIVE;
+		else if (!strcmp(arg, "frozen"))
+			o->snapshot = CRISP_SNAPSHOT_FROZEN;
+		else
+			return cli_fail(err, errlen, "%s takes live or frozen, not '%s'", shown, arg);
+		break;
 	default:
 		return cli_fail(err, errlen, "internal error: option %s has no handler", shown);
 	}
@@ -421,6 +431,8 @@ int cli_parse(int argc, char **argv, struct crisp_opts *o,
 	}
 	if (o->leave_running && o->leave_stopped)
 		return cli_fail(err, errlen, "--leave-running and --leave-stopped exclude each other");
+	if (o->snapshot && !o->leave_running)
+		return cli_fail(err, errlen, "--snapshot applies to --leave-running only");
 	if ((o->cmd == CMD_DUMP || o->cmd == CMD_PRE_DUMP) && !o->tree_pid)
 		return cli_fail(err, errlen, "'%s' needs the tree's root: -t PID", o->cmd_name);
 	return 0;

@@ -20,6 +20,13 @@ enum crisp_cmd {
 	CMD_CHECK,
 };
 
+/* --snapshot: how `dump --leave-running` copies memory */
+enum crisp_snapshot {
+	CRISP_SNAPSHOT_DEFAULT = 0,	/* live where the kernel allows it, else frozen */
+	CRISP_SNAPSHOT_LIVE,		/* live, or fail when the kernel cannot */
+	CRISP_SNAPSHOT_FROZEN,		/* every page copied while the tree is stopped */
+};
+
 struct crisp_opts {
 	enum crisp_cmd cmd;
 	const char *cmd_name;
@@ -35,6 +42,7 @@ struct crisp_opts {
 
 	bool leave_running;		/* -R */
 	bool leave_stopped;		/* -s */
+	enum crisp_snapshot snapshot;	/* --snapshot MODE */
 	bool shell_job;			/* -j */
 	bool display_stats;		/* --display-stats */
 	unsigned int timeout;		/* --timeout SEC, 0: default */

@@ -21,7 +21,7 @@
 
 #define DUMP_STAGING_SLACK (16ull << 20)
 
-static int dump_pages_grow(struct dump_ctx *c, size_t want)
+int dump_pages_grow(struct dump_ctx *c, size_t want)
 {
 	void *p;
 
@@ -31,7 +31,8 @@ static int dump_pages_grow(struct dump_ctx *c, size_t want)
 	if (c->staging)
 		p = mremap(c->staging, c->staging_len, want, MREMAP_MAYMOVE);
 	else
-		p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = mmap(NULL, want, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
 		int err = -errno;
 
@@ -54,8 +55,10 @@ int dump_pages_prepare(struct dump_ctx *c)
 	char *buf, *p;
 	int err;
 
-	if (c->o->track_mem && c->have_parent && c->root_trk_open &&
-	    track_relative_to(&c->root_trk, &c->parent_stamp)) {
+	/* a live snapshot copies little while frozen; its own slots are
+	 * reserved in the freeze and filled once the tree runs */
+	if (c->live || (c->o->track_mem && c->have_parent && c->root_trk_open &&
+			track_relative_to(&c->root_trk, &c->parent_stamp))) {
 		err = dump_pages_grow(c, 1);
 		if (!err)
 			madvise(c->staging, c->staging_len, MADV_POPULATE_WRITE);
@@ -191,10 +194,11 @@ static int dump_pages_scan(struct dump_task *t, struct dump_scan *s)
 	}
 	for (size_t i = 0; i < t->maps.nr && !err; i++) {
 		const struct proc_vma *v = &t->maps.vma[i];
-		const struct dump_vma *d = &t->vmas[i];
+		struct dump_vma *d = &t->vmas[i];
 
-		if (!d->dump_pages)
+		if (!d->dump_pages || d->live || d->copied)
 			continue;
+		d->copied = true;
 		t->pages_scanned += (v->end - v->start) / MEM_PAGE_SIZE;
 		tmp.nr = 0;
 		tmp.pages = 0;

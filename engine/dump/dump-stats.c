@@ -42,6 +42,9 @@ void dump_stats_print(const struct dump_ctx *c)
 	printf("Frozen time: %llu us\n", (unsigned long long)s->frozen_us);
 	printf("Memory dump time: %llu us\n", (unsigned long long)s->memdump_us);
 	printf("Memory write time: %llu us\n", (unsigned long long)s->memwrite_us);
+	if (c->live)
+		printf("Live copy time: %llu us (%llu write faults)\n",
+		       (unsigned long long)s->livecopy_us, (unsigned long long)s->live_faults);
 	printf("Memory pages scanned: %llu (0x%llx)\n", (unsigned long long)s->pages_scanned,
 	       (unsigned long long)s->pages_scanned);
 	printf("Memory pages skipped from parent: %llu (0x%llx)\n",

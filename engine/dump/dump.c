@@ -1,7 +1,9 @@
 /* dump — `crisp dump`, the orchestrator: checks, freeze, collect, copy
  * pages (with a parent and --track-mem only those written since it),
  * release (with -R/-s as early as consistency allows), write the images,
- * kill (default), stats, inventory.img last, disarm dirty tracking. Calls stages only; on
+ * kill (default), stats, inventory.img last, disarm dirty tracking. With
+ * --leave-running the memory is by default copied live after the release
+ * (dump-live.c). Calls stages only; on
  * any failure the tree is released as it was and the images are removed.
  */
 #include <errno.h>
@@ -43,8 +45,13 @@ static int dump_collect_frozen(struct dump_ctx *c)
 	if (!err)
 		err = dump_misc_collect(c);
 	t0 = freeze_now_ns();
-	for (size_t i = 0; i < c->nr_tasks && !err; i++)
-		err = dump_pages_read(c, &c->tasks[i]);
+	for (size_t i = 0; i < c->nr_tasks && !err; i++) {
+		err = dump_live_arm(c, i);	/* live VMAs first: the rest is read now */
+		if (!err)
+			err = dump_pages_read(c, &c->tasks[i]);
+	}
+	if (!err && c->live)
+		err = dump_pages_grow(c, c->staging_used);	/* the live slots */
 	c->stats.memdump_us = (freeze_now_ns() - t0) / 1000;
 	return err;
 }
@@ -90,6 +97,8 @@ static int dump_run(struct dump_ctx *c)
 		err = dump_track_parent(c);
 	c->track_mode = track_probe_mode();
 	if (!err)
+		err = dump_live_decide(c);
+	if (!err)
 		err = dump_track_open_root(c);
 	if (!err)
 		err = dump_pages_prepare(c);
@@ -102,9 +111,12 @@ static int dump_run(struct dump_ctx *c)
 		err = dump_collect_frozen(c);
 	if (err)
 		return err;
-	/* everything is copied: a task left running may go on now */
+	/* everything is copied (or armed for the live copy): a task left
+	 * running may go on now */
 	if (early) {
 		err = dump_tree_release(c, o->leave_stopped ? FREEZE_LEAVE_STOPPED : FREEZE_RESUME);
+		if (!err && c->live)
+			err = dump_live_copy(c);
 		if (err)
 			return err;
 	}
@@ -171,6 +183,7 @@ int dump_main(const struct crisp_opts *o)
 		return err;
 	pr_info("Dumping the tree of %d into %s", (int)o->tree_pid, o->images_dir);
 	err = dump_run(&c);
+	dump_live_close(&c);
 	dump_end(&c, err, "Dumping");
 	if (c.staging)
 		munmap(c.staging, c.staging_len);

@@ -28,6 +28,7 @@
 #include "proc_status.h"
 #include "proc_timers.h"
 #include "regs.h"
+#include "snap.h"
 #include "track.h"
 
 /* CRIU's task states in core images */
@@ -83,6 +84,8 @@ struct dump_vma {
 	bool dump_pages;	/* its pages go into pages-N.img */
 	bool file_skip;		/* pages still backed by the file are left out */
 	bool untracked;		/* pre-dump: not tracked at the freeze */
+	bool live;		/* copied by the live snapshot, not frozen */
+	bool copied;		/* its frozen pages are read */
 };
 
 /* A run of saved pages: pagemap entry and where its bytes sit in staging. */
@@ -129,6 +132,9 @@ struct dump_task {
 	struct mem_ranges guards;	/* guard-region pages (guards-PID.img) */
 	struct mem_ranges untracked;	/* whole VMAs to start tracking (pre-dump) */
 	struct mem_ranges written_frozen; /* pre-dump: written, re-protected at the freeze */
+	/* live snapshot (dump-live.c) */
+	struct snap_ctx snap;
+	bool snap_open;
 };
 
 /* A regular file the images refer to (exe, cwd, root, mapped files). */
@@ -149,6 +155,7 @@ struct dump_files {
 struct dump_stats {
 	uint64_t freezing_us, frozen_us, memdump_us, memwrite_us;
 	uint64_t pages_scanned, pages_skipped_parent, pages_written;
+	uint64_t livecopy_us, live_faults;	/* live snapshot */
 };
 
 struct dump_ctx {
@@ -171,6 +178,7 @@ struct dump_ctx {
 	uint64_t dump_uptime;		/* written into inventory.img */
 	struct track_ctx root_trk;	/* the root's tracking, opened before the freeze */
 	bool root_trk_open;
+	bool live;			/* this dump -R takes a live snapshot */
 };
 
 /* dump.c */
@@ -217,6 +225,8 @@ int dump_guards_write(struct dump_ctx *c, const struct dump_task *t);
 
 /* dump-pages.c */
 int dump_pages_prepare(struct dump_ctx *c);
+/* Makes the staging area at least @want bytes (it may move). 0 or -errno. */
+int dump_pages_grow(struct dump_ctx *c, size_t want);
 int dump_pages_read(struct dump_ctx *c, struct dump_task *t);
 int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id);
 
@@ -248,6 +258,12 @@ int dump_track_finish(struct dump_ctx *c, bool ok);
 /* dump-pages.c, also used by pre-dump */
 int dump_pages_write_pagemap(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id);
 int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t off);
+
+/* dump-live.c: the live snapshot of dump --leave-running */
+int dump_live_decide(struct dump_ctx *c);
+int dump_live_arm(struct dump_ctx *c, size_t i);
+int dump_live_copy(struct dump_ctx *c);
+void dump_live_close(struct dump_ctx *c);
 
 /* predump.c / predump-copy.c: `crisp pre-dump` */
 int predump_main(const struct crisp_opts *o);

@@ -30,7 +30,12 @@
 
 #include "crtest.h"
 
-#define CW_PAGES	4096u		/* 16 MiB */
+#ifndef CW_PAGES
+#define CW_PAGES	4096u		/* 16 MiB (at most 65536: see cw_word) */
+#endif
+#ifndef CW_PAUSE_NS
+#define CW_PAUSE_NS	1000000		/* between writes; 0: full speed */
+#endif
 #define CW_WORDS	512u		/* per 4 KiB page */
 #define CW_STRIDE	2473u		/* odd: k -> page is a permutation per CW_PAGES */
 #define CW_MASK		0x5a3c96e1f00dbeefull
@@ -82,7 +87,7 @@ static void cw_fill(struct cw *c, uint32_t p, uint64_t k)
 static void *cw_writer(void *arg)
 {
 	struct cw *c = arg;
-	struct timespec ms = { 0, 1000000 };
+	struct timespec gap = { 0, CW_PAUSE_NS };
 	uint64_t last;
 
 	while (cw_thread_cpu_ns() < CW_BURN_NS)
@@ -99,7 +104,8 @@ static void *cw_writer(void *arg)
 		last = now;
 		cw_fill(c, cw_target(k), k);
 		c->done = k;
-		nanosleep(&ms, NULL);
+		if (CW_PAUSE_NS)
+			nanosleep(&gap, NULL);
 	}
 	c->stopped = 1;
 	for (;;)

@@ -1,0 +1,437 @@
+/* snap — live snapshot memory copy with synchronous uffd-wp (see snap.h for
+ * the protocol). Touches the task only in snap_create (a remote
+ * userfaultfd() and close()) and through the userfaultfd on its mm.
+ */
+#include "snap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blog.h"
+#include "mem_read.h"
+#include "mem_scan.h"
+#include "probes.h"
+#include "uapi-compat.h"
+
+#define SNAP_FEATURES	UFFD_FEATURE_WP_UNPOPULATED
+#define SNAP_STEP	(32ull << 20)	/* copier chunk: scanned, copied, un-protected */
+#define SNAP_BOUNCE	(4ull << 20)	/* one process_vm_readv reads at most this */
+#define SNAP_MSGS	64		/* uffd messages per read */
+
+static uint64_t snap_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ull + (uint64_t)ts.tv_nsec / 1000;
+}
+
+bool snap_supported(void)
+{
+	struct probe_result r;
+
+	probe_uffd_wp_sync(&r);
+	return r.ok;
+}
+
+void snap_init(struct snap_ctx *s, pid_t pid)
+{
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	s->uffd = s->stop_fd = -1;
+}
+
+static int snap_remote(struct infect_ctx *ic, long nr, const uint64_t a[6], const char *what,
+		       long *ret)
+{
+	int err = infect_syscall(ic, nr, a, ret);
+
+	if (!err && *ret < 0 && *ret > -4096)
+		err = (int)*ret;
+	if (err)
+		pr_info("task %d: remote %s: %s", ic->pid, what, strerror(-err));
+	return err;
+}
+
+int snap_create(struct snap_ctx *s, struct infect_ctx *ic)
+{
+	const uint64_t ua[6] = { O_CLOEXEC | O_NONBLOCK };
+	struct uffdio_api api = { .api = UFFD_API, .features = SNAP_FEATURES };
+	uint64_t ca[6] = { 0 };
+	long rfd, r;
+	int pidfd, err, err2;
+
+	err = snap_remote(ic, SYS_userfaultfd, ua, "userfaultfd", &rfd);
+	if (err)
+		return err;
+	pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	if (pidfd >= 0) {
+		s->uffd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)rfd, 0);
+		err = s->uffd < 0 ? -errno : 0;
+		close(pidfd);
+	} else {
+		err = -errno;
+	}
+	if (err) {
+		s->uffd = -1;
+		pr_err("task %d: taking its userfaultfd with pidfd_getfd: %s", (int)s->pid,
+		       strerror(-err));
+	}
+	ca[0] = (uint64_t)rfd;	/* the task's copy goes in any case */
+	err2 = snap_remote(ic, SYS_close, ca, "close", &r);
+	if (!err)
+		err = err2;
+	if (!err && ioctl(s->uffd, UFFDIO_API, &api)) {
+		err = -errno;
+		pr_perror("task %d: UFFDIO_API with WP_UNPOPULATED", (int)s->pid);
+	}
+	if (err && s->uffd >= 0) {
+		close(s->uffd);
+		s->uffd = -1;
+	}
+	return err;
+}
+
+int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_off)
+{
+	struct uffdio_register reg = { .range = { start, end - start },
+				       .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .range = { start, end - start },
+					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	uint64_t pages = (end - start) / MEM_PAGE_SIZE;
+	struct snap_area *a;
+	int err;
+
+	if (s->uffd < 0)
+		return -EBADF;
+	if (s->nr_area == s->cap_area) {
+		size_t cap = s->cap_area ? s->cap_area * 2 : 16;
+		struct snap_area *n = realloc(s->area, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->area = n;
+		s->cap_area = cap;
+	}
+	a = &s->area[s->nr_area];
+	memset(a, 0, sizeof(*a));
+	a->claimed = calloc((pages + 63) / 64, sizeof(uint64_t));
+	if (!a->claimed)
+		return -ENOMEM;
+	if (ioctl(s->uffd, UFFDIO_REGISTER, &reg)) {
+		err = -errno;
+		free(a->claimed);
+		return err;
+	}
+	if (ioctl(s->uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		err = -errno;
+		pr_err("task %d: UFFDIO_WRITEPROTECT %#llx-%#llx: %s", (int)s->pid,
+		       (unsigned long long)start, (unsigned long long)end, strerror(-err));
+		ioctl(s->uffd, UFFDIO_UNREGISTER, &reg.range);
+		free(a->claimed);
+		return err;
+	}
+	a->start = a->done_upto = start;
+	a->end = end;
+	a->dst_off = dst_off;
+	s->nr_area++;
+	return 0;
+}
+
+static struct snap_area *snap_find(struct snap_ctx *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nr_area;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (addr < s->area[mid].start)
+			hi = mid;
+		else if (addr >= s->area[mid].end)
+			lo = mid + 1;
+		else
+			return &s->area[mid];
+	}
+	return NULL;
+}
+
+/* Claims page @i of @a: true when this caller is the first. */
+static bool snap_claim(struct snap_area *a, uint64_t i)
+{
+	uint64_t bit = 1ull << (i % 64);
+
+	return !(__atomic_fetch_or(&a->claimed[i / 64], bit, __ATOMIC_ACQ_REL) & bit);
+}
+
+static bool snap_is_claimed(const struct snap_area *a, uint64_t i)
+{
+	return __atomic_load_n(&a->claimed[i / 64], __ATOMIC_ACQUIRE) & (1ull << (i % 64));
+}
+
+/* Removes the protection of [start, start + len) and wakes its writers.
+ * A range that is no longer registered (unmapped meanwhile) is fine. */
+static int snap_unprotect(struct snap_ctx *s, uint64_t start, uint64_t len)
+{
+	struct uffdio_writeprotect wp = { .range = { start, len }, .mode = 0 };
+	int tries = 0;
+
+	while (ioctl(s->uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		if (errno == EAGAIN && ++tries < 1000)
+			continue;
+		if (errno == ENOENT || errno == EINVAL)
+			return 0;
+		return -errno;
+	}
+	return 0;
+}
+
+/* A write fault at @addr: keep the page's value first, then let the write go. */
+static int snap_fault(struct snap_ctx *s, uint64_t addr, uint8_t *page)
+{
+	uint64_t pa = addr & ~(MEM_PAGE_SIZE - 1);
+	struct snap_area *a = snap_find(s, pa);
+
+	s->st.faults++;
+	if (a) {
+		uint64_t i = (pa - a->start) / MEM_PAGE_SIZE;
+
+		if (!snap_is_claimed(a, i)) {
+			struct iovec l = { page, MEM_PAGE_SIZE };
+			struct iovec r = { (void *)(uintptr_t)pa, MEM_PAGE_SIZE };
+			ssize_t n = process_vm_readv(s->pid, &l, 1, &r, 1, 0);
+
+			/* below done_upto the copier un-protected it: the read may
+			 * be newer than the freeze (and it was not present then) */
+			if (n == (ssize_t)MEM_PAGE_SIZE &&
+			    pa >= __atomic_load_n(&a->done_upto, __ATOMIC_ACQUIRE) &&
+			    snap_claim(a, i)) {
+				memcpy(s->base + a->dst_off + i * MEM_PAGE_SIZE, page, MEM_PAGE_SIZE);
+				s->st.pages_faulted++;
+			}
+		}
+	}
+	return snap_unprotect(s, pa, MEM_PAGE_SIZE);
+}
+
+static void *snap_handler(void *arg)
+{
+	struct snap_ctx *s = arg;
+	struct uffd_msg msg[SNAP_MSGS];
+	uint8_t *page = aligned_alloc(MEM_PAGE_SIZE, MEM_PAGE_SIZE);
+	struct pollfd p[2] = { { s->uffd, POLLIN, 0 }, { s->stop_fd, POLLIN, 0 } };
+
+	if (!page) {
+		s->handler_err = -ENOMEM;
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			s->handler_err = -errno;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+			break;		/* the task's mm is gone */
+		n = read(s->uffd, msg, sizeof(msg));
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			s->handler_err = -errno;
+			break;
+		}
+		for (size_t k = 0; k < (size_t)n / sizeof(msg[0]); k++) {
+			int err;
+
+			if (msg[k].event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			err = snap_fault(s, msg[k].arg.pagefault.address, page);
+			if (err && !s->handler_err) {
+				s->handler_err = err;
+				pr_err("task %d: un-protecting a written page: %s", (int)s->pid,
+				       strerror(-err));
+			}
+		}
+	}
+	free(page);
+	return NULL;
+}
+
+/* One chunk of one area: scan, read, claim, un-protect. */
+static int snap_copy_chunk(struct snap_ctx *s, struct snap_area *a, struct mem_scanner *sc,
+			   uint64_t cs, uint64_t ce, struct mem_ranges *rg, uint8_t *bounce)
+{
+	struct mem_reader rd;
+	struct mem_batch b;
+	int ret;
+
+	rg->nr = 0;
+	rg->pages = 0;
+	ret = mem_scan(sc, cs, ce, 0, rg);
+	if (ret)
+		return ret;
+	mem_reader_init(&rd, s->pid, rg->r, rg->nr, bounce, SNAP_BOUNCE);
+	while ((ret = mem_reader_next(&rd, &b)) == 1) {
+		for (size_t k = 0; k < b.nr_segs; k++) {
+			const struct mem_seg *g = &b.seg[k];
+			uint64_t i0 = (g->vaddr - a->start) / MEM_PAGE_SIZE;
+
+			for (uint64_t j = 0; j < g->nr_pages; j++) {
+				if (!snap_claim(a, i0 + j))
+					continue;
+				memcpy(s->base + a->dst_off + (i0 + j) * MEM_PAGE_SIZE,
+				       bounce + g->off + j * MEM_PAGE_SIZE, MEM_PAGE_SIZE);
+				s->st.pages_copied++;
+			}
+		}
+	}
+	s->st.vanished += rd.pages_vanished;
+	if (ret < 0)
+		return ret;
+	/* publish before un-protecting: see snap.h */
+	__atomic_store_n(&a->done_upto, ce, __ATOMIC_RELEASE);
+	return snap_unprotect(s, cs, ce - cs);
+}
+
+static int snap_copy_areas(struct snap_ctx *s)
+{
+	struct mem_ranges rg = { 0 };
+	struct mem_scanner sc;
+	uint8_t *bounce;
+	int err;
+
+	err = mem_scanner_open(&sc, s->pid, 0);
+	if (err) {
+		pr_err("task %d: cannot open its pagemap: %s", (int)s->pid, strerror(-err));
+		return err;
+	}
+	bounce = mmap(NULL, SNAP_BOUNCE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		      -1, 0);
+	if (bounce == MAP_FAILED) {
+		err = -errno;
+		mem_scanner_close(&sc);
+		return err;
+	}
+	for (size_t i = 0; i < s->nr_area && !err; i++) {
+		struct snap_area *a = &s->area[i];
+
+		for (uint64_t cs = a->start, ce; cs < a->end && !err; cs = ce) {
+			ce = a->end - cs > SNAP_STEP ? cs + SNAP_STEP : a->end;
+			err = snap_copy_chunk(s, a, &sc, cs, ce, &rg, bounce);
+			if (!err)
+				err = __atomic_load_n(&s->handler_err, __ATOMIC_ACQUIRE);
+		}
+	}
+	if (err == -ESRCH || err == -ENOENT)
+		pr_err("task %d went away during the live snapshot", (int)s->pid);
+	else if (err)
+		pr_err("task %d: live copy: %s", (int)s->pid, strerror(-err));
+	munmap(bounce, SNAP_BOUNCE);
+	mem_ranges_free(&rg);
+	mem_scanner_close(&sc);
+	return err;
+}
+
+int snap_copy(struct snap_ctx *s, uint8_t *base)
+{
+	uint64_t t0 = snap_now_us(), one = 1;
+	int err;
+
+	if (s->uffd < 0)
+		return 0;
+	s->base = base;
+	s->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->stop_fd < 0)
+		return -errno;
+	err = pthread_create(&s->handler, NULL, snap_handler, s);
+	if (err) {
+		pr_err("task %d: cannot start the fault handler: %s", (int)s->pid, strerror(err));
+		return -err;
+	}
+	s->handler_running = true;
+	err = snap_copy_areas(s);
+	if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one) && !err)
+		err = -errno;
+	pthread_join(s->handler, NULL);
+	s->handler_running = false;
+	if (!err && s->handler_err)
+		err = s->handler_err;
+	/* the last reference: every registration and protection goes */
+	close(s->uffd);
+	s->uffd = -1;
+	s->st.copy_us = snap_now_us() - t0;
+	if (s->st.vanished)
+		pr_warn("task %d: %llu pages were unmapped or dropped by the task before the live "
+			"copy reached them: the snapshot has zeros there", (int)s->pid,
+			(unsigned long long)s->st.vanished);
+	pr_info("task %d: live_copy_us=%llu pages by the copier %llu, kept at write faults %llu "
+		"(of %llu faults)", (int)s->pid, (unsigned long long)s->st.copy_us,
+		(unsigned long long)s->st.pages_copied, (unsigned long long)s->st.pages_faulted,
+		(unsigned long long)s->st.faults);
+	return err;
+}
+
+int snap_for_each_run(const struct snap_ctx *s,
+		      int (*fn)(uint64_t vaddr, uint64_t nr, const uint8_t *src, void *arg),
+		      void *arg)
+{
+	for (size_t k = 0; k < s->nr_area; k++) {
+		const struct snap_area *a = &s->area[k];
+		uint64_t pages = (a->end - a->start) / MEM_PAGE_SIZE;
+
+		for (uint64_t i = 0; i < pages;) {
+			uint64_t j;
+			int err;
+
+			if (!a->claimed[i / 64] && i % 64 == 0) {
+				i += 64;
+				continue;
+			}
+			if (!(a->claimed[i / 64] & (1ull << (i % 64)))) {
+				i++;
+				continue;
+			}
+			for (j = i + 1; j < pages && (a->claimed[j / 64] & (1ull << (j % 64))); j++)
+				;
+			err = fn(a->start + i * MEM_PAGE_SIZE, j - i,
+				 s->base + a->dst_off + i * MEM_PAGE_SIZE, arg);
+			if (err)
+				return err;
+			i = j;
+		}
+	}
+	return 0;
+}
+
+void snap_close(struct snap_ctx *s)
+{
+	if (s->handler_running) {
+		uint64_t one = 1;
+
+		if (write(s->stop_fd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(s->handler, NULL);
+		s->handler_running = false;
+	}
+	if (s->uffd >= 0)
+		close(s->uffd);
+	if (s->stop_fd >= 0)
+		close(s->stop_fd);
+	for (size_t i = 0; i < s->nr_area; i++)
+		free(s->area[i].claimed);
+	free(s->area);
+	snap_init(s, s->pid);
+}

@@ -1,0 +1,103 @@
+/* snap — the memory half of a live snapshot (`dump --leave-running`):
+ * userfaultfd write-protection in synchronous mode, armed while the task is
+ * frozen, then a copier and a fault handler that take every page's value of
+ * the freeze instant while the task runs again (copy-before-write).
+ *
+ * Protocol (why the copy is the freeze instant): a page's slot in the
+ * destination is filled by whoever first claims the page's bit (copier or
+ * fault handler), and both read the page into a bounce buffer *before*
+ * claiming it. Nothing un-protects a page before its bit is claimed, except
+ * the copier's un-protection of a whole chunk it has finished, which first
+ * publishes `done_upto`; a fault handler that read a page below it discards
+ * its copy. So a kept copy was read while the page was still protected,
+ * i.e. unchanged since the freeze. Writes to pages not populated at the
+ * freeze fault too (UFFD_FEATURE_WP_UNPOPULATED); their value then was zero.
+ *
+ * Writes no images and knows nothing of the dump: the caller gives each
+ * area a destination buffer and turns the claimed bits into page runs.
+ * Pages the task unmaps or drops (munmap, MADV_DONTNEED, mremap) before they
+ * were copied are lost to the snapshot and counted in snap_stats.vanished.
+ */
+#ifndef CRISP_SNAP_H
+#define CRISP_SNAP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "infect.h"
+
+/* One registered VMA and where its pages go. */
+struct snap_area {
+	uint64_t start, end;
+	size_t dst_off;			/* page i lands at base + dst_off + i * 4096 */
+	uint64_t *claimed;		/* one bit per page */
+	uint64_t done_upto;		/* the copier has un-protected [start, done_upto) */
+};
+
+struct snap_stats {
+	uint64_t pages_copied;		/* by the copier */
+	uint64_t pages_faulted;		/* by the fault handler (kept copies) */
+	uint64_t faults;		/* write faults handled */
+	uint64_t vanished;		/* present pages gone before the copier read them */
+	uint64_t copy_us;		/* the live copy, wall time */
+};
+
+struct snap_ctx {
+	pid_t pid;
+	int uffd;			/* ours, -1 when not armed */
+	int stop_fd;			/* eventfd that stops the handler */
+	uint8_t *base;			/* the destination, given to snap_copy */
+	struct snap_area *area;		/* sorted by address */
+	size_t nr_area, cap_area;
+	pthread_t handler;
+	bool handler_running;
+	int handler_err;		/* first error of the handler, or 0 */
+	struct snap_stats st;
+};
+
+/* Whether this kernel gives synchronous write-protection with
+ * WP_UNPOPULATED, checked on a scratch mapping (engine/check). */
+bool snap_supported(void);
+
+/* Zeroes @s for task @pid. */
+void snap_init(struct snap_ctx *s, pid_t pid);
+
+/*
+ * Creates the userfaultfd inside the task through @ic (remote
+ * userfaultfd(), not user-mode-only: writes by the kernel on the task's
+ * behalf must wait like the task's own), takes it with pidfd_getfd and
+ * closes the task's copy. The task must be stopped. 0 or -errno.
+ */
+int snap_create(struct snap_ctx *s, struct infect_ctx *ic);
+
+/*
+ * Registers [@start, @end) (one whole VMA) in write-protect mode and
+ * protects it; its pages will land at @dst_off in the destination given to
+ * snap_copy (which may move until then). The task must be stopped.
+ * -EINVAL: this kind of mapping cannot be registered (copy it frozen),
+ * -EBUSY: another userfaultfd has it. Other -errno: failure.
+ */
+int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_off);
+
+/*
+ * Once the task runs again: copies every registered area into @base (each
+ * at its dst_off; at least as big as what was given) while the fault handler
+ * runs in a thread of ours, then closes the userfaultfd, which
+ * drops every registration and protection left. 0 or -errno (-ESRCH: the
+ * task went away). Never waits on the task: a task killed meanwhile ends it.
+ */
+int snap_copy(struct snap_ctx *s, uint8_t *base);
+
+/* Calls @fn for each run of claimed pages, in address order: @nr pages at
+ * @vaddr are at @src. Stops at and returns @fn's non-zero result. */
+int snap_for_each_run(const struct snap_ctx *s,
+		      int (*fn)(uint64_t vaddr, uint64_t nr, const uint8_t *src, void *arg),
+		      void *arg);
+
+/* Closes the userfaultfd (if still open) and frees what @s holds. */
+void snap_close(struct snap_ctx *s);
+
+#endif
