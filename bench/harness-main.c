@@ -3,7 +3,7 @@
  * starts, restored or not, is reaped here.
  *
  *   crisp-harness [--engine PATH]... [--sizes 64,256,1024] [--rates 8]
- *                 [--scenarios dump-R,dump,pre-dump,log-cost] [--reps 5]
+ *                 [--scenarios dump-R,dump,pre-dump,log-cost,live] [--reps 5]
  *                 [--rounds 5] [--dir DIR] [--json FILE] [--plot PREFIX]
  *                 [--quick] [--keep]
  */
@@ -24,6 +24,7 @@ static const char *const hx_names[HX_NSCENARIOS] = {
 	[HX_DUMP_KILL] = "dump",
 	[HX_PREDUMP] = "pre-dump",
 	[HX_LOGCOST] = "log-cost",
+	[HX_LIVE] = "live",
 };
 
 const char *hx_scenario_name(enum hx_scenario s)
@@ -149,7 +150,8 @@ static void hx_usage(FILE *f)
 		"  --workload PATH   the workload program (default: crisp-workload beside me)\n"
 		"  --sizes LIST      touched memory in MiB (default 64,256,1024)\n"
 		"  --rates LIST      dirtying rates in MB/s (default 8)\n"
-		"  --scenarios LIST  dump-R, dump (kill, then restore), pre-dump, log-cost\n"
+		"  --scenarios LIST  dump-R, dump (kill, then restore), pre-dump, log-cost,\n"
+		"                    live (dump -R --snapshot live vs frozen; crisp only)\n"
 		"                    (default: all)\n"
 		"  --reps N          repetitions of each measurement (default 5)\n"
 		"  --rounds N        pre-dumps before the final dump (default 5)\n"

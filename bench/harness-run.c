@@ -292,12 +292,12 @@ static void hx_engine_stats(struct hx_results *res, const struct hx_cond *k, uns
 /* A dump with --leave-running at @verbosity; records its freeze and wall
  * time under the metric names given. */
 static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char *img,
-			   const char *verbosity, const char *freeze_metric,
+			   const char *verbosity, const char *extra, const char *freeze_metric,
 			   const char *wall_metric, struct hx_results *res)
 {
 	char pid[16];
 	const char *args[] = { "dump", "-t", pid, "-D", img, "-o", "dump.log", verbosity,
-			       "-R", NULL };
+			       "-R", extra, NULL };
 	struct wl_report rep;
 	uint64_t t0, t1;
 	int err;
@@ -313,7 +313,7 @@ static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char
 	hx_put(res, k, 0, freeze_metric, (double)wl_report_freeze_in(&rep, t0, t1) / 1e6);
 	hx_put(res, k, 0, wall_metric, (double)(t1 - t0) / 1e6);
 	wl_report_free(&rep);
-	if (k->sc != HX_LOGCOST)
+	if (k->sc != HX_LOGCOST && k->sc != HX_LIVE)
 		hx_engine_stats(res, k, 0, img, "stats-dump");
 	return 0;
 }
@@ -430,7 +430,8 @@ int hx_run_one(const struct hx_config *c, unsigned int engine, enum hx_scenario 
 		switch (sc) {
 		case HX_DUMP_R:
 			snprintf(img, sizeof(img), "%s/img", r.dir);
-			err = hx_dump_running(&r, &k, img, c->verbosity, "freeze_ms", "wall_ms", res);
+			err = hx_dump_running(&r, &k, img, c->verbosity, NULL, "freeze_ms", "wall_ms",
+					      res);
 			break;
 		case HX_DUMP_KILL:
 			err = hx_scenario_dump_kill(&r, &k, res);
@@ -444,9 +445,21 @@ int hx_run_one(const struct hx_config *c, unsigned int engine, enum hx_scenario 
 				bool v4 = (i + rep) % 2;
 
 				snprintf(img, sizeof(img), "%s/img-%s", r.dir, v4 ? "v4" : "v0");
-				err = hx_dump_running(&r, &k, img, v4 ? "-v4" : "-v0",
+				err = hx_dump_running(&r, &k, img, v4 ? "-v4" : "-v0", NULL,
 						      v4 ? "freeze_ms_v4" : "freeze_ms_v0",
 						      v4 ? "wall_ms_v4" : "wall_ms_v0", res);
+			}
+			break;
+		case HX_LIVE:
+			/* the same task, live and frozen, alternating which goes first */
+			for (int i = 0; i < 2 && !err; i++) {
+				bool live = (i + rep) % 2;
+
+				snprintf(img, sizeof(img), "%s/img-%s", r.dir, live ? "live" : "frozen");
+				err = hx_dump_running(&r, &k, img, c->verbosity,
+						      live ? "--snapshot=live" : "--snapshot=frozen",
+						      live ? "freeze_ms_live" : "freeze_ms_frozen",
+						      live ? "wall_ms_live" : "wall_ms_frozen", res);
 			}
 			break;
 		default:

@@ -23,6 +23,7 @@ enum hx_scenario {
 	HX_DUMP_KILL,	/* dump (the task is killed), then restore and verify */
 	HX_PREDUMP,	/* N pre-dumps, a final dump -R, restore, verify */
 	HX_LOGCOST,	/* dump -R at -v0 and at -v4, alternating */
+	HX_LIVE,	/* dump -R --snapshot live and frozen, alternating */
 	HX_NSCENARIOS,
 };
 

@@ -45,13 +45,14 @@ static bool values(const struct json *s, size_t n, double *v)
 
 static void check_freeze(struct tdrv_checks *c, const struct json *res, double min_ms)
 {
-	static const struct { const char *sc; int rounds[3]; int n; } want[] = {
-		{ "dump-R", { 0 }, 1 }, { "pre-dump", { 1, 2, 3 }, 3 },
+	static const struct { const char *sc, *metric; int rounds[3]; int n; } want[] = {
+		{ "dump-R", "freeze_ms", { 0 }, 1 }, { "pre-dump", "freeze_ms", { 1, 2, 3 }, 3 },
+		{ "live", "freeze_ms_live", { 0 }, 1 }, { "live", "freeze_ms_frozen", { 0 }, 1 },
 	};
 
-	for (size_t w = 0; w < 2; w++) {
+	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
 		for (int k = 0; k < want[w].n; k++) {
-			const struct json *s = series(c, res, want[w].sc, "freeze_ms",
+			const struct json *s = series(c, res, want[w].sc, want[w].metric,
 						      want[w].rounds[k]);
 			double v[2] = { -1, -1 };
 			bool two = s && values(s, 2, v);
