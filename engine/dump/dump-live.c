@@ -1,13 +1,19 @@
 /* dump-live — the live snapshot of `dump --leave-running` (engine/track
  * snap.c does the copy-before-write): decides which tasks and VMAs are
- * copied live, arms them while the tree is frozen, copies them once it runs
- * again and turns what was kept into the task's page runs. Writes no images;
+ * copied live, write-protects the root's memory before the freeze (its
+ * leader thread alone is stopped for the remote userfaultfd()), finishes
+ * arming while the tree is frozen, copies once it runs again and turns
+ * what was kept into the task's page runs. Writes no images;
  * VMAs it does not take are copied frozen by dump-pages as before.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "blog.h"
 #include "dump.h"
@@ -29,6 +35,7 @@ int dump_live_decide(struct dump_ctx *c)
 	if (snap_supported()) {
 		c->live = true;
 		pr_info("snapshot=live: memory is copied while the tree runs (copy-before-write)");
+		dump_live_prearm(c);
 		return 0;
 	}
 	if (o->snapshot == CRISP_SNAPSHOT_LIVE) {
@@ -38,6 +45,137 @@ int dump_live_decide(struct dump_ctx *c)
 	}
 	pr_info("snapshot=frozen: this kernel cannot take live snapshots");
 	return 0;
+}
+
+static struct snap_ctx *dump_live_new(pid_t pid)
+{
+	struct snap_ctx *s = malloc(sizeof(*s));
+
+	if (s)
+		snap_init(s, pid);
+	return s;
+}
+
+/* Closes (the task is free of it) and frees *@s. */
+static void dump_live_free(struct snap_ctx **s)
+{
+	if (*s) {
+		snap_close(*s);
+		free(*s);
+		*s = NULL;
+	}
+}
+
+/* Stops thread @tid alone (seize and interrupt), for a remote call. */
+static int dump_live_stop_one(pid_t tid)
+{
+	struct timespec nap = { 0, 20000 };
+	int status, tries = 0;
+	pid_t r;
+
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL))
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
+		int err = -errno;
+
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		return err;
+	}
+	for (;;) {
+		r = waitpid(tid, &status, __WALL | WNOHANG);
+		if (r < 0)
+			return -errno;
+		if (r == 0) {
+			if (++tries > 50000)	/* a second: give up, detach */
+				break;
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		if (!WIFSTOPPED(status))
+			return -ESRCH;
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			return 0;
+		/* a signal came first: hand it back, wait for the trap */
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status)))
+			break;
+	}
+	ptrace(PTRACE_DETACH, tid, NULL, NULL);
+	return -ETIMEDOUT;
+}
+
+/* Whether a mapping of /proc/PID/maps is one the live copy takes. */
+static bool dump_live_maps_vma(const struct proc_maps *m, const struct proc_vma *v)
+{
+	const char *name = proc_vma_name(m, v);
+
+	if (!(v->prot & PROT_WRITE))
+		return false;
+	if (v->shared)
+		return !strncmp(name, "/dev/zero", 9);
+	return !v->ino && strcmp(name, "[vsyscall]") && strcmp(name, "[vdso]") &&
+	       strncmp(name, "[vvar", 5);
+}
+
+/*
+ * Before the freeze: the root's userfaultfd (its leader stopped alone for a
+ * moment) and the write-protection of its anonymous memory, the task
+ * running and its writes let go by the handler. The freeze then protects
+ * only what was written since. Anything failing here is left to the
+ * freeze, which arms from scratch.
+ */
+void dump_live_prearm(struct dump_ctx *c)
+{
+	pid_t pid = c->o->tree_pid;
+	struct snap_ctx *s;
+	struct proc_maps m;
+	struct infect_ctx ic;
+	int err;
+
+	if (dump_refuse_task(pid) || dump_live_stop_one(pid))
+		return;
+	s = c->root_snap = dump_live_new(pid);
+	if (!s) {
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		return;
+	}
+	err = infect_start(&ic, pid, pid, 0, 0);
+	if (!err) {
+		err = snap_create(s, &ic);
+		if (infect_stop(&ic) && !err)
+			err = -EIO;
+	}
+	ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	if (!err)
+		err = snap_start_handler(s);
+	if (!err)
+		err = proc_read_maps(pid, false, &m);
+	if (err) {
+		pr_info("task %d: no write-protection before the freeze (%s)", (int)pid,
+			strerror(-err));
+		dump_live_free(&c->root_snap);
+		return;
+	}
+	for (size_t i = 0; i < m.nr; i++)
+		if (dump_live_maps_vma(&m, &m.vma[i]))
+			snap_preprotect(s, m.vma[i].start, m.vma[i].end);
+	proc_maps_free(&m);
+	pr_info("task %d: memory write-protected before the freeze", (int)pid);
+}
+
+/* Inside the freeze, before the refusal checks: the root takes over what
+ * dump_live_prearm armed (its "uw" mappings are ours). */
+void dump_live_adopt(struct dump_ctx *c)
+{
+	for (size_t i = 0; i < c->nr_tasks && c->root_snap; i++) {
+		struct dump_task *t = &c->tasks[i];
+
+		if (t->pid != c->o->tree_pid || t->zombie)
+			continue;
+		t->snap = c->root_snap;
+		t->uffd_ours = true;
+		c->root_snap = NULL;
+	}
+	dump_live_free(&c->root_snap);
 }
 
 /* Which VMAs are taken live: writable private or shared anonymous memory,
@@ -63,7 +201,7 @@ static int dump_live_create(struct dump_ctx *c, size_t i)
 		pr_err("task %d: cannot run remote calls in it: %s", (int)t->pid, strerror(-err));
 		return err;
 	}
-	err = snap_create(&t->snap, &ic);
+	err = snap_create(t->snap, &ic);
 	err2 = infect_stop(&ic);
 	return err2 ? err2 : err;
 }
@@ -83,12 +221,18 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 
 	if (!c->live || t->zombie)
 		return 0;
-	snap_init(&t->snap, t->pid);
 	if (t->relative || t->trk.uffd >= 0) {
 		pr_info("task %d: tracked by earlier pre-dumps: copied frozen", (int)t->pid);
+		dump_live_free(&t->snap);
 		return 0;
 	}
-	err = dump_live_create(c, i);
+	if (t->snap) {
+		snap_pause(t->snap);	/* armed before the freeze */
+		err = 0;
+	} else {
+		t->snap = dump_live_new(t->pid);
+		err = t->snap ? dump_live_create(c, i) : -ENOMEM;
+	}
 	if (err == -ESRCH)
 		return err;
 	if (err) {
@@ -99,9 +243,9 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 		}
 		pr_info("task %d: no userfaultfd for a live snapshot (%s): copied frozen",
 			(int)t->pid, strerror(-err));
+		dump_live_free(&t->snap);
 		return 0;
 	}
-	t->snap_open = true;
 	for (size_t k = 0; k < t->maps.nr; k++) {
 		const struct proc_vma *v = &t->maps.vma[k];
 		struct dump_vma *d = &t->vmas[k];
@@ -109,7 +253,7 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 
 		if (!dump_live_vma(v, d))
 			continue;
-		err = snap_protect(&t->snap, v->start, v->end, c->staging_used);
+		err = snap_protect(t->snap, v->start, v->end, c->staging_used);
 		if (err == -EINVAL || err == -EBUSY) {
 			pr_debug("task %d: %#llx-%#llx cannot be write-protected (%d): copied frozen",
 				 (int)t->pid, (unsigned long long)v->start,
@@ -122,7 +266,8 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 		c->staging_used += len;
 		live++;
 	}
-	pr_info("task %d: %zu mappings write-protected for the live copy", (int)t->pid, live);
+	pr_info("task %d: %zu mappings write-protected for the live copy (%llu pages inside "
+		"the freeze)", (int)t->pid, live, (unsigned long long)t->snap->st.reprotected);
 	return 0;
 }
 
@@ -156,16 +301,15 @@ int dump_live_copy(struct dump_ctx *c)
 		struct dump_task *t = &c->tasks[i];
 		void *ctx[2] = { c, t };
 
-		if (!t->snap_open)
+		if (!t->snap)
 			continue;
-		err = snap_copy(&t->snap, c->staging);
+		err = snap_copy(t->snap, c->staging);
 		if (!err)
-			err = snap_for_each_run(&t->snap, dump_live_add, ctx);
+			err = snap_for_each_run(t->snap, dump_live_add, ctx);
 		if (!err && t->nr_runs > 1)
 			qsort(t->runs, t->nr_runs, sizeof(t->runs[0]), dump_live_run_cmp);
-		c->stats.live_faults += t->snap.st.faults;
-		snap_close(&t->snap);
-		t->snap_open = false;
+		c->stats.live_faults += t->snap->st.faults;
+		dump_live_free(&t->snap);
 	}
 	c->stats.livecopy_us = (freeze_now_ns() - t0) / 1000;
 	return err;
@@ -174,9 +318,7 @@ int dump_live_copy(struct dump_ctx *c)
 /* Drops what a failed dump left armed (closing the uffd frees the task). */
 void dump_live_close(struct dump_ctx *c)
 {
-	for (size_t i = 0; i < c->nr_tasks; i++) {
-		if (c->tasks[i].snap_open)
-			snap_close(&c->tasks[i].snap);
-		c->tasks[i].snap_open = false;
-	}
+	dump_live_free(&c->root_snap);
+	for (size_t i = 0; i < c->nr_tasks; i++)
+		dump_live_free(&c->tasks[i].snap);
 }

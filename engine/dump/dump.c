@@ -107,6 +107,8 @@ static int dump_run(struct dump_ctx *c)
 	/* tracking first: the refusal checks must know our own registrations */
 	for (size_t i = 0; i < c->nr_tasks && !err; i++)
 		err = dump_track_open_task(c, &c->tasks[i]);
+	if (!err && c->live)
+		dump_live_adopt(c);
 	if (!err)
 		err = dump_collect_frozen(c);
 	if (err)

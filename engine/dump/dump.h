@@ -133,8 +133,7 @@ struct dump_task {
 	struct mem_ranges untracked;	/* whole VMAs to start tracking (pre-dump) */
 	struct mem_ranges written_frozen; /* pre-dump: written, re-protected at the freeze */
 	/* live snapshot (dump-live.c) */
-	struct snap_ctx snap;
-	bool snap_open;
+	struct snap_ctx *snap;		/* NULL: copied frozen */
 };
 
 /* A regular file the images refer to (exe, cwd, root, mapped files). */
@@ -179,6 +178,7 @@ struct dump_ctx {
 	struct track_ctx root_trk;	/* the root's tracking, opened before the freeze */
 	bool root_trk_open;
 	bool live;			/* this dump -R takes a live snapshot */
+	struct snap_ctx *root_snap;	/* armed before the freeze, until adopted */
 };
 
 /* dump.c */
@@ -261,6 +261,8 @@ int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t 
 
 /* dump-live.c: the live snapshot of dump --leave-running */
 int dump_live_decide(struct dump_ctx *c);
+void dump_live_prearm(struct dump_ctx *c);
+void dump_live_adopt(struct dump_ctx *c);
 int dump_live_arm(struct dump_ctx *c, size_t i);
 int dump_live_copy(struct dump_ctx *c);
 void dump_live_close(struct dump_ctx *c);

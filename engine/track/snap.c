@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -48,7 +49,8 @@ void snap_init(struct snap_ctx *s, pid_t pid)
 {
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
-	s->uffd = s->stop_fd = -1;
+	s->uffd = s->stop_fd = s->pagemap_fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
 }
 
 static int snap_remote(struct infect_ctx *ic, long nr, const uint64_t a[6], const char *what,
@@ -95,6 +97,16 @@ int snap_create(struct snap_ctx *s, struct infect_ctx *ic)
 		err = -errno;
 		pr_perror("task %d: UFFDIO_API with WP_UNPOPULATED", (int)s->pid);
 	}
+	if (!err) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)s->pid);
+		s->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (s->pagemap_fd < 0) {
+			err = -errno;
+			pr_perror("task %d: open %s", (int)s->pid, path);
+		}
+	}
 	if (err && s->uffd >= 0) {
 		close(s->uffd);
 		s->uffd = -1;
@@ -102,12 +114,48 @@ int snap_create(struct snap_ctx *s, struct infect_ctx *ic)
 	return err;
 }
 
-int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_off)
+static int snap_register(struct snap_ctx *s, uint64_t start, uint64_t end)
 {
 	struct uffdio_register reg = { .range = { start, end - start },
 				       .mode = UFFDIO_REGISTER_MODE_WP };
-	struct uffdio_writeprotect wp = { .range = { start, end - start },
+
+	return ioctl(s->uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+}
+
+static int snap_wp(struct snap_ctx *s, uint64_t start, uint64_t len)
+{
+	struct uffdio_writeprotect wp = { .range = { start, len },
 					  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+	return ioctl(s->uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
+}
+
+void snap_preprotect(struct snap_ctx *s, uint64_t start, uint64_t end)
+{
+	if (s->uffd < 0 || snap_register(s, start, end))
+		return;
+	for (uint64_t a = start; a < end; a += SNAP_STEP)
+		if (snap_wp(s, a, end - a > SNAP_STEP ? SNAP_STEP : end - a))
+			return;
+}
+
+static int snap_protect_region(const struct page_region *r, void *arg)
+{
+	struct snap_ctx *s = arg;
+
+	s->st.reprotected += (r->end - r->start) / MEM_PAGE_SIZE;
+	return snap_wp(s, r->start, r->end - r->start);
+}
+
+int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_off)
+{
+	/* not write-protected (or not populated and without a marker) */
+	struct pm_scan_arg scan = {
+		.size = sizeof(scan),
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	struct page_region vec[256];
 	uint64_t pages = (end - start) / MEM_PAGE_SIZE;
 	struct snap_area *a;
 	int err;
@@ -128,16 +176,20 @@ int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_of
 	a->claimed = calloc((pages + 63) / 64, sizeof(uint64_t));
 	if (!a->claimed)
 		return -ENOMEM;
-	if (ioctl(s->uffd, UFFDIO_REGISTER, &reg)) {
-		err = -errno;
+	err = snap_register(s, start, end);
+	if (err) {
 		free(a->claimed);
 		return err;
 	}
-	if (ioctl(s->uffd, UFFDIO_WRITEPROTECT, &wp)) {
-		err = -errno;
-		pr_err("task %d: UFFDIO_WRITEPROTECT %#llx-%#llx: %s", (int)s->pid,
+	scan.vec = (uint64_t)(uintptr_t)vec;
+	scan.vec_len = sizeof(vec) / sizeof(vec[0]);
+	err = mem_pagemap_walk(s->pagemap_fd, &scan, start, end, snap_protect_region, s, NULL);
+	if (err) {
+		struct uffdio_range r = { start, end - start };
+
+		pr_err("task %d: write-protecting %#llx-%#llx: %s", (int)s->pid,
 		       (unsigned long long)start, (unsigned long long)end, strerror(-err));
-		ioctl(s->uffd, UFFDIO_UNREGISTER, &reg.range);
+		ioctl(s->uffd, UFFDIO_UNREGISTER, &r);
 		free(a->claimed);
 		return err;
 	}
@@ -146,6 +198,22 @@ int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_of
 	a->dst_off = dst_off;
 	s->nr_area++;
 	return 0;
+}
+
+void snap_pause(struct snap_ctx *s)
+{
+	if (s->handler_running && !s->paused) {
+		pthread_mutex_lock(&s->lock);
+		s->paused = true;
+	}
+}
+
+static void snap_unpause(struct snap_ctx *s)
+{
+	if (s->paused) {
+		s->paused = false;
+		pthread_mutex_unlock(&s->lock);
+	}
 }
 
 static struct snap_area *snap_find(struct snap_ctx *s, uint64_t addr)
@@ -199,10 +267,10 @@ static int snap_unprotect(struct snap_ctx *s, uint64_t start, uint64_t len)
 static int snap_fault(struct snap_ctx *s, uint64_t addr, uint8_t *page)
 {
 	uint64_t pa = addr & ~(MEM_PAGE_SIZE - 1);
-	struct snap_area *a = snap_find(s, pa);
+	struct snap_area *a = s->copying ? snap_find(s, pa) : NULL;
 
 	s->st.faults++;
-	if (a) {
+	if (a && s->copying) {
 		uint64_t i = (pa - a->start) / MEM_PAGE_SIZE;
 
 		if (!snap_is_claimed(a, i)) {
@@ -254,6 +322,7 @@ static void *snap_handler(void *arg)
 			s->handler_err = -errno;
 			break;
 		}
+		pthread_mutex_lock(&s->lock);
 		for (size_t k = 0; k < (size_t)n / sizeof(msg[0]); k++) {
 			int err;
 
@@ -261,11 +330,12 @@ static void *snap_handler(void *arg)
 				continue;
 			err = snap_fault(s, msg[k].arg.pagefault.address, page);
 			if (err && !s->handler_err) {
-				s->handler_err = err;
+				__atomic_store_n(&s->handler_err, err, __ATOMIC_RELEASE);
 				pr_err("task %d: un-protecting a written page: %s", (int)s->pid,
 				       strerror(-err));
 			}
 		}
+		pthread_mutex_unlock(&s->lock);
 	}
 	free(page);
 	return NULL;
@@ -346,15 +416,14 @@ static int snap_copy_areas(struct snap_ctx *s)
 	return err;
 }
 
-int snap_copy(struct snap_ctx *s, uint8_t *base)
+int snap_start_handler(struct snap_ctx *s)
 {
-	uint64_t t0 = snap_now_us(), one = 1;
 	int err;
 
-	if (s->uffd < 0)
+	if (s->handler_running)
 		return 0;
-	s->base = base;
-	s->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->stop_fd < 0)
+		s->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (s->stop_fd < 0)
 		return -errno;
 	err = pthread_create(&s->handler, NULL, snap_handler, s);
@@ -363,6 +432,22 @@ int snap_copy(struct snap_ctx *s, uint8_t *base)
 		return -err;
 	}
 	s->handler_running = true;
+	return 0;
+}
+
+int snap_copy(struct snap_ctx *s, uint8_t *base)
+{
+	uint64_t t0 = snap_now_us(), one = 1;
+	int err;
+
+	if (s->uffd < 0)
+		return 0;
+	s->base = base;
+	s->copying = true;
+	snap_unpause(s);
+	err = snap_start_handler(s);
+	if (err)
+		return err;
 	err = snap_copy_areas(s);
 	if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one) && !err)
 		err = -errno;
@@ -419,6 +504,7 @@ int snap_for_each_run(const struct snap_ctx *s,
 
 void snap_close(struct snap_ctx *s)
 {
+	snap_unpause(s);
 	if (s->handler_running) {
 		uint64_t one = 1;
 
@@ -430,6 +516,9 @@ void snap_close(struct snap_ctx *s)
 		close(s->uffd);
 	if (s->stop_fd >= 0)
 		close(s->stop_fd);
+	if (s->pagemap_fd >= 0)
+		close(s->pagemap_fd);
+	pthread_mutex_destroy(&s->lock);
 	for (size_t i = 0; i < s->nr_area; i++)
 		free(s->area[i].claimed);
 	free(s->area);
