@@ -96,9 +96,57 @@ static int dump_mm_classify(struct dump_ctx *c, const struct proc_maps *m,
 	return 0;
 }
 
+/* Before the freeze: the root's smaps, whose walk of every page table
+ * (about 18 ms per GiB) is kept out of the frozen window. */
+void dump_mm_preread(struct dump_ctx *c)
+{
+	if (!proc_read_maps(c->o->tree_pid, true, &c->pre_smaps))
+		c->have_pre_smaps = true;
+}
+
+/*
+ * Inside the freeze: the cheap /proc/PID/maps, with each VMA's VmFlags taken
+ * from the smaps read before the freeze when the same mapping is there
+ * (same bounds, file, offset and protection). Any other mapping means the
+ * layout changed since: then smaps is read again, frozen.
+ */
+static int dump_mm_read_maps(struct dump_ctx *c, struct dump_task *t)
+{
+	const struct proc_maps *pre = &c->pre_smaps;
+	size_t j = 0;
+	int err;
+
+	if (!c->have_pre_smaps || t->pid != c->o->tree_pid)
+		return proc_read_maps(t->pid, true, &t->maps);
+	err = proc_read_maps(t->pid, false, &t->maps);
+	if (err)
+		return err;
+	for (size_t i = 0; i < t->maps.nr; i++) {
+		struct proc_vma *v = &t->maps.vma[i];
+
+		while (j < pre->nr && pre->vma[j].end <= v->start)
+			j++;
+		if (j == pre->nr || pre->vma[j].start != v->start || pre->vma[j].end != v->end ||
+		    pre->vma[j].ino != v->ino || pre->vma[j].pgoff != v->pgoff ||
+		    pre->vma[j].prot != v->prot || pre->vma[j].shared != v->shared) {
+			pr_debug("task %d: %#llx-%#llx changed since the smaps read before the freeze",
+				 (int)t->pid, (unsigned long long)v->start,
+				 (unsigned long long)v->end);
+			proc_maps_free(&t->maps);
+			return proc_read_maps(t->pid, true, &t->maps);
+		}
+		v->vmflags = pre->vma[j].vmflags;
+		v->has_smaps = true;
+		v->rss_kb = pre->vma[j].rss_kb;
+		v->anon_kb = pre->vma[j].anon_kb;
+		v->swap_kb = pre->vma[j].swap_kb;
+	}
+	return 0;
+}
+
 int dump_mm_collect(struct dump_ctx *c, struct dump_task *t)
 {
-	int err = proc_read_maps(t->pid, true, &t->maps);
+	int err = dump_mm_read_maps(c, t);
 
 	if (err) {
 		pr_err("task %d: cannot read its smaps: %s", (int)t->pid, strerror(-err));

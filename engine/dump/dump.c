@@ -103,6 +103,8 @@ static int dump_run(struct dump_ctx *c)
 	if (!err)
 		err = dump_pages_prepare(c);
 	if (!err)
+		dump_mm_preread(c);
+	if (!err)
 		err = dump_tree_freeze(c);
 	/* tracking first: the refusal checks must know our own registrations */
 	for (size_t i = 0; i < c->nr_tasks && !err; i++)
@@ -186,6 +188,7 @@ int dump_main(const struct crisp_opts *o)
 	pr_info("Dumping the tree of %d into %s", (int)o->tree_pid, o->images_dir);
 	err = dump_run(&c);
 	dump_live_close(&c);
+	proc_maps_free(&c.pre_smaps);
 	dump_end(&c, err, "Dumping");
 	if (c.staging)
 		munmap(c.staging, c.staging_len);

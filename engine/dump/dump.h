@@ -179,6 +179,8 @@ struct dump_ctx {
 	bool root_trk_open;
 	bool live;			/* this dump -R takes a live snapshot */
 	struct snap_ctx *root_snap;	/* armed before the freeze, until adopted */
+	struct proc_maps pre_smaps;	/* the root's smaps, read before the freeze */
+	bool have_pre_smaps;
 };
 
 /* dump.c */
@@ -215,6 +217,7 @@ int dump_regs_encode(const struct dump_thread *th, ThreadInfoX86 **out);
 void dump_regs_encoded_free(ThreadInfoX86 *ti);
 
 /* dump-mm.c */
+void dump_mm_preread(struct dump_ctx *c);
 int dump_mm_collect(struct dump_ctx *c, struct dump_task *t);
 int dump_mm_write(struct dump_ctx *c, const struct dump_task *t);
 

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -28,6 +29,7 @@
 #define SNAP_STEP	(32ull << 20)	/* copier chunk: scanned, copied, un-protected */
 #define SNAP_BOUNCE	(4ull << 20)	/* one process_vm_readv reads at most this */
 #define SNAP_MSGS	64		/* uffd messages per read */
+#define SNAP_COPIER_NICE 19		/* while copying, for the calling thread */
 
 static uint64_t snap_now_us(void)
 {
@@ -438,7 +440,7 @@ int snap_start_handler(struct snap_ctx *s)
 int snap_copy(struct snap_ctx *s, uint8_t *base)
 {
 	uint64_t t0 = snap_now_us(), one = 1;
-	int err;
+	int err, nice_was;
 
 	if (s->uffd < 0)
 		return 0;
@@ -448,7 +450,15 @@ int snap_copy(struct snap_ctx *s, uint8_t *base)
 	err = snap_start_handler(s);
 	if (err)
 		return err;
+	/* the copier yields the CPU to the task (the fault handler does not:
+	 * the task's writers wait on it) */
+	errno = 0;
+	nice_was = getpriority(PRIO_PROCESS, 0);
+	if (errno)
+		nice_was = 0;
+	setpriority(PRIO_PROCESS, 0, SNAP_COPIER_NICE);
 	err = snap_copy_areas(s);
+	setpriority(PRIO_PROCESS, 0, nice_was);
 	if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one) && !err)
 		err = -errno;
 	pthread_join(s->handler, NULL);
