@@ -35,7 +35,9 @@ int dump_live_decide(struct dump_ctx *c)
 	if (snap_supported()) {
 		c->live = true;
 		pr_info("snapshot=live: memory is copied while the tree runs (copy-before-write)");
-		dump_live_prearm(c);
+		/* a series' final dump copies only what was written, frozen */
+		if (!(o->track_mem && c->have_parent))
+			dump_live_prearm(c);
 		return 0;
 	}
 	if (o->snapshot == CRISP_SNAPSHOT_LIVE) {
@@ -222,7 +224,8 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 	if (!c->live || t->zombie)
 		return 0;
 	if (t->relative || t->trk.uffd >= 0) {
-		pr_info("task %d: tracked by earlier pre-dumps: copied frozen", (int)t->pid);
+		pr_info("task %d: snapshot=frozen: tracked_by_earlier_pre-dumps: what was written since "
+			"is copied frozen", (int)t->pid);
 		dump_live_free(&t->snap);
 		return 0;
 	}

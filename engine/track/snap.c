@@ -29,7 +29,7 @@
 #define SNAP_STEP	(32ull << 20)	/* copier chunk: scanned, copied, un-protected */
 #define SNAP_BOUNCE	(4ull << 20)	/* one process_vm_readv reads at most this */
 #define SNAP_MSGS	64		/* uffd messages per read */
-#define SNAP_COPIER_NICE 19		/* while copying, for the calling thread */
+#define SNAP_COPIER_NICE 10		/* while copying, for the calling thread */
 
 static uint64_t snap_now_us(void)
 {
