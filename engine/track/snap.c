@@ -176,11 +176,16 @@ int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_of
 	a = &s->area[s->nr_area];
 	memset(a, 0, sizeof(*a));
 	a->claimed = calloc((pages + 63) / 64, sizeof(uint64_t));
-	if (!a->claimed)
+	a->zero = calloc((pages + 63) / 64, sizeof(uint64_t));
+	if (!a->claimed || !a->zero) {
+		free(a->claimed);
+		free(a->zero);
 		return -ENOMEM;
+	}
 	err = snap_register(s, start, end);
 	if (err) {
 		free(a->claimed);
+		free(a->zero);
 		return err;
 	}
 	scan.vec = (uint64_t)(uintptr_t)vec;
@@ -193,6 +198,7 @@ int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_of
 		       (unsigned long long)start, (unsigned long long)end, strerror(-err));
 		ioctl(s->uffd, UFFDIO_UNREGISTER, &r);
 		free(a->claimed);
+		free(a->zero);
 		return err;
 	}
 	a->start = a->done_upto = start;
@@ -265,6 +271,16 @@ static int snap_unprotect(struct snap_ctx *s, uint64_t start, uint64_t len)
 	return 0;
 }
 
+static bool snap_all_zero(const uint8_t *page)
+{
+	const uint64_t *w = (const uint64_t *)page;
+
+	for (size_t i = 0; i < MEM_PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
 /* A write fault at @addr: keep the page's value first, then let the write go. */
 static int snap_fault(struct snap_ctx *s, uint64_t addr, uint8_t *page)
 {
@@ -285,7 +301,14 @@ static int snap_fault(struct snap_ctx *s, uint64_t addr, uint8_t *page)
 			if (n == (ssize_t)MEM_PAGE_SIZE &&
 			    pa >= __atomic_load_n(&a->done_upto, __ATOMIC_ACQUIRE) &&
 			    snap_claim(a, i)) {
-				memcpy(s->base + a->dst_off + i * MEM_PAGE_SIZE, page, MEM_PAGE_SIZE);
+				/* mostly pages not populated at the freeze: an
+				 * absent page restores as zeros just the same */
+				if (snap_all_zero(page))
+					__atomic_fetch_or(&a->zero[i / 64], 1ull << (i % 64),
+							  __ATOMIC_RELAXED);
+				else
+					memcpy(s->base + a->dst_off + i * MEM_PAGE_SIZE, page,
+					       MEM_PAGE_SIZE);
 				s->st.pages_faulted++;
 			}
 		}
@@ -363,10 +386,20 @@ static int snap_copy_chunk(struct snap_ctx *s, struct snap_area *a, struct mem_s
 			uint64_t i0 = (g->vaddr - a->start) / MEM_PAGE_SIZE;
 
 			for (uint64_t j = 0; j < g->nr_pages; j++) {
-				if (!snap_claim(a, i0 + j))
+				const uint8_t *src = bounce + g->off + j * MEM_PAGE_SIZE;
+				uint64_t i = i0 + j;
+
+				if (!snap_claim(a, i))
 					continue;
-				memcpy(s->base + a->dst_off + (i0 + j) * MEM_PAGE_SIZE,
-				       bounce + g->off + j * MEM_PAGE_SIZE, MEM_PAGE_SIZE);
+				/* the scan counts write-protect markers of pages
+				 * never populated as swapped: they read as zeros,
+				 * and an absent page restores as zeros too */
+				if (snap_all_zero(src)) {
+					__atomic_fetch_or(&a->zero[i / 64], 1ull << (i % 64),
+							  __ATOMIC_RELAXED);
+					continue;
+				}
+				memcpy(s->base + a->dst_off + i * MEM_PAGE_SIZE, src, MEM_PAGE_SIZE);
 				s->st.pages_copied++;
 			}
 		}
@@ -480,6 +513,12 @@ int snap_copy(struct snap_ctx *s, uint8_t *base)
 	return err;
 }
 
+/* Claimed and not all zeros: the page goes into the images. */
+static bool snap_saved(const struct snap_area *a, uint64_t i)
+{
+	return (a->claimed[i / 64] & ~a->zero[i / 64]) & (1ull << (i % 64));
+}
+
 int snap_for_each_run(const struct snap_ctx *s,
 		      int (*fn)(uint64_t vaddr, uint64_t nr, const uint8_t *src, void *arg),
 		      void *arg)
@@ -492,15 +531,15 @@ int snap_for_each_run(const struct snap_ctx *s,
 			uint64_t j;
 			int err;
 
-			if (!a->claimed[i / 64] && i % 64 == 0) {
+			if (!(a->claimed[i / 64] & ~a->zero[i / 64]) && i % 64 == 0) {
 				i += 64;
 				continue;
 			}
-			if (!(a->claimed[i / 64] & (1ull << (i % 64)))) {
+			if (!snap_saved(a, i)) {
 				i++;
 				continue;
 			}
-			for (j = i + 1; j < pages && (a->claimed[j / 64] & (1ull << (j % 64))); j++)
+			for (j = i + 1; j < pages && snap_saved(a, j); j++)
 				;
 			err = fn(a->start + i * MEM_PAGE_SIZE, j - i,
 				 s->base + a->dst_off + i * MEM_PAGE_SIZE, arg);
@@ -529,8 +568,10 @@ void snap_close(struct snap_ctx *s)
 	if (s->pagemap_fd >= 0)
 		close(s->pagemap_fd);
 	pthread_mutex_destroy(&s->lock);
-	for (size_t i = 0; i < s->nr_area; i++)
+	for (size_t i = 0; i < s->nr_area; i++) {
 		free(s->area[i].claimed);
+		free(s->area[i].zero);
+	}
 	free(s->area);
 	snap_init(s, s->pid);
 }

@@ -22,6 +22,10 @@
  * registration); once the task runs, snap_copy turns the handler to
  * copy-before-write.
  *
+ * Pages kept as all zeros are not saved (an absent anonymous page restores as
+ * zeros): the scan also reports the write-protect markers of pages never
+ * populated, which read as zeros.
+ *
  * Writes no images and knows nothing of the dump: the caller gives each
  * area a destination buffer and turns the claimed bits into page runs.
  * Pages the task unmaps or drops (munmap, MADV_DONTNEED, mremap) before they
@@ -43,6 +47,7 @@ struct snap_area {
 	uint64_t start, end;
 	size_t dst_off;			/* page i lands at base + dst_off + i * 4096 */
 	uint64_t *claimed;		/* one bit per page */
+	uint64_t *zero;			/* kept by the handler as all zeros: not saved */
 	uint64_t done_upto;		/* the copier has un-protected [start, done_upto) */
 };
 
