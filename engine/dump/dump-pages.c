@@ -59,7 +59,13 @@ int dump_pages_prepare(struct dump_ctx *c)
 	 * reserved in the freeze and filled once the tree runs */
 	if (c->live || (c->o->track_mem && c->have_parent && c->root_trk_open &&
 			track_relative_to(&c->root_trk, &c->parent_stamp))) {
-		err = dump_pages_grow(c, 1);
+		uint64_t written = 0;
+
+		/* what was written so far, and as much again until the freeze */
+		if (c->root_trk_open && !track_count_written(&c->root_trk, &written))
+			pr_debug("task %d: %llu pages written since the parent", (int)c->o->tree_pid,
+				 (unsigned long long)written);
+		err = dump_pages_grow(c, written * 2 * MEM_PAGE_SIZE + 1);
 		if (!err)
 			madvise(c->staging, c->staging_len, MADV_POPULATE_WRITE);
 		return err;

@@ -367,6 +367,32 @@ int track_collect_written(struct track_ctx *t, uint64_t start, uint64_t end,
 	return err;
 }
 
+static int track_count_region(const struct page_region *r, void *arg)
+{
+	*(uint64_t *)arg += (r->end - r->start) / MEM_PAGE_SIZE;
+	return 0;
+}
+
+int track_count_written(struct track_ctx *t, uint64_t *pages)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.vec = (uint64_t)(uintptr_t)t->vec,
+		.vec_len = t->vec_len,
+		.category_mask = PAGE_IS_WRITTEN,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+
+	*pages = 0;
+	if (t->mode != TRACK_UFFD_WP || t->uffd < 0)
+		return -EOPNOTSUPP;
+	/* the user address space of x86_64 */
+	return mem_pagemap_walk(t->pagemap_fd, &a, MEM_PAGE_SIZE, (1ull << 47) - MEM_PAGE_SIZE,
+				track_count_region,
+				pages, NULL);
+}
+
 int track_protect(struct track_ctx *t, uint64_t start, uint64_t end)
 {
 	struct uffdio_register reg = { .range = { start, end - start },

@@ -120,6 +120,13 @@ int track_collect_written(struct track_ctx *t, uint64_t start, uint64_t end,
  */
 int track_protect(struct track_ctx *t, uint64_t start, uint64_t end);
 
+/*
+ * An estimate, the task running: the present pages written since the last
+ * round (those of mappings not tracked count in full). Reads, protects
+ * nothing. 0 or -errno (-EOPNOTSUPP: not in uffd-wp mode).
+ */
+int track_count_written(struct track_ctx *t, uint64_t *pages);
+
 /* Soft-dirty mode: clears the bits of the whole task (clear_refs 4). */
 int track_sd_reset(struct track_ctx *t);
 
