@@ -131,9 +131,13 @@ void dump_live_prearm(struct dump_ctx *c)
 	struct snap_ctx *s;
 	struct proc_maps m;
 	struct infect_ctx ic;
+	struct proc_stat st;
 	int err;
 
-	if (dump_refuse_task(pid) || dump_live_stop_one(pid))
+	/* a stopped task stays as it is: the freeze alone handles it */
+	if (proc_read_stat(pid, 0, &st) || (st.state != 'R' && st.state != 'S' && st.state != 'D'))
+		return;
+	if (dump_live_stop_one(pid))
 		return;
 	s = c->root_snap = dump_live_new(pid);
 	if (!s) {

@@ -36,6 +36,18 @@ static void test_dump_long_and_short(void)
 	CHECK_STR(o.log_file, "d.log");
 	CHECK_INT(o.verbosity, 4);
 	CHECK(o.leave_running);
+	CHECK_INT(o.snapshot, CRISP_SNAPSHOT_DEFAULT);
+
+	CHECK_INT(parse(&o, err, "dump", "-t", "1", "-R", "--snapshot=frozen", NULL), 0);
+	CHECK_INT(o.snapshot, CRISP_SNAPSHOT_FROZEN);
+	CHECK_INT(parse(&o, err, "dump", "-t", "1", "--snapshot", "live", "-R", NULL), 0);
+	CHECK_INT(o.snapshot, CRISP_SNAPSHOT_LIVE);
+	CHECK_INT(parse(&o, err, "dump", "-t", "1", "-R", "--snapshot=lazy", NULL), -EINVAL);
+	CHECK_CONTAINS(err, "live or frozen");
+	CHECK_INT(parse(&o, err, "dump", "-t", "1", "--snapshot=live", NULL), -EINVAL);
+	CHECK_CONTAINS(err, "--leave-running only");
+	CHECK_INT(parse(&o, err, "pre-dump", "-t", "1", "-R", "--snapshot=live", NULL), -EINVAL);
+	CHECK_CONTAINS(err, "does not apply");
 
 	CHECK_INT(parse(&o, err, "--tree=77", "--images-dir", "imgs", "dump",
 			"--verbosity=1", "--leave-stopped", "--timeout", "5", NULL), 0);
