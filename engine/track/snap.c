@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #define SNAP_STEP	(32ull << 20)	/* copier chunk: scanned, copied, un-protected */
 #define SNAP_BOUNCE	(4ull << 20)	/* one process_vm_readv reads at most this */
 #define SNAP_MSGS	64		/* uffd messages per read */
+#define SNAP_HANDLER_RT_PRIO 1		/* SCHED_FIFO, where allowed */
 #define SNAP_COPIER_NICE 10		/* while copying, for the calling thread */
 
 static uint64_t snap_now_us(void)
@@ -326,6 +328,15 @@ static void *snap_handler(void *arg)
 	if (!page) {
 		s->handler_err = -ENOMEM;
 		return NULL;
+	}
+	/* the task's writers wait for this thread: it runs before ordinary
+	 * threads when it can (it sleeps in poll() otherwise) */
+	{
+		struct sched_param sp = { .sched_priority = SNAP_HANDLER_RT_PRIO };
+
+		if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp))
+			pr_debug("task %d: the fault handler runs without real-time priority",
+				 (int)s->pid);
 	}
 	for (;;) {
 		ssize_t n;
