@@ -1,7 +1,8 @@
 /* After live snapshots (dump --leave-running, copy-before-write) the task is
  * as it was: the same fds (no userfaultfd left), the same /proc/self/maps,
  * no mapping still registered ("uw" VmFlags), a writer thread that went on
- * writing through the snapshots, and every page writable again, by the task
+ * writing through the snapshots (the kernel writing into its memory as well,
+ * with uname()), and every page writable again, by the task
  * and by the kernel (uname() into it). Protection left behind would hang
  * the writes (the test times out) or fail the uname() with EFAULT. */
 #include <errno.h>
@@ -28,6 +29,7 @@ static struct {
 	volatile uint64_t *mem, *shared;
 	volatile uint64_t writes;
 	volatile int stop;
+	volatile int kernel_err;	/* errno of a failed uname() into the region */
 } nt;
 
 static void *nt_writer(void *arg)
@@ -41,6 +43,9 @@ static void *nt_writer(void *arg)
 		x ^= x << 17;
 		nt.mem[(x % PAGES) * 512 + (x >> 40) % 512] = x;
 		nt.shared[(x % SHARED_PAGES) * 512] = x;
+		/* the kernel writes too (copy_to_user): it must wait, not fail */
+		if (!(nt.writes % 64) && uname((struct utsname *)(nt.mem + (x % PAGES) * 512 + 64)))
+			nt.kernel_err = errno;
 		nt.writes++;
 	}
 	return NULL;
@@ -112,6 +117,9 @@ int main(int argc, char **argv)
 	if (uw)
 		crt_fail("a mapping is still registered for write-protection: ...%.60s",
 			 uw > smaps + 60 ? uw - 60 : smaps);
+	if (nt.kernel_err)
+		crt_fail("uname() into the region failed during the snapshots: %s",
+			 strerror(nt.kernel_err));
 	if (nt.writes <= writes_at_ready)
 		crt_fail("the writer did not write through the snapshots (%llu writes)",
 			 (unsigned long long)nt.writes);
