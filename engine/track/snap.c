@@ -390,6 +390,10 @@ static int snap_copy_chunk(struct snap_ctx *s, struct snap_area *a, struct mem_s
 	ret = mem_scan(sc, cs, ce, 0, rg);
 	if (ret)
 		return ret;
+	/* the slots of this chunk's pages at once: cheaper than a fault each */
+	for (size_t k = 0; k < rg->nr; k++)
+		madvise(s->base + a->dst_off + (rg->r[k].start - a->start),
+			rg->r[k].nr_pages * MEM_PAGE_SIZE, MADV_POPULATE_WRITE);
 	mem_reader_init(&rd, s->pid, rg->r, rg->nr, bounce, SNAP_BOUNCE);
 	while ((ret = mem_reader_next(&rd, &b)) == 1) {
 		for (size_t k = 0; k < b.nr_segs; k++) {
