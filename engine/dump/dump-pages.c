@@ -252,12 +252,19 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 	struct dump_scan s = { 0 };
 	int memfd = -1, err;
 	size_t i = 0;
+	uint64_t t0, t1;
 
 	if (t->zombie)
 		return 0;
+	t0 = freeze_now_ns();
 	err = t->relative ? dump_pages_scan_tracked(c, t, &s) : dump_pages_scan(t, &s);
+	t1 = freeze_now_ns();
 	if (!err)
 		err = dump_pages_grow(c, c->staging_used + s.pages * MEM_PAGE_SIZE);
+	pr_debug("task %d: %llu pages to read in %zu ranges, scanned in %llu us, staging ready "
+		 "after %llu us", (int)t->pid, (unsigned long long)s.pages, s.nr,
+		 (unsigned long long)(t1 - t0) / 1000,
+		 (unsigned long long)(freeze_now_ns() - t1) / 1000);
 	while (!err && i < s.nr) {
 		size_t j = i;
 
