@@ -144,57 +144,47 @@ static int freeze_seize_thread(pid_t pid, pid_t tid)
 	return 0;
 }
 
-/*
- * Seizes every thread of @cur not seized yet, interrupting them all first
- * and only then waiting for their stops: the threads stop in parallel, so
- * the first one stopped does not wait for the others one by one.
- */
 static int freeze_seize_new_threads(struct freeze_task *task,
 				    struct proc_pids *cur, uint64_t deadline,
 				    size_t *added)
 {
-	size_t first = task->threads.nr;
-	int err = 0;
+	int err;
 
 	*added = 0;
-	for (size_t i = 0; i < cur->nr && !err; i++) {
+	for (size_t i = 0; i < cur->nr; i++) {
 		pid_t tid = cur->pid[i];
 
 		if (proc_pids_has(&task->threads, tid))
 			continue;
 		err = freeze_seize_thread(task->pid, tid);
-		if (err == -ESRCH) {
-			err = 0;
+		if (err == -ESRCH)
 			continue;
-		}
 		if (err)
-			break;
+			return err;
 		err = proc_pids_add(&task->threads, tid);
-		if (err)
+		if (err) {
 			ptrace(PTRACE_DETACH, tid, NULL, NULL);
-	}
-	/* every thread seized above is waited for, even after an error, so
-	 * that a release finds them all in their stop */
-	for (size_t j = task->threads.nr; j-- > first;) {
-		pid_t tid = task->threads.pid[j];
-		int e = freeze_wait_stop(tid, deadline);
-
-		if (e == -ESRCH) {
+			return err;
+		}
+		err = freeze_wait_stop(tid, deadline);
+		if (err == -ESRCH) {
 			/* exited while being seized: no longer ours */
-			memmove(&task->threads.pid[j], &task->threads.pid[j + 1],
-				(task->threads.nr - j - 1) * sizeof(pid_t));
-			task->threads.nr--;
+			for (size_t j = 0; j < task->threads.nr; j++)
+				if (task->threads.pid[j] == tid) {
+					memmove(&task->threads.pid[j], &task->threads.pid[j + 1],
+						(task->threads.nr - j - 1) * sizeof(pid_t));
+					task->threads.nr--;
+					break;
+				}
 			continue;
 		}
-		if (e) {
-			pr_err("task %d thread %d did not stop: %s", task->pid, tid, strerror(-e));
-			if (!err)
-				err = e;
-			continue;
+		if (err) {
+			pr_err("task %d thread %d did not stop: %s", task->pid, tid, strerror(-err));
+			return err;
 		}
 		(*added)++;
 	}
-	return err;
+	return 0;
 }
 
 static int freeze_one_task(struct freeze_task *task, uint64_t deadline)
