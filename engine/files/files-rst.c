@@ -1,0 +1,257 @@
+/* files-rst — the restore side of the fd core: reads a task's fdinfo image,
+ * opens every file description it uses once in the engine, at fd numbers
+ * above all of the task's (the clone3 child inherits them), and, in the new
+ * task, installs each fd with its number and flags and closes the rest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "blog.h"
+#include "files.h"
+
+#define FILES_MAX_FD (1 << 20)
+
+static const struct files_ops *const files_rst_kinds[] = {
+	&files_reg_ops, &files_pipe_ops, &files_eventfd_ops, &files_signalfd_ops,
+	&files_timerfd_ops, &files_epoll_ops, &files_unix_ops, &files_memfd_ops,
+};
+
+static const struct files_ops *files_rst_ops(FdTypes type)
+{
+	for (size_t i = 0; i < sizeof(files_rst_kinds) / sizeof(files_rst_kinds[0]); i++)
+		if (files_rst_kinds[i]->type == type)
+			return files_rst_kinds[i];
+	return NULL;
+}
+
+struct files_rfile *files_rst_find(struct files_rst *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->nr; i++)
+		if (r->f[i].fe->id == id)
+			return &r->f[i];
+	return NULL;
+}
+
+static int files_rst_bad(const char *name, size_t i, size_t off, const char *what)
+{
+	pr_err("bad image %s: entry %zu at offset %zu: %s", name, i, off, what);
+	return -EINVAL;
+}
+
+/* Adds the file entry @id of @files to r->f (once); its index in *@idx. */
+static int files_rst_pick(struct files_rst *r, const struct img_file *files, uint32_t id,
+			  FdTypes type, size_t *idx)
+{
+	for (size_t i = 0; i < r->nr; i++)
+		if (r->f[i].fe->id == id) {
+			*idx = i;
+			return 0;
+		}
+	for (size_t i = 0; i < files->n; i++) {
+		const FileEntry *fe = (const FileEntry *)files->ents[i].msg;
+
+		if (fe->id != id)
+			continue;
+		if (fe->type != type)
+			return files_rst_bad(files->name, i, files->ents[i].offset,
+					     "its type differs from the fdinfo entry's");
+		r->f[r->nr] = (struct files_rfile){ .fe = fe, .ops = files_rst_ops(fe->type), .fd = -1 };
+		if (!r->f[r->nr].ops) {
+			pr_err("%s: file %u is of type %d, which crisp cannot restore", files->name,
+			       id, (int)fe->type);
+			return -EOPNOTSUPP;
+		}
+		*idx = r->nr++;
+		return 0;
+	}
+	pr_err("%s has no file with id %u (named in %s)", files->name, id, r->fdinfo.name);
+	return -EINVAL;
+}
+
+int files_rst_prepare(struct files_rst *r, const struct crisp_opts *o, int dfd,
+		      const struct img_file *files, uint32_t files_id)
+{
+	char name[64];
+	int err, max = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->dfd = dfd;
+	snprintf(name, sizeof(name), "fdinfo-%u.img", files_id);
+	err = img_read(&r->fdinfo, dfd, name, img_kind_by_name("FDINFO"));
+	if (err == -ENOENT) {
+		memset(&r->fdinfo, 0, sizeof(r->fdinfo));
+		return 0;	/* no fds */
+	}
+	if (err) {
+		pr_err("cannot read the image %s: %s", name, strerror(-err));
+		return err;
+	}
+	r->f = calloc(r->fdinfo.n + 1, sizeof(*r->f));
+	r->fds = calloc(r->fdinfo.n + 1, sizeof(*r->fds));
+	if (!r->f || !r->fds)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->fdinfo.n; i++) {
+		const FdinfoEntry *e = (const FdinfoEntry *)r->fdinfo.ents[i].msg;
+		size_t idx = 0;
+
+		if (e->fd >= FILES_MAX_FD)
+			return files_rst_bad(name, i, r->fdinfo.ents[i].offset, "fd number too large");
+		for (size_t j = 0; j < r->nr_fds; j++)
+			if (r->fds[j].fd == (int)e->fd)
+				return files_rst_bad(name, i, r->fdinfo.ents[i].offset,
+						     "fd number given twice");
+		err = files_rst_pick(r, files, e->id, e->type, &idx);
+		if (err)
+			return err;
+		r->fds[r->nr_fds++] = (struct files_rfd){ (int)e->fd, e->flags & FD_CLOEXEC, idx };
+		if ((int)e->fd > max)
+			max = (int)e->fd;
+	}
+	r->close_from = max + 1;
+	return 0;
+}
+
+/* Room for the engine's copies above the task's fd numbers. */
+static int files_rst_room(struct files_rst *r)
+{
+	struct rlimit rl;
+	rlim_t need;
+
+	r->min_fd = r->close_from > 64 ? r->close_from : 64;
+	need = (rlim_t)r->min_fd + 2 * r->nr + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max < need) {
+		pr_err("the task's fds need %llu fd slots; RLIMIT_NOFILE allows %llu",
+		       (unsigned long long)need, (unsigned long long)rl.rlim_max);
+		return -EMFILE;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	return 0;
+}
+
+int files_rst_park(struct files_rst *r, int fd)
+{
+	int nfd;
+
+	if (fd >= r->min_fd)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, r->min_fd);
+	if (nfd < 0)
+		nfd = -errno;
+	close(fd);
+	return nfd;
+}
+
+int files_rst_open(struct files_rst *r)
+{
+	int err = files_rst_room(r);
+
+	if (err) {
+		pr_err("cannot make room for the task's fds: %s", strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < r->nr && !err; i++) {
+		struct files_rfile *f = &r->f[i];
+
+		if (f->fd >= 0)
+			continue;	/* opened along with another (a pipe's ends) */
+		err = f->ops->open(r, f);
+		if (!err && f->fd < 0)
+			err = -EBADF;
+		if (err)
+			pr_err("cannot restore file %u (%s): %s", f->fe->id, f->ops->name,
+			       strerror(-err));
+	}
+	return err;
+}
+
+static int files_rst_cmp_fd(const void *a, const void *b)
+{
+	return ((const struct files_rfd *)a)->fd - ((const struct files_rfd *)b)->fd;
+}
+
+int files_rst_install(struct files_rst *r, char *why, size_t len)
+{
+	int next = 0;
+
+	qsort(r->fds, r->nr_fds, sizeof(*r->fds), files_rst_cmp_fd);
+	for (size_t i = 0; i < r->nr_fds; i++) {
+		const struct files_rfd *d = &r->fds[i];
+
+		if (dup3(r->f[d->file].fd, d->fd, d->cloexec ? O_CLOEXEC : 0) != d->fd) {
+			snprintf(why, len, "dup3 of file %u to fd %d: %s", r->f[d->file].fe->id,
+				 d->fd, strerror(errno));
+			return -errno;
+		}
+	}
+	for (size_t i = 0; i < r->nr_fds; i++) {
+		struct files_rfile *f = &r->f[r->fds[i].file];
+		int err;
+
+		if (!f->ops->fixup || f->fixed_up)
+			continue;
+		f->fixed_up = true;
+		err = f->ops->fixup(r, f, r->fds[i].fd, why, len);
+		if (err)
+			return err;
+	}
+	/* the engine's own fds below close_from go; those above, later */
+	for (size_t i = 0; i < r->nr_fds; i++) {
+		if (r->fds[i].fd > next)
+			syscall(SYS_close_range, next, r->fds[i].fd - 1, 0);
+		next = r->fds[i].fd + 1;
+	}
+	return 0;
+}
+
+const struct img_file *files_rst_image(struct files_rst *r, const char *kind, int *err)
+{
+	const struct img_kind *k = img_kind_by_name(kind);
+	char name[64];
+
+	*err = 0;
+	for (size_t i = 0; i < r->nr_img; i++)
+		if (!strcmp(r->img_kind[i], kind))
+			return &r->img[i];
+	if (!k || r->nr_img == FILES_MAX_IMAGES || img_kind_file(k, 0, name, sizeof(name))) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	*err = img_read(&r->img[r->nr_img], r->dfd, name, k);
+	if (*err == -ENOENT) {
+		memset(&r->img[r->nr_img], 0, sizeof(r->img[0]));
+		*err = 0;
+	} else if (*err) {
+		pr_err("cannot read the image %s: %s", name, strerror(-*err));
+		return NULL;
+	}
+	r->img_kind[r->nr_img] = kind;
+	return &r->img[r->nr_img++];
+}
+
+void files_rst_free(struct files_rst *r)
+{
+	for (size_t i = 0; i < r->nr; i++) {
+		if (r->f[i].fd >= 0)
+			close(r->f[i].fd);
+		free(r->f[i].priv);
+	}
+	for (size_t i = 0; i < r->nr_img; i++)
+		img_file_free(&r->img[i]);
+	img_file_free(&r->fdinfo);
+	free(r->f);
+	free(r->fds);
+	memset(r, 0, sizeof(*r));
+}

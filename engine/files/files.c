@@ -1,0 +1,449 @@
+/* files — the dump side of the fd core: lists a task's fds (readlink, one
+ * pidfd_getfd duplicate, fstat, fdinfo), finds descriptions already seen
+ * (same inode, then kcmp KCMP_FILE) so each gets one id, and dispatches to
+ * the kind's ops. Writes files.img entries and fdinfo-N.img. Knows no kind.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "blog.h"
+#include "files.h"
+
+#define FILES_FDINFO_MAX 16384
+
+static const struct files_ops *const files_kinds[] = {
+	&files_memfd_ops,	/* before reg: a memfd's link is a path too */
+	&files_reg_ops,
+	&files_pipe_ops,
+	&files_eventfd_ops,
+	&files_signalfd_ops,
+	&files_timerfd_ops,
+	&files_epoll_ops,
+	&files_unix_ops,
+};
+
+/* What an fd crisp cannot dump is, in words, for the refusal. */
+static const char *files_kind_words(const char *link)
+{
+	static const struct { const char *match, *what; } kinds[] = {
+		{ "anon_inode:[io_uring]", "an io_uring instance" },
+		{ "anon_inode:[perf_event]", "a perf event" },
+		{ "anon_inode:[userfaultfd]", "a userfaultfd" },
+		{ "anon_inode:[eventpoll]", "an epoll instance" },
+		{ "anon_inode:[eventfd]", "an eventfd" },
+		{ "anon_inode:[signalfd]", "a signalfd" },
+		{ "anon_inode:[timerfd]", "a timerfd" },
+		{ "anon_inode:inotify", "an inotify instance" },
+		{ "anon_inode:[fanotify]", "a fanotify instance" },
+		{ "anon_inode:[pidfd]", "a pidfd" },
+		{ "anon_inode:bpf", "a BPF object" },
+		{ "anon_inode:", "an anon-inode file" },
+		{ "socket:", "a socket" },
+		{ "pipe:", "a pipe" },
+		{ "/memfd:", "a memfd" },
+		{ "/dev/", "a device" },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strncmp(link, kinds[i].match, strlen(kinds[i].match)))
+			return kinds[i].what;
+	return "an open file";
+}
+
+static const struct files_ops *files_match(const struct files_probe *p)
+{
+	for (size_t i = 0; i < sizeof(files_kinds) / sizeof(files_kinds[0]); i++)
+		if (files_kinds[i]->match(p))
+			return files_kinds[i];
+	return NULL;
+}
+
+const char *files_fdinfo_field(const char *fdinfo, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *l = fdinfo; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (!strncmp(l, key, kl) && l[kl] == ':')
+			return l + kl + 1;
+	return NULL;
+}
+
+void files_dump_init(struct files_dump *fd, const struct crisp_opts *o)
+{
+	memset(fd, 0, sizeof(*fd));
+	fd->o = o;
+}
+
+/* The fd numbers of @pid, ascending. 0 or -errno (logged). */
+static int files_list(pid_t pid, int **out, size_t *nr)
+{
+	char path[64];
+	struct dirent *de;
+	size_t cap = 0;
+	int *v = NULL;
+	DIR *d;
+
+	*nr = 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d) {
+		int err = -errno;
+
+		if (err != -ENOENT && err != -ESRCH)
+			pr_perror("task %d: cannot list %s", (int)pid, path);
+		return err;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (*nr == cap) {
+			int *n;
+
+			cap = cap ? cap * 2 : 32;
+			n = realloc(v, cap * sizeof(*v));
+			if (!n) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = n;
+		}
+		v[(*nr)++] = atoi(de->d_name);
+	}
+	closedir(d);
+	*out = v;
+	return 0;
+}
+
+/* Fills @p for fd @fd of @pid: link, duplicate (when @pidfd >= 0), stat. */
+static int files_probe_fd(struct files_probe *p, pid_t pid, int pidfd, int fd, char *link,
+			  size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->fd = fd;
+	p->lfd = -1;
+	p->link = link;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(path, link, len - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	if (pidfd >= 0) {
+		p->lfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+		if (p->lfd < 0)
+			return -errno;
+		if (fstat(p->lfd, &p->st))
+			return -errno;
+	} else if (stat(path, &p->st)) {
+		return -errno;
+	}
+	return 0;
+}
+
+static int files_refuse(pid_t pid, int fd, const char *link, const char *why)
+{
+	pr_err("task %d: fd %d is %s (%s)%s%s; crisp cannot dump it", (int)pid, fd,
+	       files_kind_words(link), link, why ? ": " : "", why ? why : "");
+	return -EOPNOTSUPP;
+}
+
+int files_check_task(const struct crisp_opts *o, pid_t pid)
+{
+	char link[PATH_MAX + 1];
+	int *fds = NULL, pidfd, bad = 0;
+	size_t nr;
+	int err;
+
+	(void)o;
+	err = files_list(pid, &fds, &nr);
+	if (err)
+		return err;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (size_t i = 0; i < nr; i++) {
+		struct files_probe p;
+
+		err = files_probe_fd(&p, pid, pidfd, fds[i], link, sizeof(link));
+		if (err == -ENOENT || err == -EBADF) {
+			if (p.lfd >= 0)
+				close(p.lfd);
+			continue;	/* closed meanwhile */
+		}
+		if (err)
+			snprintf(link, sizeof(link), "(unreadable: %s)", strerror(-err));
+		if (err || !files_match(&p)) {
+			files_refuse(pid, fds[i], link, NULL);
+			bad++;
+		}
+		if (p.lfd >= 0)
+			close(p.lfd);
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	free(fds);
+	return bad ? -EOPNOTSUPP : 0;
+}
+
+/* The index of the description @p shows, if it was seen before. */
+static ssize_t files_find_desc(const struct files_dump *fd, const struct files_probe *p)
+{
+	for (size_t i = 0; i < fd->nr; i++) {
+		const struct files_desc *d = &fd->d[i];
+
+		if (d->st.st_ino != p->st.st_ino || d->st.st_dev != p->st.st_dev)
+			continue;
+		if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, d->lfd, p->lfd) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+static int files_read_fdinfo(pid_t pid, int fd, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	n = read(f, buf, len - 1);
+	close(f);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int files_new_desc(struct files_dump *fd, const struct files_ops *ops,
+			  struct files_probe *p, const char *fdinfo, size_t *idx)
+{
+	const char *v;
+	struct files_desc *d;
+	int err;
+
+	if (fd->nr == fd->cap) {
+		size_t cap = fd->cap ? fd->cap * 2 : 32;
+		struct files_desc *n = realloc(fd->d, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		fd->d = n;
+		fd->cap = cap;
+	}
+	d = &fd->d[fd->nr];
+	memset(d, 0, sizeof(*d));
+	d->ops = ops;
+	d->pid = p->pid;
+	d->fd = p->fd;
+	d->lfd = p->lfd;
+	d->st = p->st;
+	d->link = strdup(p->link);
+	if (!d->link)
+		return -ENOMEM;
+	v = files_fdinfo_field(fdinfo, "pos");
+	d->pos = v ? strtoull(v, NULL, 10) : 0;
+	v = files_fdinfo_field(fdinfo, "flags");
+	d->flags = v ? (uint32_t)strtoul(v, NULL, 8) & ~(uint32_t)O_CLOEXEC : 0;
+	fd->nr++;
+	p->lfd = -1;	/* the description keeps it */
+	err = ops->dump(fd, d, fdinfo);
+	*idx = fd->nr - 1;
+	return err;
+}
+
+static int files_task_add(struct files_task *t, int fdnum, bool cloexec, size_t desc)
+{
+	if (t->nr == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct files_fd *n = realloc(t->fd, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		t->fd = n;
+		t->cap = cap;
+	}
+	t->fd[t->nr++] = (struct files_fd){ fdnum, cloexec, desc };
+	return 0;
+}
+
+static struct files_task *files_new_task(struct files_dump *fd, pid_t pid)
+{
+	if (fd->nr_t == fd->cap_t) {
+		size_t cap = fd->cap_t ? fd->cap_t * 2 : 4;
+		struct files_task *n = realloc(fd->t, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		fd->t = n;
+		fd->cap_t = cap;
+	}
+	memset(&fd->t[fd->nr_t], 0, sizeof(fd->t[0]));
+	fd->t[fd->nr_t].pid = pid;
+	return &fd->t[fd->nr_t++];
+}
+
+static int files_dump_one(struct files_dump *fd, struct files_task *t, int pidfd, int fdnum,
+			  char *link, char *fdinfo)
+{
+	struct files_probe p;
+	const struct files_ops *ops;
+	const char *v;
+	ssize_t found;
+	size_t idx;
+	bool cloexec;
+	int err;
+
+	err = files_probe_fd(&p, t->pid, pidfd, fdnum, link, PATH_MAX + 1);
+	if (err == -ENOENT || err == -EBADF)
+		return err;	/* cannot happen in the freeze; the caller says so */
+	if (!err)
+		err = files_read_fdinfo(t->pid, fdnum, fdinfo, FILES_FDINFO_MAX);
+	if (err) {
+		pr_err("task %d: fd %d (%s): cannot look at it: %s", (int)t->pid, fdnum,
+		       link, strerror(-err));
+		goto out;
+	}
+	v = files_fdinfo_field(fdinfo, "flags");
+	cloexec = v && (strtoul(v, NULL, 8) & O_CLOEXEC);
+	found = files_find_desc(fd, &p);
+	if (found >= 0) {
+		err = files_task_add(t, fdnum, cloexec, (size_t)found);
+		goto out;
+	}
+	ops = files_match(&p);
+	if (!ops) {
+		err = files_refuse(t->pid, fdnum, link, NULL);
+		goto out;
+	}
+	err = files_new_desc(fd, ops, &p, fdinfo, &idx);
+	if (!err)
+		err = files_task_add(t, fdnum, cloexec, idx);
+	if (err && err != -ENOMEM && err != -EOPNOTSUPP)
+		pr_err("task %d: fd %d (%s, %s) cannot be dumped: %s", (int)t->pid, fdnum,
+		       ops->name, link, strerror(-err));
+out:
+	if (p.lfd >= 0)
+		close(p.lfd);
+	return err;
+}
+
+int files_dump_task(struct files_dump *fd, pid_t pid)
+{
+	char *link = malloc(PATH_MAX + 1), *fdinfo = malloc(FILES_FDINFO_MAX);
+	struct files_task *t;
+	int *fds = NULL, pidfd = -1, err;
+	size_t nr = 0;
+
+	err = !link || !fdinfo ? -ENOMEM : files_list(pid, &fds, &nr);
+	if (err)
+		goto out;
+	t = files_new_task(fd, pid);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (!t || pidfd < 0) {
+		err = t ? -errno : -ENOMEM;
+		if (t)
+			pr_perror("task %d: pidfd_open", (int)pid);
+		goto out;
+	}
+	for (size_t i = 0; i < nr && !err; i++)
+		err = files_dump_one(fd, t, pidfd, fds[i], link, fdinfo);
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	free(fds);
+	free(link);
+	free(fdinfo);
+	return err;
+}
+
+int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer **out)
+{
+	int err;
+
+	for (size_t i = 0; i < w->nr; i++)
+		if (!strcmp(w->kind[i], kind)) {
+			*out = &w->w[i];
+			return 0;
+		}
+	if (w->nr == FILES_MAX_WRITERS)
+		return -ENOSPC;
+	err = img_writer_open(&w->w[w->nr], w->dir, img_kind_by_name(kind), 0);
+	if (err)
+		return err;
+	w->kind[w->nr] = kind;
+	*out = &w->w[w->nr++];
+	return 0;
+}
+
+int files_dump_write(struct files_dump *fd, struct img_dir *dir, struct img_writer *files)
+{
+	struct files_wctx w = { .dir = dir, .files = files };
+	int err = 0;
+
+	for (size_t i = 0; i < fd->nr && !err; i++)
+		err = fd->d[i].ops->write(&w, &fd->d[i], fd->id_base + 1 + (uint32_t)i);
+	for (size_t i = 0; i < w.nr; i++) {
+		int err2 = img_writer_close(&w.w[i]);
+
+		if (!err)
+			err = err2;
+	}
+	return err;
+}
+
+int files_dump_write_fdinfo(struct files_dump *fd, struct img_dir *dir, pid_t pid,
+			    uint32_t files_id)
+{
+	const struct files_task *t = NULL;
+	struct img_writer w;
+	int err, err2;
+
+	for (size_t i = 0; i < fd->nr_t; i++)
+		if (fd->t[i].pid == pid)
+			t = &fd->t[i];
+	err = img_writer_open(&w, dir, img_kind_by_name("FDINFO"), files_id);
+	if (err)
+		return err;
+	for (size_t i = 0; t && i < t->nr && !err; i++) {
+		FdinfoEntry e = FDINFO_ENTRY__INIT;
+		const struct files_desc *d = &fd->d[t->fd[i].desc];
+
+		e.id = fd->id_base + 1 + (uint32_t)t->fd[i].desc;
+		e.flags = t->fd[i].cloexec ? FD_CLOEXEC : 0;
+		e.type = d->ops->type;
+		e.fd = (uint32_t)t->fd[i].fd;
+		err = img_writer_entry(&w, &e.base);
+	}
+	err2 = img_writer_close(&w);
+	return err ? err : err2;
+}
+
+void files_dump_free(struct files_dump *fd)
+{
+	for (size_t i = 0; i < fd->nr; i++) {
+		struct files_desc *d = &fd->d[i];
+
+		if (d->ops->free)
+			d->ops->free(d);
+		if (d->lfd >= 0)
+			close(d->lfd);
+		free(d->link);
+	}
+	for (size_t i = 0; i < fd->nr_t; i++)
+		free(fd->t[i].fd);
+	free(fd->d);
+	free(fd->t);
+	memset(fd, 0, sizeof(*fd));
+}
