@@ -389,7 +389,7 @@ int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer 
 
 int files_dump_write(struct files_dump *fd, struct img_dir *dir, struct img_writer *files)
 {
-	struct files_wctx w = { .dir = dir, .files = files };
+	struct files_wctx w = { .fdump = fd, .dir = dir, .files = files };
 	int err = 0;
 
 	for (size_t i = 0; i < fd->nr && !err; i++)

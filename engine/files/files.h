@@ -62,6 +62,7 @@ struct files_dump {
 /* Writers of the per-kind data images, opened the first time one is used. */
 #define FILES_MAX_WRITERS 8
 struct files_wctx {
+	const struct files_dump *fdump;
 	struct img_dir *dir;
 	struct img_writer *files;	/* files.img */
 	struct img_writer w[FILES_MAX_WRITERS];

@@ -7,7 +7,5 @@ static bool stub_match(const struct files_probe *p)
 	return false;
 }
 
-const struct files_ops files_unix_ops = { .name = "unix socket", .type = FD_TYPES__UNIXSK,
-	.match = stub_match };
 const struct files_ops files_memfd_ops = { .name = "memfd", .type = FD_TYPES__MEMFD,
 	.match = stub_match };

@@ -1,0 +1,405 @@
+/* sk-unix — unix sockets whose peer is dumped too (socketpair, stream,
+ * datagram or seqpacket): type, state, peer, shutdown (sock_diag through
+ * libnl-3), buffer sizes and the queued data of each end, peeked with
+ * SO_PEEK_OFF (never consumed) into sk-queues.img. Sockets leading out of
+ * the dump, listening or unconnected ones, and queued fds are refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "blog.h"
+#include "files.h"
+
+#define SKU_MAX_QUEUE (64u << 20)	/* bytes queued per socket we save */
+
+struct sku_msg {
+	uint32_t len;
+	uint8_t *data;
+};
+
+struct sku_priv {
+	uint32_t ino, peer, type, state, shutdown;
+	uint32_t sndbuf, rcvbuf;
+	struct sku_msg *q;
+	size_t nr_q;
+	bool diag_ok;
+};
+
+static bool sku_match(const struct files_probe *p)
+{
+	int dom = 0;
+	socklen_t l = sizeof(dom);
+
+	if (strncmp(p->link, "socket:", 7) || p->lfd < 0)
+		return false;
+	return !getsockopt(p->lfd, SOL_SOCKET, SO_DOMAIN, &dom, &l) && dom == AF_UNIX;
+}
+
+static int sku_diag_cb(struct nl_msg *msg, void *arg)
+{
+	struct sku_priv *sp = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[UNIX_DIAG_MAX + 1];
+	const struct unix_diag_msg *m;
+
+	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || !nlmsg_valid_hdr(h, sizeof(*m)))
+		return NL_SKIP;
+	m = nlmsg_data(h);
+	if (m->udiag_ino != sp->ino || nlmsg_parse(h, sizeof(*m), tb, UNIX_DIAG_MAX, NULL))
+		return NL_SKIP;
+	sp->state = m->udiag_state;
+	if (tb[UNIX_DIAG_PEER] && nla_len(tb[UNIX_DIAG_PEER]) >= 4)
+		sp->peer = nla_get_u32(tb[UNIX_DIAG_PEER]);
+	if (tb[UNIX_DIAG_SHUTDOWN] && nla_len(tb[UNIX_DIAG_SHUTDOWN]) >= 1)
+		sp->shutdown = nla_get_u8(tb[UNIX_DIAG_SHUTDOWN]);
+	sp->diag_ok = true;
+	return NL_OK;
+}
+
+/* State, peer and shutdown of socket @sp->ino, asked of the kernel. */
+static int sku_diag(struct sku_priv *sp)
+{
+	struct unix_diag_req req = {
+		.sdiag_family = AF_UNIX,
+		.udiag_states = ~0u,
+		.udiag_ino = sp->ino,
+		.udiag_show = UDIAG_SHOW_PEER,
+		.udiag_cookie = { ~0u, ~0u },
+	};
+	struct nl_sock *sk = nl_socket_alloc();
+	int err;
+
+	if (!sk)
+		return -ENOMEM;
+	err = nl_connect(sk, NETLINK_SOCK_DIAG);
+	if (!err) {
+		nl_socket_disable_auto_ack(sk);
+		nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, sku_diag_cb, sp);
+		err = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, &req, sizeof(req));
+	}
+	if (err >= 0)
+		err = nl_recvmsgs_default(sk);
+	nl_socket_free(sk);
+	if (err < 0) {
+		pr_err("sock_diag of unix socket %u: %s", sp->ino, nl_geterror(err));
+		return -EIO;
+	}
+	return sp->diag_ok ? 0 : -ENOENT;
+}
+
+static int sku_add_msg(struct sku_priv *sp, const uint8_t *p, size_t len)
+{
+	struct sku_msg *n = realloc(sp->q, (sp->nr_q + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	sp->q = n;
+	n[sp->nr_q].data = malloc(len ? len : 1);
+	if (!n[sp->nr_q].data)
+		return -ENOMEM;
+	memcpy(n[sp->nr_q].data, p, len);
+	n[sp->nr_q++].len = (uint32_t)len;
+	return 0;
+}
+
+/* The receive queue of @fd, message by message, left in place. */
+static int sku_peek_queue(const struct files_desc *d, struct sku_priv *sp)
+{
+	int fd = d->lfd, off = 0, old = -1, err = 0;
+	socklen_t l = sizeof(old);
+	size_t total = 0, cap = 1 << 16;
+	uint8_t *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old, &l);
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off))) {
+		free(buf);
+		return -errno;
+	}
+	for (;;) {
+		char cbuf[CMSG_SPACE(64 * sizeof(int))];
+		struct iovec iov = { buf, cap };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		ssize_t n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0) {
+			if (errno != EAGAIN)
+				err = -errno;
+			break;
+		}
+		if (mh.msg_controllen) {
+			/* peeked fds were installed in our table: they go again */
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+					for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
+						close(((int *)CMSG_DATA(c))[k]);
+			pr_err("task %d: fd %d: unix socket %u has fds or credentials queued; "
+			       "crisp cannot dump them yet", (int)d->pid, d->fd, sp->ino);
+			err = -EOPNOTSUPP;
+			break;
+		}
+		if ((size_t)n > cap && sp->type != SOCK_STREAM) {
+			uint8_t *nb = realloc(buf, (size_t)n);
+
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap = (size_t)n;
+			/* the same message again, whole: back to where it starts */
+			off = (int)total;
+			setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off));
+			continue;
+		}
+		if (n == 0)
+			break;	/* end of stream, or an empty datagram we cannot step over */
+		total += (size_t)n;
+		if (total > SKU_MAX_QUEUE) {
+			err = -EFBIG;
+			break;
+		}
+		err = sku_add_msg(sp, buf, (size_t)n);
+		if (err)
+			break;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old, sizeof(old));
+	free(buf);
+	return err;
+}
+
+static int sku_dump(struct files_dump *fdump, struct files_desc *d, const char *fdinfo)
+{
+	struct sku_priv *sp = calloc(1, sizeof(*sp));
+	socklen_t l = sizeof(int);
+	int v, err;
+
+	(void)fdump;
+	(void)fdinfo;
+	if (!sp)
+		return -ENOMEM;
+	d->priv = sp;
+	sp->ino = (uint32_t)d->st.st_ino;
+	if (getsockopt(d->lfd, SOL_SOCKET, SO_TYPE, &v, &l))
+		return -errno;
+	sp->type = (uint32_t)v;
+	l = sizeof(int);
+	if (!getsockopt(d->lfd, SOL_SOCKET, SO_SNDBUF, &v, &l))
+		sp->sndbuf = (uint32_t)v;
+	l = sizeof(int);
+	if (!getsockopt(d->lfd, SOL_SOCKET, SO_RCVBUF, &v, &l))
+		sp->rcvbuf = (uint32_t)v;
+	err = sku_diag(sp);
+	if (err)
+		return err;
+	if (!sp->peer) {
+		pr_err("task %d: fd %d (%s): a unix socket with no peer (listening, bound or "
+		       "unconnected); crisp cannot dump it yet", (int)d->pid, d->fd, d->link);
+		return -EOPNOTSUPP;
+	}
+	return sku_peek_queue(d, sp);
+}
+
+/* The description of socket @ino among those dumped, or NULL. */
+static const struct files_desc *sku_find(const struct files_dump *fd, uint32_t ino)
+{
+	for (size_t i = 0; i < fd->nr; i++)
+		if (fd->d[i].ops == &files_unix_ops && fd->d[i].st.st_ino == ino)
+			return &fd->d[i];
+	return NULL;
+}
+
+static int sku_write_queue(struct files_wctx *w, const struct sku_priv *sp, uint32_t id)
+{
+	struct img_writer *qw;
+	int err;
+
+	if (!sp->nr_q)
+		return 0;
+	err = files_wctx_writer(w, "SK_QUEUES", &qw);
+	for (size_t i = 0; i < sp->nr_q && !err; i++) {
+		SkPacketEntry pe = SK_PACKET_ENTRY__INIT;
+
+		pe.id_for = id;
+		pe.length = sp->q[i].len;
+		err = img_writer_entry(qw, &pe.base);
+		if (!err)
+			err = img_writer_raw(qw, sp->q[i].data, sp->q[i].len);
+	}
+	return err;
+}
+
+static int sku_write(struct files_wctx *w, const struct files_desc *d, uint32_t id)
+{
+	const struct sku_priv *sp = d->priv;
+	FileEntry fe = FILE_ENTRY__INIT;
+	UnixSkEntry ue = UNIX_SK_ENTRY__INIT;
+	SkOptsEntry so = SK_OPTS_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+	int err;
+
+	if (!sku_find(w->fdump, sp->peer)) {
+		pr_err("task %d: fd %d (%s): its peer (socket %u) is outside the dump; crisp "
+		       "cannot dump external unix sockets yet", (int)d->pid, d->fd, d->link, sp->peer);
+		return -EOPNOTSUPP;
+	}
+	so.so_sndbuf = sp->sndbuf;
+	so.so_rcvbuf = sp->rcvbuf;
+	ue.id = id;
+	ue.ino = sp->ino;
+	ue.type = sp->type;
+	ue.state = sp->state;
+	ue.flags = d->flags;
+	ue.peer = sp->peer;
+	ue.fown = &fown;
+	ue.opts = &so;
+	ue.name.len = 0;
+	ue.has_shutdown = sp->shutdown != 0;
+	ue.shutdown = (SkShutdown)(((sp->shutdown & 1) ? SK_SHUTDOWN__READ : 0) |
+				   ((sp->shutdown & 2) ? SK_SHUTDOWN__WRITE : 0));
+	fe.type = FD_TYPES__UNIXSK;
+	fe.id = id;
+	fe.usk = &ue;
+	err = img_writer_entry(w->files, &fe.base);
+	return err ? err : sku_write_queue(w, sp, id);
+}
+
+static void sku_free(struct files_desc *d)
+{
+	struct sku_priv *sp = d->priv;
+
+	for (size_t i = 0; sp && i < sp->nr_q; i++)
+		free(sp->q[i].data);
+	if (sp)
+		free(sp->q);
+	free(sp);
+	d->priv = NULL;
+}
+
+/* The queued messages for socket @id, sent into it from @from. */
+static int sku_refill(struct files_rst *r, uint32_t id, int from)
+{
+	const struct img_file *img;
+	int err;
+
+	img = files_rst_image(r, "SK_QUEUES", &err);
+	if (!img)
+		return err;
+	for (size_t i = 0; i < img->n; i++) {
+		const SkPacketEntry *pe = (const SkPacketEntry *)img->ents[i].msg;
+
+		if (pe->id_for != id)
+			continue;
+		if (img->ents[i].extra_len != pe->length) {
+			pr_err("bad image %s: entry %zu at offset %zu: %u bytes announced, %zu there",
+			       img->name, i, img->ents[i].offset, pe->length, img->ents[i].extra_len);
+			return -EINVAL;
+		}
+		if (send(from, img->ents[i].extra, pe->length, MSG_DONTWAIT) != (ssize_t)pe->length) {
+			err = errno ? -errno : -EIO;
+			pr_perror("unix socket %u: requeueing %u bytes", id, pe->length);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void sku_bufs(int fd, const UnixSkEntry *ue)
+{
+	int v;
+
+	/* getsockopt showed the doubled sizes; the kernel doubles what it gets */
+	if (ue->opts->so_sndbuf) {
+		v = (int)(ue->opts->so_sndbuf / 2);
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)))
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	}
+	if (ue->opts->so_rcvbuf) {
+		v = (int)(ue->opts->so_rcvbuf / 2);
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)))
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	}
+}
+
+static int sku_finish(struct files_rst *r, struct files_rfile *f, int fd)
+{
+	const UnixSkEntry *ue = f->fe->usk;
+	int how = -1;
+
+	if (ue->has_shutdown && ue->shutdown == SK_SHUTDOWN__BOTH)
+		how = SHUT_RDWR;
+	else if (ue->has_shutdown && ue->shutdown == SK_SHUTDOWN__READ)
+		how = SHUT_RD;
+	else if (ue->has_shutdown && ue->shutdown == SK_SHUTDOWN__WRITE)
+		how = SHUT_WR;
+	if ((how >= 0 && shutdown(fd, how)) || fcntl(fd, F_SETFL, ue->flags & (O_NONBLOCK | O_ASYNC))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	f->fd = files_rst_park(r, fd);
+	return f->fd < 0 ? f->fd : 0;
+}
+
+static int sku_open(struct files_rst *r, struct files_rfile *f)
+{
+	const UnixSkEntry *ue = f->fe->usk;
+	struct files_rfile *peer = NULL;
+	int sv[2], err;
+
+	if (!ue || !ue->fown || !ue->opts)
+		return -EINVAL;
+	for (size_t i = 0; i < r->nr; i++)
+		if (r->f[i].ops == &files_unix_ops && r->f[i].fe->usk && r->f[i].fe->usk->ino == ue->peer &&
+		    r->f[i].fe->usk->peer == ue->ino && r->f[i].fe->usk->opts && r->f[i].fd < 0 &&
+		    &r->f[i] != f)
+			peer = &r->f[i];
+	if (!peer) {
+		pr_err("unix socket %u: its peer %u is not among the task's files", ue->ino, ue->peer);
+		return -EOPNOTSUPP;
+	}
+	if (peer->fe->usk->type != ue->type)
+		return -EINVAL;
+	if (socketpair(AF_UNIX, (int)ue->type | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	sku_bufs(sv[0], ue);
+	sku_bufs(sv[1], peer->fe->usk);
+	err = sku_refill(r, ue->id, sv[1]);
+	if (!err)
+		err = sku_refill(r, peer->fe->id, sv[0]);
+	if (err) {
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	err = sku_finish(r, f, sv[0]);
+	if (err) {
+		close(sv[1]);
+		return err;
+	}
+	return sku_finish(r, peer, sv[1]);
+}
+
+const struct files_ops files_unix_ops = {
+	.name = "unix socket",
+	.type = FD_TYPES__UNIXSK,
+	.match = sku_match,
+	.dump = sku_dump,
+	.write = sku_write,
+	.free = sku_free,
+	.open = sku_open,
+};
