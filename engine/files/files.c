@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -151,6 +152,24 @@ static int files_probe_fd(struct files_probe *p, pid_t pid, int pidfd, int fd, c
 	return 0;
 }
 
+/* For a socket: its family in words ("AF_INET"), else NULL. */
+static const char *files_sock_family(const struct files_probe *p, char *buf, size_t len)
+{
+	static const char *const names[] = { [AF_UNIX] = "AF_UNIX", [AF_INET] = "AF_INET",
+		[AF_INET6] = "AF_INET6", [AF_NETLINK] = "AF_NETLINK", [AF_PACKET] = "AF_PACKET" };
+	int dom = -1;
+	socklen_t l = sizeof(dom);
+
+	if (p->lfd < 0 || strncmp(p->link, "socket:", 7) ||
+	    getsockopt(p->lfd, SOL_SOCKET, SO_DOMAIN, &dom, &l))
+		return NULL;
+	if (dom >= 0 && (size_t)dom < sizeof(names) / sizeof(names[0]) && names[dom])
+		snprintf(buf, len, "an %s socket", names[dom]);
+	else
+		snprintf(buf, len, "a socket of family %d", dom);
+	return buf;
+}
+
 static int files_refuse(pid_t pid, int fd, const char *link, const char *why)
 {
 	pr_err("task %d: fd %d is %s (%s)%s%s; crisp cannot dump it", (int)pid, fd,
@@ -182,7 +201,9 @@ int files_check_task(const struct crisp_opts *o, pid_t pid)
 		if (err)
 			snprintf(link, sizeof(link), "(unreadable: %s)", strerror(-err));
 		if (err || !files_match(&p)) {
-			files_refuse(pid, fds[i], link, NULL);
+			char fam[64];
+
+			files_refuse(pid, fds[i], link, err ? NULL : files_sock_family(&p, fam, sizeof(fam)));
 			bad++;
 		}
 		if (p.lfd >= 0)
@@ -324,7 +345,9 @@ static int files_dump_one(struct files_dump *fd, struct files_task *t, int pidfd
 	}
 	ops = files_match(&p);
 	if (!ops) {
-		err = files_refuse(t->pid, fdnum, link, NULL);
+		char fam[64];
+
+		err = files_refuse(t->pid, fdnum, link, files_sock_family(&p, fam, sizeof(fam)));
 		goto out;
 	}
 	err = files_new_desc(fd, ops, &p, fdinfo, &idx);
