@@ -95,8 +95,15 @@ static int timerfd_arm(const TimerfdEntry *te, int fd)
 
 	if (te->vnsec >= 1000000000ull || te->insec >= 1000000000ull)
 		return -EINVAL;
+	/* A periodic timer that expired unread shows no time left (the kernel
+	 * moves it on when it is read): its next expiry is an interval away. */
+	if (!te->vsec && !te->vnsec && (te->isec || te->insec)) {
+		its.it_value = its.it_interval;
+		if (!te->ticks)
+			its.it_value = (struct timespec){ 0, 1 };	/* caught as it fired */
+	}
 	/* the time left is relative whatever the flags were */
-	if ((te->vsec || te->vnsec) && timerfd_settime(fd, 0, &its, NULL))
+	if ((its.it_value.tv_sec || its.it_value.tv_nsec) && timerfd_settime(fd, 0, &its, NULL))
 		return -errno;
 	if (te->ticks && ioctl(fd, TFD_IOC_SET_TICKS, &te->ticks))
 		return -errno;
