@@ -28,6 +28,7 @@ static const struct files_ops *const files_kinds[] = {
 	&files_timerfd_ops,
 	&files_epoll_ops,
 	&files_unix_ops,
+	&files_inotify_ops,
 };
 
 /* What an fd crisp cannot dump is, in words, for the refusal. */
