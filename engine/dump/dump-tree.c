@@ -85,6 +85,7 @@ static int dump_tree_collect_task(struct dump_ctx *c, struct dump_task *t)
 		err = dump_refuse_vmas(t);
 	if (!err)
 		err = dump_core_collect(c, t);
+	c->fds.o = c->o;
 	if (!err)
 		err = files_dump_task(&c->fds, t->pid);
 	return err;

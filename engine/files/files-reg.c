@@ -36,15 +36,24 @@ static bool files_reg_match(const struct files_probe *p)
 static int files_reg_dump(struct files_dump *fd, struct files_desc *d, const char *fdinfo)
 {
 	size_t n = strlen(d->link), dl = strlen(FILES_DELETED);
+	struct files_ghost *g = NULL;
+	int err;
 
-	(void)fd;
 	(void)fdinfo;
-	if (n > dl && !strcmp(d->link + n - dl, FILES_DELETED)) {
-		pr_err("task %d: fd %d is %s, an unlinked file; crisp cannot dump it yet",
-		       (int)d->pid, d->fd, d->link);
-		return -EOPNOTSUPP;
-	}
-	return 0;
+	if (n <= dl || strcmp(d->link + n - dl, FILES_DELETED) || d->st.st_nlink)
+		return 0;
+	/* unlinked: its contents go into the images */
+	err = files_ghost_dump(fd, d, &g);
+	d->priv = g;
+	if (!err)
+		d->link[n - dl] = '\0';	/* the name it had */
+	return err;
+}
+
+static void files_reg_free(struct files_desc *d)
+{
+	files_ghost_free(d->priv);
+	d->priv = NULL;
 }
 
 static int files_reg_write(struct files_wctx *w, const struct files_desc *d, uint32_t id)
@@ -52,6 +61,7 @@ static int files_reg_write(struct files_wctx *w, const struct files_desc *d, uin
 	FileEntry fe = FILE_ENTRY__INIT;
 	RegFileEntry re = REG_FILE_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
+	int err;
 
 	re.id = id;
 	re.flags = d->flags;
@@ -65,7 +75,10 @@ static int files_reg_write(struct files_wctx *w, const struct files_desc *d, uin
 	fe.type = FD_TYPES__REG;
 	fe.id = id;
 	fe.reg = &re;
-	return img_writer_entry(w->files, &fe.base);
+	err = img_writer_entry(w->files, &fe.base);
+	if (!err && d->priv)
+		err = files_ghost_write(w, d, d->priv, id);
+	return err;
 }
 
 /* The file at @re's path is still the one dumped: kind and size. */
@@ -96,12 +109,18 @@ static int files_reg_validate(const RegFileEntry *re, int fd)
 static int files_reg_open(struct files_rst *r, struct files_rfile *f)
 {
 	const RegFileEntry *re = f->fe->reg;
-	int flags, fd, err;
+	uint32_t ghost;
+	int flags, fd, err = 0;
 
 	if (!re || !re->name || !re->fown)
 		return -EINVAL;
 	flags = (int)(re->flags & ~(uint32_t)(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC));
-	fd = open(re->name, flags | O_CLOEXEC);
+	ghost = files_ghost_remap(r, f->fe->id, &err);
+	if (err)
+		return err;
+	fd = ghost ? files_ghost_open(r, f, ghost, flags) : open(re->name, flags | O_CLOEXEC);
+	if (ghost && fd < 0)
+		return fd;
 	if (fd < 0) {
 		err = -errno;
 		pr_perror("cannot open %s (flags %#o)", re->name, (unsigned int)flags);
@@ -126,5 +145,6 @@ const struct files_ops files_reg_ops = {
 	.match = files_reg_match,
 	.dump = files_reg_dump,
 	.write = files_reg_write,
+	.free = files_reg_free,
 	.open = files_reg_open,
 };

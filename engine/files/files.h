@@ -145,6 +145,21 @@ int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer 
 /* The text after "@key:" in fdinfo text, or NULL. */
 const char *files_fdinfo_field(const char *fdinfo, const char *key);
 
+/* ---- unlinked files, for files-reg (files-ghost.c) ---- */
+
+struct files_ghost;
+/* In the freeze: @d's contents if it is within --ghost-limit (else
+ * -EFBIG, logged); *@out is freed with files_ghost_free. */
+int files_ghost_dump(struct files_dump *fd, struct files_desc *d, struct files_ghost **out);
+void files_ghost_free(struct files_ghost *g);
+/* remap-fpath.img entry for file @id and, once per inode, its ghost image. */
+int files_ghost_write(struct files_wctx *w, const struct files_desc *d,
+		      const struct files_ghost *g, uint32_t id);
+/* The ghost remap id of file @id, or 0 (*@err set if images are bad). */
+uint32_t files_ghost_remap(struct files_rst *r, uint32_t id, int *err);
+/* Recreates ghost @remap_id (once) and opens it with @flags: fd or -errno. */
+int files_ghost_open(struct files_rst *r, struct files_rfile *f, uint32_t remap_id, int flags);
+
 /* ---- restore (files-rst.c) ---- */
 
 /* Reads fdinfo-@files_id.img and picks the file entries of @files it
