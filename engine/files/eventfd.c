@@ -25,19 +25,18 @@ static bool eventfd_match(const struct files_probe *p)
 static int eventfd_dump(struct files_dump *fd, struct files_desc *d, const char *fdinfo)
 {
 	struct eventfd_priv *ep = calloc(1, sizeof(*ep));
-	const char *v = files_fdinfo_field(fdinfo, "eventfd-count");
+	size_t len = strlen(fdinfo);
+	uint64_t sem;
 
 	(void)fd;
 	if (!ep)
 		return -ENOMEM;
 	d->priv = ep;
-	if (!v) {
+	if (fdinfo_u64(fdinfo, len, "eventfd-count", 16, &ep->counter)) {
 		pr_err("task %d: fd %d: no eventfd-count in its fdinfo", (int)d->pid, d->fd);
 		return -EINVAL;
 	}
-	ep->counter = strtoull(v, NULL, 16);
-	v = files_fdinfo_field(fdinfo, "eventfd-semaphore");
-	ep->semaphore = v && strtoul(v, NULL, 10);
+	ep->semaphore = !fdinfo_u64(fdinfo, len, "eventfd-semaphore", 10, &sem) && sem;
 	return 0;
 }
 

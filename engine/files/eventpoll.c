@@ -13,14 +13,9 @@
 #include "blog.h"
 #include "files.h"
 
-struct epoll_tgt {
-	uint32_t tfd, events, dev;
-	uint64_t data, ino, pos;
-};
-
 struct epoll_priv {
-	struct epoll_tgt *t;
-	size_t nr;
+	struct fdinfo_epoll_tfd *t;
+	size_t nr, cap;
 };
 
 static bool epoll_match(const struct files_probe *p)
@@ -28,42 +23,36 @@ static bool epoll_match(const struct files_probe *p)
 	return !strcmp(p->link, "anon_inode:[eventpoll]");
 }
 
+static int epoll_add_tfd(const struct fdinfo_epoll_tfd *t, void *arg)
+{
+	struct epoll_priv *ep = arg;
+
+	if (ep->nr == ep->cap) {
+		size_t cap = ep->cap ? ep->cap * 2 : 8;
+		struct fdinfo_epoll_tfd *n = realloc(ep->t, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		ep->t = n;
+		ep->cap = cap;
+	}
+	ep->t[ep->nr++] = *t;
+	return 0;
+}
+
 static int epoll_dump(struct files_dump *fd, struct files_desc *d, const char *fdinfo)
 {
 	struct epoll_priv *ep = calloc(1, sizeof(*ep));
-	size_t cap = 0;
+	int err;
 
 	(void)fd;
 	if (!ep)
 		return -ENOMEM;
 	d->priv = ep;
-	for (const char *l = fdinfo; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
-		struct epoll_tgt t;
-		unsigned long long data, ino;
-		long long pos;
-		int tfd;
-		unsigned int ev, dev;
-
-		if (strncmp(l, "tfd:", 4))
-			continue;
-		if (sscanf(l, "tfd: %d events: %x data: %llx pos:%lli ino:%llx sdev:%x", &tfd, &ev,
-			   &data, &pos, &ino, &dev) != 6 || tfd < 0) {
-			pr_err("task %d: fd %d: an epoll target line it cannot read", (int)d->pid, d->fd);
-			return -EINVAL;
-		}
-		t = (struct epoll_tgt){ (uint32_t)tfd, ev, dev, data, ino, (uint64_t)pos };
-		if (ep->nr == cap) {
-			struct epoll_tgt *n;
-
-			cap = cap ? cap * 2 : 8;
-			n = realloc(ep->t, cap * sizeof(*n));
-			if (!n)
-				return -ENOMEM;
-			ep->t = n;
-		}
-		ep->t[ep->nr++] = t;
-	}
-	return 0;
+	err = fdinfo_epoll(fdinfo, strlen(fdinfo), epoll_add_tfd, ep);
+	if (err == -EINVAL)
+		pr_err("task %d: fd %d: an epoll target line it cannot read", (int)d->pid, d->fd);
+	return err;
 }
 
 static int epoll_write(struct files_wctx *w, const struct files_desc *d, uint32_t id)
@@ -88,7 +77,7 @@ static int epoll_write(struct files_wctx *w, const struct files_desc *d, uint32_
 		te[i].events = ep->t[i].events;
 		te[i].data = ep->t[i].data;
 		te[i].has_dev = te[i].has_inode = te[i].has_pos = true;
-		te[i].dev = ep->t[i].dev;
+		te[i].dev = ep->t[i].sdev;
 		te[i].inode = ep->t[i].ino;
 		te[i].pos = ep->t[i].pos;
 		tp[i] = &te[i];

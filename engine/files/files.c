@@ -67,16 +67,6 @@ static const struct files_ops *files_match(const struct files_probe *p)
 	return NULL;
 }
 
-const char *files_fdinfo_field(const char *fdinfo, const char *key)
-{
-	size_t kl = strlen(key);
-
-	for (const char *l = fdinfo; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-		if (!strncmp(l, key, kl) && l[kl] == ':')
-			return l + kl + 1;
-	return NULL;
-}
-
 void files_dump_init(struct files_dump *fd, const struct crisp_opts *o)
 {
 	memset(fd, 0, sizeof(*fd));
@@ -251,7 +241,7 @@ static int files_read_fdinfo(pid_t pid, int fd, char *buf, size_t len)
 static int files_new_desc(struct files_dump *fd, const struct files_ops *ops,
 			  struct files_probe *p, const char *fdinfo, size_t *idx)
 {
-	const char *v;
+	uint64_t v;
 	struct files_desc *d;
 	int err;
 
@@ -274,10 +264,12 @@ static int files_new_desc(struct files_dump *fd, const struct files_ops *ops,
 	d->link = strdup(p->link);
 	if (!d->link)
 		return -ENOMEM;
-	v = files_fdinfo_field(fdinfo, "pos");
-	d->pos = v ? strtoull(v, NULL, 10) : 0;
-	v = files_fdinfo_field(fdinfo, "flags");
-	d->flags = v ? (uint32_t)strtoul(v, NULL, 8) & ~(uint32_t)O_CLOEXEC : 0;
+	if (fdinfo_u64(fdinfo, strlen(fdinfo), "pos", 10, &v))
+		v = 0;
+	d->pos = v;
+	if (fdinfo_u64(fdinfo, strlen(fdinfo), "flags", 8, &v))
+		v = 0;
+	d->flags = (uint32_t)v & ~(uint32_t)O_CLOEXEC;
 	fd->nr++;
 	p->lfd = -1;	/* the description keeps it */
 	err = ops->dump(fd, d, fdinfo);
@@ -321,7 +313,7 @@ static int files_dump_one(struct files_dump *fd, struct files_task *t, int pidfd
 {
 	struct files_probe p;
 	const struct files_ops *ops;
-	const char *v;
+	uint64_t fl;
 	ssize_t found;
 	size_t idx;
 	bool cloexec;
@@ -337,8 +329,7 @@ static int files_dump_one(struct files_dump *fd, struct files_task *t, int pidfd
 		       link, strerror(-err));
 		goto out;
 	}
-	v = files_fdinfo_field(fdinfo, "flags");
-	cloexec = v && (strtoul(v, NULL, 8) & O_CLOEXEC);
+	cloexec = !fdinfo_u64(fdinfo, strlen(fdinfo), "flags", 8, &fl) && (fl & O_CLOEXEC);
 	found = files_find_desc(fd, &p);
 	if (found >= 0) {
 		err = files_task_add(t, fdnum, cloexec, (size_t)found);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "fdinfo.h"
 #include "files.pb-c.h"
 #include "img.h"
 #include "opts.h"
@@ -108,7 +109,8 @@ struct files_ops {
 	/* Is this fd of our kind? Must not change anything. */
 	bool (*match)(const struct files_probe *p);
 	/* In the freeze: collects what the kind needs of @d into d->priv.
-	 * @fdinfo is the text of /proc/PID/fdinfo/N. 0 or -errno, logged. */
+	 * @fdinfo is the text of /proc/PID/fdinfo/N (NUL-terminated; parse it
+	 * with fdinfo.h). 0 or -errno, logged. */
 	int (*dump)(struct files_dump *fd, struct files_desc *d, const char *fdinfo);
 	/* Writes @d as file entry @id into w->files, and its data images. */
 	int (*write)(struct files_wctx *w, const struct files_desc *d, uint32_t id);
@@ -142,8 +144,6 @@ int files_dump_write_fdinfo(struct files_dump *fd, struct img_dir *dir, pid_t pi
 void files_dump_free(struct files_dump *fd);
 /* The writer of data image @kind (by img kind name), opened on first use. */
 int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer **out);
-/* The text after "@key:" in fdinfo text, or NULL. */
-const char *files_fdinfo_field(const char *fdinfo, const char *key);
 
 /* ---- unlinked files, for files-reg (files-ghost.c) ---- */
 

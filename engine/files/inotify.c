@@ -89,65 +89,51 @@ static int ino_watch_path(pid_t pid, struct ino_watch *w)
 	return w->path ? 0 : -ENOMEM;
 }
 
-/* One "inotify wd:..." line into @w. */
-static int ino_parse(const char *l, struct ino_watch *w)
+struct ino_dump_arg {
+	const struct files_desc *d;
+	struct ino_priv *ip;
+};
+
+static int ino_add_watch(const struct fdinfo_inotify_wd *fw, void *arg)
 {
-	unsigned long long ino;
-	char hex[2 * INO_HANDLE_WORDS * 8 + 1];
-	size_t len;
+	struct ino_dump_arg *a = arg;
+	struct ino_priv *ip = a->ip;
+	struct ino_watch *n = realloc(ip->w, (ip->nr + 1) * sizeof(*n)), *w;
+	int err;
 
+	if (!n)
+		return -ENOMEM;
+	ip->w = n;
+	w = &n[ip->nr++];
 	memset(w, 0, sizeof(*w));
-	if (sscanf(l, "inotify wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x fhandle-bytes:%x "
-		      "fhandle-type:%x f_handle:%256[0-9a-f]", &w->wd, &ino, &w->s_dev, &w->mask,
-		   &w->ignored_mask, &w->bytes, &w->type, hex) != 8)
-		return -EINVAL;
-	w->ino = ino;
-	len = strlen(hex);
-	if (w->bytes > INO_HANDLE_WORDS * 8 || len != 2 * w->bytes)
-		return -EINVAL;
-	for (size_t i = 0; i < w->bytes; i++) {
-		unsigned int b;
-
-		if (sscanf(hex + 2 * i, "%2x", &b) != 1)
-			return -EINVAL;
-		((uint8_t *)w->handle)[i] = (uint8_t)b;
-	}
-	return 0;
+	w->wd = fw->wd;
+	w->mask = fw->mask;
+	w->ignored_mask = fw->ignored_mask;
+	w->s_dev = fw->sdev;
+	w->bytes = fw->bytes;
+	w->type = fw->type;
+	w->ino = fw->ino;
+	memcpy(w->handle, fw->handle, sizeof(w->handle));
+	err = ino_watch_path(a->d->pid, w);
+	if (err)
+		pr_err("task %d: fd %d: inotify watch %u (inode %llu): no path for it: %s",
+		       (int)a->d->pid, a->d->fd, w->wd, (unsigned long long)w->ino, strerror(-err));
+	return err;
 }
 
 static int ino_dump(struct files_dump *fd, struct files_desc *d, const char *fdinfo)
 {
-	struct ino_priv *ip = calloc(1, sizeof(*ip));
+	struct ino_dump_arg a = { d, calloc(1, sizeof(struct ino_priv)) };
+	int err;
 
 	(void)fd;
-	if (!ip)
+	if (!a.ip)
 		return -ENOMEM;
-	d->priv = ip;
-	for (const char *l = fdinfo; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
-		struct ino_watch *n;
-		int err;
-
-		if (strncmp(l, "inotify wd:", 11))
-			continue;
-		n = realloc(ip->w, (ip->nr + 1) * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		ip->w = n;
-		err = ino_parse(l, &n[ip->nr]);
-		if (err) {
-			pr_err("task %d: fd %d: an inotify watch line it cannot read", (int)d->pid, d->fd);
-			return err;
-		}
-		err = ino_watch_path(d->pid, &n[ip->nr]);
-		ip->nr++;
-		if (err) {
-			pr_err("task %d: fd %d: inotify watch %u (inode %llu): no path for it: %s",
-			       (int)d->pid, d->fd, n[ip->nr - 1].wd,
-			       (unsigned long long)n[ip->nr - 1].ino, strerror(-err));
-			return err;
-		}
-	}
-	return 0;
+	d->priv = a.ip;
+	err = fdinfo_inotify(fdinfo, strlen(fdinfo), ino_add_watch, &a);
+	if (err == -EINVAL)
+		pr_err("task %d: fd %d: an inotify watch line it cannot read", (int)d->pid, d->fd);
+	return err;
 }
 
 static int ino_write(struct files_wctx *w, const struct files_desc *d, uint32_t id)

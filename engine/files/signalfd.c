@@ -20,17 +20,15 @@ static bool signalfd_match(const struct files_probe *p)
 static int signalfd_dump(struct files_dump *fd, struct files_desc *d, const char *fdinfo)
 {
 	uint64_t *mask = malloc(sizeof(*mask));
-	const char *v = files_fdinfo_field(fdinfo, "sigmask");
 
 	(void)fd;
 	if (!mask)
 		return -ENOMEM;
 	d->priv = mask;
-	if (!v) {
+	if (fdinfo_u64(fdinfo, strlen(fdinfo), "sigmask", 16, mask)) {
 		pr_err("task %d: fd %d: no sigmask in its fdinfo", (int)d->pid, d->fd);
 		return -EINVAL;
 	}
-	*mask = strtoull(v, NULL, 16);
 	return 0;
 }
 

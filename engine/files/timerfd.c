@@ -18,11 +18,6 @@
 #define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
 #endif
 
-struct timerfd_priv {
-	uint32_t clockid, settime_flags;
-	uint64_t ticks, vsec, vnsec, isec, insec;
-};
-
 static bool timerfd_match(const struct files_probe *p)
 {
 	return !strcmp(p->link, "anon_inode:[timerfd]");
@@ -30,36 +25,22 @@ static bool timerfd_match(const struct files_probe *p)
 
 static int timerfd_dump(struct files_dump *fd, struct files_desc *d, const char *fdinfo)
 {
-	struct timerfd_priv *tp = calloc(1, sizeof(*tp));
-	const char *c = files_fdinfo_field(fdinfo, "clockid");
-	const char *t = files_fdinfo_field(fdinfo, "ticks");
-	const char *s = files_fdinfo_field(fdinfo, "settime flags");
-	const char *v = files_fdinfo_field(fdinfo, "it_value");
-	const char *i = files_fdinfo_field(fdinfo, "it_interval");
-	unsigned long long a, b, x, y;
+	struct fdinfo_timerfd *tp = calloc(1, sizeof(*tp));
 
 	(void)fd;
 	if (!tp)
 		return -ENOMEM;
 	d->priv = tp;
-	if (!c || !t || !s || !v || !i || sscanf(v, " (%llu, %llu)", &a, &b) != 2 ||
-	    sscanf(i, " (%llu, %llu)", &x, &y) != 2) {
+	if (fdinfo_timerfd(fdinfo, strlen(fdinfo), tp)) {
 		pr_err("task %d: fd %d: its timerfd fdinfo is not as expected", (int)d->pid, d->fd);
 		return -EINVAL;
 	}
-	tp->clockid = (uint32_t)strtoul(c, NULL, 10);
-	tp->ticks = strtoull(t, NULL, 10);
-	tp->settime_flags = (uint32_t)strtoul(s, NULL, 8);
-	tp->vsec = a;
-	tp->vnsec = b;
-	tp->isec = x;
-	tp->insec = y;
 	return 0;
 }
 
 static int timerfd_write(struct files_wctx *w, const struct files_desc *d, uint32_t id)
 {
-	const struct timerfd_priv *tp = d->priv;
+	const struct fdinfo_timerfd *tp = d->priv;
 	FileEntry fe = FILE_ENTRY__INIT;
 	TimerfdEntry te = TIMERFD_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
