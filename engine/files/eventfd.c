@@ -1,6 +1,6 @@
 /* eventfd — eventfd descriptions: counter and flags (eventfd_file_entry).
- * Semaphore mode has no field in CRIU's schema: crisp marks it with the
- * EFD_SEMAPHORE bit in flags (an eventfd's access mode is always O_RDWR).
+ * Semaphore mode has no field in CRIU's schema: crisp's extension field
+ * (semaphore = 1000, proto/EXTENSIONS.md) carries it when it is set.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +48,9 @@ static int efd_write_entry(struct files_wctx *w, const struct files_desc *d, uin
 	FownEntry fown = FOWN_ENTRY__INIT;
 
 	ee.id = id;
-	ee.flags = d->flags | (ep->semaphore ? EFD_SEMAPHORE : 0);
+	ee.flags = d->flags;
+	ee.has_semaphore = ep->semaphore;
+	ee.semaphore = ep->semaphore;
 	ee.fown = &fown;
 	ee.counter = ep->counter;
 	fe.type = FD_TYPES__EVENTFD;
@@ -66,13 +68,14 @@ static void eventfd_free(struct files_desc *d)
 static int eventfd_open(struct files_rst *r, struct files_rfile *f)
 {
 	const EventfdFileEntry *ee = f->fe->efd;
+	int sem = ee && ee->has_semaphore && ee->semaphore ? EFD_SEMAPHORE : 0;
 	int fd;
 
 	if (!ee || !ee->fown)
 		return -EINVAL;
 	if (ee->counter > UINT32_MAX) {
 		/* eventfd(2) takes an unsigned int; the rest is written in */
-		fd = eventfd(0, EFD_CLOEXEC | (ee->flags & EFD_SEMAPHORE));
+		fd = eventfd(0, EFD_CLOEXEC | sem);
 		if (fd >= 0 && eventfd_write(fd, ee->counter) < 0) {
 			int err = -errno;
 
@@ -80,7 +83,7 @@ static int eventfd_open(struct files_rst *r, struct files_rfile *f)
 			return err;
 		}
 	} else {
-		fd = eventfd((unsigned int)ee->counter, EFD_CLOEXEC | (ee->flags & EFD_SEMAPHORE));
+		fd = eventfd((unsigned int)ee->counter, EFD_CLOEXEC | sem);
 	}
 	if (fd < 0)
 		return -errno;
