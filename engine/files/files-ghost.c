@@ -88,10 +88,8 @@ int files_ghost_dump(struct files_dump *fd, struct files_desc *d, struct files_g
 	if (!g)
 		return -ENOMEM;
 	*out = g;
-	for (size_t i = 0; i < fd->nr; i++)
-		if (&fd->d[i] != d && fd->d[i].ops == d->ops && fd->d[i].st.st_ino == d->st.st_ino &&
-		    fd->d[i].st.st_dev == d->st.st_dev)
-			return 0;	/* its data is saved with that one */
+	if (files_dump_same_inode(fd, &d->st, (size_t)(d - fd->d)) >= 0)
+		return 0;	/* its data is saved with that one */
 	g->remap_id = (uint32_t)(d - fd->d) + 1;	/* made unique at write time */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", d->lfd);
 	rd = open(path, O_RDONLY | O_CLOEXEC);
@@ -114,11 +112,9 @@ void files_ghost_free(struct files_ghost *g)
 /* The remap id of @d's ghost: that of the first description of the inode. */
 static uint32_t ghost_remap_id(const struct files_dump *fd, const struct files_desc *d)
 {
-	for (size_t i = 0; i < fd->nr; i++)
-		if (fd->d[i].ops == d->ops && fd->d[i].st.st_ino == d->st.st_ino &&
-		    fd->d[i].st.st_dev == d->st.st_dev)
-			return fd->id_base + 1 + (uint32_t)i;
-	return 0;
+	ssize_t first = files_dump_same_inode(fd, &d->st, fd->nr);	/* none is skipped */
+
+	return first >= 0 ? fd->id_base + 1 + (uint32_t)first : 0;
 }
 
 static int ghost_write_data(struct files_wctx *w, const struct files_desc *d,

@@ -73,23 +73,65 @@ void files_dump_init(struct files_dump *fd, const struct crisp_opts *o)
 	fd->o = o;
 }
 
-/* The fd numbers of @pid, ascending. 0 or -errno (logged). */
-static int files_list(pid_t pid, int **out, size_t *nr)
+/* A task's /proc directories, opened once: every fd is then looked up
+ * relative to them instead of walking /proc/PID each time. */
+struct files_proc {
+	pid_t pid;
+	int pidfd, fd_dir, info_dir;
+};
+
+static void files_proc_close(struct files_proc *fp)
+{
+	if (fp->pidfd >= 0)
+		close(fp->pidfd);
+	if (fp->fd_dir >= 0)
+		close(fp->fd_dir);
+	if (fp->info_dir >= 0)
+		close(fp->info_dir);
+}
+
+static int files_proc_open(struct files_proc *fp, pid_t pid)
 {
 	char path[64];
+	int err;
+
+	fp->pid = pid;
+	fp->pidfd = fp->info_dir = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	fp->fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fp->fd_dir < 0) {
+		err = -errno;
+		if (err != -ENOENT && err != -ESRCH)
+			pr_perror("task %d: cannot open %s", (int)pid, path);
+		return err;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)pid);
+	fp->info_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fp->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fp->info_dir < 0 || fp->pidfd < 0) {
+		err = -errno;
+		pr_perror("task %d: cannot open its fdinfo or a pidfd", (int)pid);
+		files_proc_close(fp);
+		return err;
+	}
+	return 0;
+}
+
+/* The fd numbers of the task, in the order /proc lists them. */
+static int files_list(const struct files_proc *fp, int **out, size_t *nr)
+{
 	struct dirent *de;
 	size_t cap = 0;
-	int *v = NULL;
-	DIR *d;
+	int *v = NULL, dfd = dup(fp->fd_dir);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 
 	*nr = 0;
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
 	if (!d) {
 		int err = -errno;
 
-		if (err != -ENOENT && err != -ESRCH)
-			pr_perror("task %d: cannot list %s", (int)pid, path);
+		if (dfd >= 0)
+			close(dfd);
+		pr_perror("task %d: cannot list its fds", (int)fp->pid);
 		return err;
 	}
 	while ((de = readdir(d))) {
@@ -114,32 +156,28 @@ static int files_list(pid_t pid, int **out, size_t *nr)
 	return 0;
 }
 
-/* Fills @p for fd @fd of @pid: link, duplicate (when @pidfd >= 0), stat. */
-static int files_probe_fd(struct files_probe *p, pid_t pid, int pidfd, int fd, char *link,
-			  size_t len)
+/* Fills @p for fd @fd of the task: link, duplicate, stat. */
+static int files_probe_fd(struct files_probe *p, const struct files_proc *fp, int fd,
+			  char *link, size_t len)
 {
-	char path[64];
+	char name[16];
 	ssize_t n;
 
 	memset(p, 0, sizeof(*p));
-	p->pid = pid;
+	p->pid = fp->pid;
 	p->fd = fd;
 	p->lfd = -1;
 	p->link = link;
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
-	n = readlink(path, link, len - 1);
+	snprintf(name, sizeof(name), "%d", fd);
+	n = readlinkat(fp->fd_dir, name, link, len - 1);
 	if (n < 0)
 		return -errno;
 	link[n] = '\0';
-	if (pidfd >= 0) {
-		p->lfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-		if (p->lfd < 0)
-			return -errno;
-		if (fstat(p->lfd, &p->st))
-			return -errno;
-	} else if (stat(path, &p->st)) {
+	p->lfd = (int)syscall(SYS_pidfd_getfd, fp->pidfd, fd, 0);
+	if (p->lfd < 0)
 		return -errno;
-	}
+	if (fstat(p->lfd, &p->st))
+		return -errno;
 	return 0;
 }
 
@@ -171,63 +209,133 @@ static int files_refuse(pid_t pid, int fd, const char *link, const char *why)
 int files_check_task(const struct crisp_opts *o, pid_t pid)
 {
 	char link[PATH_MAX + 1];
-	int *fds = NULL, pidfd, bad = 0;
-	size_t nr;
+	struct files_proc fp;
+	int *fds = NULL, bad = 0;
+	size_t nr = 0;
 	int err;
 
 	(void)o;
-	err = files_list(pid, &fds, &nr);
+	err = files_proc_open(&fp, pid);
 	if (err)
 		return err;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	for (size_t i = 0; i < nr; i++) {
+	err = files_list(&fp, &fds, &nr);
+	for (size_t i = 0; i < nr && !err; i++) {
 		struct files_probe p;
+		int perr = files_probe_fd(&p, &fp, fds[i], link, sizeof(link));
 
-		err = files_probe_fd(&p, pid, pidfd, fds[i], link, sizeof(link));
-		if (err == -ENOENT || err == -EBADF) {
+		if (perr == -ENOENT || perr == -EBADF) {
 			if (p.lfd >= 0)
 				close(p.lfd);
 			continue;	/* closed meanwhile */
 		}
-		if (err)
-			snprintf(link, sizeof(link), "(unreadable: %s)", strerror(-err));
-		if (err || !files_match(&p)) {
+		if (perr)
+			snprintf(link, sizeof(link), "(unreadable: %s)", strerror(-perr));
+		if (perr || !files_match(&p)) {
 			char fam[64];
 
-			files_refuse(pid, fds[i], link, err ? NULL : files_sock_family(&p, fam, sizeof(fam)));
+			files_refuse(pid, fds[i], link, perr ? NULL : files_sock_family(&p, fam, sizeof(fam)));
 			bad++;
 		}
 		if (p.lfd >= 0)
 			close(p.lfd);
 	}
-	if (pidfd >= 0)
-		close(pidfd);
+	files_proc_close(&fp);
 	free(fds);
+	if (err)
+		return err;
 	return bad ? -EOPNOTSUPP : 0;
 }
 
-/* The index of the description @p shows, if it was seen before. */
-static ssize_t files_find_desc(const struct files_dump *fd, const struct files_probe *p)
+static int files_cmp_inode(const struct files_desc *d, const struct stat *st)
 {
-	for (size_t i = 0; i < fd->nr; i++) {
-		const struct files_desc *d = &fd->d[i];
+	if (d->st.st_dev != st->st_dev)
+		return d->st.st_dev < st->st_dev ? -1 : 1;
+	if (d->st.st_ino != st->st_ino)
+		return d->st.st_ino < st->st_ino ? -1 : 1;
+	return 0;
+}
 
-		if (d->st.st_ino != p->st.st_ino || d->st.st_dev != p->st.st_dev)
-			continue;
-		if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, d->lfd, p->lfd) == 0)
-			return (ssize_t)i;
+/* The first place in fd->order whose description is not below inode @st. */
+static size_t files_lower_bound(const struct files_dump *fd, const struct stat *st)
+{
+	size_t lo = 0, hi = fd->nr_ordered;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (files_cmp_inode(&fd->d[fd->order[mid]], st) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	return lo;
+}
+
+ssize_t files_dump_same_inode(const struct files_dump *fd, const struct stat *st, size_t self)
+{
+	ssize_t best = -1;
+
+	for (size_t i = files_lower_bound(fd, st);
+	     i < fd->nr_ordered && !files_cmp_inode(&fd->d[fd->order[i]], st); i++)
+		if (fd->order[i] != self && (best < 0 || fd->order[i] < (size_t)best))
+			best = (ssize_t)fd->order[i];
+	return best;
+}
+
+/*
+ * The description @p shows, if it was seen before (its index), else -1 with
+ * its place in fd->order in *@pos. Descriptions are kept ordered by inode,
+ * then by kcmp's order of open files, so each fd costs a binary search and
+ * O(log n) kcmp calls, even when thousands share one inode (all eventfds
+ * and epolls do: the anon inode).
+ */
+static ssize_t files_find_desc(const struct files_dump *fd, const struct files_probe *p, size_t *pos)
+{
+	size_t lo = files_lower_bound(fd, &p->st), hi = lo;
+
+	while (hi < fd->nr_ordered && !files_cmp_inode(&fd->d[fd->order[hi]], &p->st))
+		hi++;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		long r = syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, fd->d[fd->order[mid]].lfd, p->lfd);
+
+		if (r == 0)
+			return (ssize_t)fd->order[mid];
+		if (r == 1)		/* that file comes before ours */
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
 	return -1;
 }
 
-static int files_read_fdinfo(pid_t pid, int fd, char *buf, size_t len)
+/* Puts description @idx at place @pos of fd->order. */
+static int files_order_insert(struct files_dump *fd, size_t pos, size_t idx)
 {
-	char path[64];
+	if (fd->nr_ordered == fd->ord_cap) {
+		size_t cap = fd->ord_cap ? fd->ord_cap * 2 : 32;
+		size_t *n = realloc(fd->order, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		fd->order = n;
+		fd->ord_cap = cap;
+	}
+	memmove(fd->order + pos + 1, fd->order + pos, (fd->nr_ordered - pos) * sizeof(*fd->order));
+	fd->order[pos] = idx;
+	fd->nr_ordered++;
+	return 0;
+}
+
+static int files_read_fdinfo(const struct files_proc *fp, int fd, char *buf, size_t len)
+{
+	char name[16];
 	ssize_t n;
 	int f;
 
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
-	f = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(name, sizeof(name), "%d", fd);
+	f = openat(fp->info_dir, name, O_RDONLY | O_CLOEXEC);
 	if (f < 0)
 		return -errno;
 	n = read(f, buf, len - 1);
@@ -308,29 +416,29 @@ static struct files_task *files_new_task(struct files_dump *fd, pid_t pid)
 	return &fd->t[fd->nr_t++];
 }
 
-static int files_dump_one(struct files_dump *fd, struct files_task *t, int pidfd, int fdnum,
-			  char *link, char *fdinfo)
+static int files_dump_one(struct files_dump *fd, struct files_task *t, const struct files_proc *fp,
+			  int fdnum, char *link, char *fdinfo)
 {
 	struct files_probe p;
 	const struct files_ops *ops;
 	uint64_t fl;
 	ssize_t found;
-	size_t idx;
+	size_t idx, pos = 0;
 	bool cloexec;
 	int err;
 
-	err = files_probe_fd(&p, t->pid, pidfd, fdnum, link, PATH_MAX + 1);
+	err = files_probe_fd(&p, fp, fdnum, link, PATH_MAX + 1);
 	if (err == -ENOENT || err == -EBADF)
 		return err;	/* cannot happen in the freeze; the caller says so */
 	if (!err)
-		err = files_read_fdinfo(t->pid, fdnum, fdinfo, FILES_FDINFO_MAX);
+		err = files_read_fdinfo(fp, fdnum, fdinfo, FILES_FDINFO_MAX);
 	if (err) {
 		pr_err("task %d: fd %d (%s): cannot look at it: %s", (int)t->pid, fdnum,
 		       link, strerror(-err));
 		goto out;
 	}
 	cloexec = !fdinfo_u64(fdinfo, strlen(fdinfo), "flags", 8, &fl) && (fl & O_CLOEXEC);
-	found = files_find_desc(fd, &p);
+	found = files_find_desc(fd, &p, &pos);
 	if (found >= 0) {
 		err = files_task_add(t, fdnum, cloexec, (size_t)found);
 		goto out;
@@ -343,6 +451,8 @@ static int files_dump_one(struct files_dump *fd, struct files_task *t, int pidfd
 		goto out;
 	}
 	err = files_new_desc(fd, ops, &p, fdinfo, &idx);
+	if (!err)
+		err = files_order_insert(fd, pos, idx);
 	if (!err)
 		err = files_task_add(t, fdnum, cloexec, idx);
 	if (err && err != -ENOMEM && err != -EOPNOTSUPP)
@@ -357,26 +467,21 @@ out:
 int files_dump_task(struct files_dump *fd, pid_t pid)
 {
 	char *link = malloc(PATH_MAX + 1), *fdinfo = malloc(FILES_FDINFO_MAX);
-	struct files_task *t;
-	int *fds = NULL, pidfd = -1, err;
+	struct files_proc fp = { .pidfd = -1, .fd_dir = -1, .info_dir = -1 };
+	struct files_task *t = NULL;
+	int *fds = NULL, err;
 	size_t nr = 0;
 
-	err = !link || !fdinfo ? -ENOMEM : files_list(pid, &fds, &nr);
-	if (err)
-		goto out;
-	t = files_new_task(fd, pid);
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (!t || pidfd < 0) {
-		err = t ? -errno : -ENOMEM;
-		if (t)
-			pr_perror("task %d: pidfd_open", (int)pid);
-		goto out;
+	err = !link || !fdinfo ? -ENOMEM : files_proc_open(&fp, pid);
+	if (!err)
+		err = files_list(&fp, &fds, &nr);
+	if (!err) {
+		t = files_new_task(fd, pid);
+		err = t ? 0 : -ENOMEM;
 	}
 	for (size_t i = 0; i < nr && !err; i++)
-		err = files_dump_one(fd, t, pidfd, fds[i], link, fdinfo);
-out:
-	if (pidfd >= 0)
-		close(pidfd);
+		err = files_dump_one(fd, t, &fp, fds[i], link, fdinfo);
+	files_proc_close(&fp);
 	free(fds);
 	free(link);
 	free(fdinfo);
@@ -459,6 +564,7 @@ void files_dump_free(struct files_dump *fd)
 	for (size_t i = 0; i < fd->nr_t; i++)
 		free(fd->t[i].fd);
 	free(fd->d);
+	free(fd->order);
 	free(fd->t);
 	memset(fd, 0, sizeof(*fd));
 }

@@ -55,6 +55,8 @@ struct files_dump {
 	const struct crisp_opts *o;
 	struct files_desc *d;
 	size_t nr, cap;
+	size_t *order;			/* d's indices by (dev, ino, kcmp order) */
+	size_t nr_ordered, ord_cap;
 	struct files_task *t;
 	size_t nr_t, cap_t;
 	uint32_t id_base;		/* file ids are id_base + 1 + index */
@@ -142,6 +144,9 @@ int files_dump_write(struct files_dump *fd, struct img_dir *dir, struct img_writ
 int files_dump_write_fdinfo(struct files_dump *fd, struct img_dir *dir, pid_t pid,
 			    uint32_t files_id);
 void files_dump_free(struct files_dump *fd);
+/* The lowest index of a description of inode @st (dev, ino) other than
+ * @self, or -1. Binary search: cheap inside the freeze. */
+ssize_t files_dump_same_inode(const struct files_dump *fd, const struct stat *st, size_t self);
 /* The writer of data image @kind (by img kind name), opened on first use. */
 int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer **out);
 

@@ -91,10 +91,8 @@ static int memfd_dump(struct files_dump *fd, struct files_desc *d, const char *f
 	if (!mp)
 		return -ENOMEM;
 	d->priv = mp;
-	for (size_t i = 0; i < fd->nr; i++)
-		if (&fd->d[i] != d && fd->d[i].ops == &files_memfd_ops &&
-		    fd->d[i].st.st_ino == d->st.st_ino && fd->d[i].st.st_dev == d->st.st_dev)
-			return 0;	/* the inode is saved with that one */
+	if (files_dump_same_inode(fd, &d->st, (size_t)(d - fd->d)) >= 0)
+		return 0;	/* the inode is saved with that one */
 	mp->owner = true;
 	mp->name = strdup(d->link + strlen(MEMFD_PREFIX));
 	if (!mp->name)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "blog.h"
@@ -38,17 +39,23 @@ static int pipes_read_end(const struct files_desc *d)
 
 static int pipes_peek(struct files_desc *d, struct pipes_priv *pp)
 {
-	int rd = pipes_read_end(d), tmp[2] = { -1, -1 }, err = 0;
+	int rd = pipes_read_end(d), tmp[2] = { -1, -1 }, err = 0, queued = -1;
 	ssize_t n;
 
 	if (rd < 0)
 		return -errno;
 	n = fcntl(rd, F_GETPIPE_SZ);
-	if (n < 0 || pipe2(tmp, O_CLOEXEC | O_NONBLOCK)) {
+	if (n < 0) {
 		err = -errno;
 		goto out;
 	}
 	pp->size = (uint32_t)n;
+	if (ioctl(rd, FIONREAD, &queued) == 0 && queued == 0)
+		goto out;	/* empty: nothing to copy */
+	if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK)) {
+		err = -errno;
+		goto out;
+	}
 	if (fcntl(tmp[1], F_SETPIPE_SZ, (int)pp->size) < (int)pp->size) {
 		err = errno ? -errno : -ENOSPC;
 		goto out;
@@ -93,10 +100,8 @@ static int pipes_dump(struct files_dump *fd, struct files_desc *d, const char *f
 	if (!pp)
 		return -ENOMEM;
 	d->priv = pp;
-	for (size_t i = 0; i < fd->nr; i++)
-		if (&fd->d[i] != d && fd->d[i].ops == &files_pipe_ops &&
-		    fd->d[i].st.st_ino == d->st.st_ino && fd->d[i].st.st_dev == d->st.st_dev)
-			return 0;	/* the other end has the data */
+	if (files_dump_same_inode(fd, &d->st, (size_t)(d - fd->d)) >= 0)
+		return 0;	/* the other end has the data */
 	pp->owner = true;
 	err = pipes_peek(d, pp);
 	if (err)

@@ -213,13 +213,12 @@ static int sku_dump(struct files_dump *fdump, struct files_desc *d, const char *
 	return sku_peek_queue(d, sp);
 }
 
-/* The description of socket @ino among those dumped, or NULL. */
-static const struct files_desc *sku_find(const struct files_dump *fd, uint32_t ino)
+/* Is socket @ino (on @d's sockfs) among the dumped descriptions? */
+static bool sku_dumped(const struct files_dump *fd, const struct files_desc *d, uint32_t ino)
 {
-	for (size_t i = 0; i < fd->nr; i++)
-		if (fd->d[i].ops == &files_unix_ops && fd->d[i].st.st_ino == ino)
-			return &fd->d[i];
-	return NULL;
+	struct stat st = { .st_dev = d->st.st_dev, .st_ino = ino };	/* sockfs, like d */
+
+	return files_dump_same_inode(fd, &st, fd->nr) >= 0;
 }
 
 static int sku_write_queue(struct files_wctx *w, const struct sku_priv *sp, uint32_t id)
@@ -251,7 +250,7 @@ static int sku_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 	FownEntry fown = FOWN_ENTRY__INIT;
 	int err;
 
-	if (!sku_find(w->fdump, sp->peer)) {
+	if (!sku_dumped(w->fdump, d, sp->peer)) {
 		pr_err("task %d: fd %d (%s): its peer (socket %u) is outside the dump; crisp "
 		       "cannot dump external unix sockets yet", (int)d->pid, d->fd, d->link, sp->peer);
 		return -EOPNOTSUPP;
