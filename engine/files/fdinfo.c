@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fdinfo.h"
@@ -244,6 +245,45 @@ int fdinfo_inotify(const char *text, size_t len,
 		err = fdinfo_hex_bytes(line, w.handle, w.bytes);
 		if (!err)
 			err = cb(&w, arg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* "lock:\t1: POSIX  ADVISORY  WRITE 1234 fe:00:42 10 29" (or "... 0 EOF") */
+int fdinfo_locks(const char *text, size_t len,
+		 int (*cb)(const struct fdinfo_lock *l, void *arg), void *arg)
+{
+	char line[FDINFO_LINE];
+
+	for (size_t at = 0; at < len;) {
+		char kind[16], mode[16], type[16], dev[64], start[24], end[24];
+		struct fdinfo_lock l;
+		uint64_t s, e;
+		int err;
+
+		at = fdinfo_line(text, len, at, line, sizeof(line));
+		if (strncmp(line, "lock:", 5))
+			continue;
+		memset(&l, 0, sizeof(l));
+		if (sscanf(line + 5, " %*[0-9]: %15s %15s %15s %*d %63s %23s %23s", kind, mode, type,
+			   dev, start, end) != 6 || !fdinfo_num(start, 10, &s))
+			return -EINVAL;
+		if (!strcmp(end, "EOF"))
+			e = UINT64_MAX;
+		else if (!fdinfo_num(end, 10, &e) || e < s || e == UINT64_MAX)
+			return -EINVAL;
+		memcpy(l.kind_name, kind, sizeof(l.kind_name));
+		l.kind = !strcmp(kind, "POSIX") ? FDINFO_LK_POSIX : !strcmp(kind, "FLOCK") ? FDINFO_LK_FLOCK :
+			 !strcmp(kind, "OFDLCK") ? FDINFO_LK_OFD : 0;
+		if (strcmp(type, "READ") && strcmp(type, "WRITE"))
+			l.kind = 0;	/* UNLCK, or a lease's own states */
+		l.write = !strcmp(type, "WRITE");
+		l.mandatory = strcmp(mode, "ADVISORY") != 0;
+		l.start = s;
+		l.len = e == UINT64_MAX ? 0 : e - s + 1;
+		err = cb(&l, arg);
 		if (err)
 			return err;
 	}

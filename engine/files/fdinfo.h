@@ -5,6 +5,7 @@
 #ifndef CRISP_FDINFO_H
 #define CRISP_FDINFO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,5 +42,20 @@ struct fdinfo_inotify_wd {
 /* Calls @cb for each "inotify wd:" line, as fdinfo_epoll does. */
 int fdinfo_inotify(const char *text, size_t len,
 		   int (*cb)(const struct fdinfo_inotify_wd *w, void *arg), void *arg);
+
+/* A "lock:" line: what the task holds through this fd. */
+#define FDINFO_LK_POSIX	1	/* CRIU's FL_POSIX, FL_FLOCK, FL_OFD */
+#define FDINFO_LK_FLOCK	2
+#define FDINFO_LK_OFD	4
+struct fdinfo_lock {
+	uint32_t kind;		/* FDINFO_LK_*, 0 for a kind crisp does not know */
+	bool write;		/* WRITE, else READ */
+	bool mandatory;
+	uint64_t start, len;	/* len 0: to the end of the file */
+	char kind_name[16];	/* as fdinfo says it ("LEASE") */
+};
+/* Calls @cb for each "lock:" line, as fdinfo_epoll does. */
+int fdinfo_locks(const char *text, size_t len,
+		 int (*cb)(const struct fdinfo_lock *l, void *arg), void *arg);
 
 #endif

@@ -76,7 +76,7 @@ static int files_rst_pick(struct files_rst *r, const struct img_file *files, uin
 }
 
 int files_rst_prepare(struct files_rst *r, const struct crisp_opts *o, int dfd,
-		      const struct img_file *files, uint32_t files_id)
+		      const struct img_file *files, uint32_t files_id, pid_t pid)
 {
 	char name[64];
 	int err, max = -1;
@@ -84,6 +84,7 @@ int files_rst_prepare(struct files_rst *r, const struct crisp_opts *o, int dfd,
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->dfd = dfd;
+	r->pid = pid;
 	snprintf(name, sizeof(name), "fdinfo-%u.img", files_id);
 	err = img_read(&r->fdinfo, dfd, name, img_kind_by_name("FDINFO"));
 	if (err == -ENOENT) {
@@ -116,6 +117,9 @@ int files_rst_prepare(struct files_rst *r, const struct crisp_opts *o, int dfd,
 			max = (int)e->fd;
 	}
 	r->close_from = max + 1;
+	/* read now: the task takes its locks where nothing may be logged */
+	if (!files_rst_image(r, "FILE_LOCKS", &err))
+		return err;
 	return 0;
 }
 
@@ -205,6 +209,18 @@ int files_rst_install(struct files_rst *r, char *why, size_t len)
 			continue;
 		f->fixed_up = true;
 		err = f->ops->fixup(r, f, r->fds[i].fd, why, len);
+		if (err)
+			return err;
+	}
+	/* The engine's copies go first: closing any fd of a file drops the
+	 * process's POSIX locks on it, so they must be gone before the locks
+	 * are taken again. */
+	for (size_t i = 0; i < r->nr; i++)
+		if (r->f[i].fd >= r->close_from)
+			close(r->f[i].fd);
+	{
+		int err = files_locks_apply(r, r->pid, why, len);
+
 		if (err)
 			return err;
 	}

@@ -441,6 +441,8 @@ static int files_dump_one(struct files_dump *fd, struct files_task *t, const str
 	found = files_find_desc(fd, &p, &pos);
 	if (found >= 0) {
 		err = files_task_add(t, fdnum, cloexec, (size_t)found);
+		if (!err)
+			err = files_locks_collect(fd, t->pid, fdnum, (size_t)found, fdinfo);
 		goto out;
 	}
 	ops = files_match(&p);
@@ -455,6 +457,8 @@ static int files_dump_one(struct files_dump *fd, struct files_task *t, const str
 		err = files_order_insert(fd, pos, idx);
 	if (!err)
 		err = files_task_add(t, fdnum, cloexec, idx);
+	if (!err)
+		err = files_locks_collect(fd, t->pid, fdnum, idx, fdinfo);
 	if (err && err != -ENOMEM && err != -EOPNOTSUPP)
 		pr_err("task %d: fd %d (%s, %s) cannot be dumped: %s", (int)t->pid, fdnum,
 		       ops->name, link, strerror(-err));
@@ -514,6 +518,8 @@ int files_dump_write(struct files_dump *fd, struct img_dir *dir, struct img_writ
 
 	for (size_t i = 0; i < fd->nr && !err; i++)
 		err = fd->d[i].ops->write(&w, &fd->d[i], fd->id_base + 1 + (uint32_t)i);
+	if (!err)
+		err = files_locks_write(fd, dir);
 	for (size_t i = 0; i < w.nr; i++) {
 		int err2 = img_writer_close(&w.w[i]);
 
@@ -563,6 +569,7 @@ void files_dump_free(struct files_dump *fd)
 	}
 	for (size_t i = 0; i < fd->nr_t; i++)
 		free(fd->t[i].fd);
+	files_locks_free(fd);
 	free(fd->d);
 	free(fd->order);
 	free(fd->t);

@@ -60,6 +60,8 @@ struct files_dump {
 	struct files_task *t;
 	size_t nr_t, cap_t;
 	uint32_t id_base;		/* file ids are id_base + 1 + index */
+	struct files_lock *locks;	/* with --file-locks (file-locks.c) */
+	size_t nr_locks, cap_locks;
 };
 
 /* Writers of the per-kind data images, opened the first time one is used. */
@@ -92,6 +94,7 @@ struct files_rfd {
 #define FILES_MAX_IMAGES 8
 struct files_rst {
 	const struct crisp_opts *o;
+	pid_t pid;			/* the task (file locks are per task) */
 	int dfd;			/* the images dir */
 	struct files_rfile *f;
 	size_t nr;
@@ -150,6 +153,19 @@ ssize_t files_dump_same_inode(const struct files_dump *fd, const struct stat *st
 /* The writer of data image @kind (by img kind name), opened on first use. */
 int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer **out);
 
+/* ---- file locks (file-locks.c) ---- */
+
+struct files_lock;
+/* The locks fd @fdnum of @pid (description @desc) holds, from its fdinfo;
+ * -EOPNOTSUPP (logged) for any lock without --file-locks. */
+int files_locks_collect(struct files_dump *fd, pid_t pid, int fdnum, size_t desc,
+			const char *fdinfo);
+/* filelocks.img, when there is any lock. 0 or -errno. */
+int files_locks_write(struct files_dump *fd, struct img_dir *dir);
+void files_locks_free(struct files_dump *fd);
+/* In the restored task @pid, its fds installed: takes its locks again. */
+int files_locks_apply(struct files_rst *r, pid_t pid, char *why, size_t len);
+
 /* ---- unlinked files, for files-reg (files-ghost.c) ---- */
 
 struct files_ghost;
@@ -170,7 +186,7 @@ int files_ghost_open(struct files_rst *r, struct files_rfile *f, uint32_t remap_
 /* Reads fdinfo-@files_id.img and picks the file entries of @files it
  * uses. 0 or -errno, logged. */
 int files_rst_prepare(struct files_rst *r, const struct crisp_opts *o, int dfd,
-		      const struct img_file *files, uint32_t files_id);
+		      const struct img_file *files, uint32_t files_id, pid_t pid);
 /* In the engine, before the task exists: opens every description once. */
 int files_rst_open(struct files_rst *r);
 /* In the new task: installs its fds with their numbers and flags, runs

@@ -39,7 +39,7 @@ int rst_files_open(struct rst_ctx *c)
 	int err = rst_files_id(c, &id);
 
 	if (!err)
-		err = files_rst_prepare(&c->fr, c->o, c->dir.dfd, &c->im.files, id);
+		err = files_rst_prepare(&c->fr, c->o, c->dir.dfd, &c->im.files, id, c->im.pid);
 	if (!err)
 		err = files_rst_open(&c->fr);
 	if (!err)

@@ -19,6 +19,12 @@ static int fuzz_wd(const struct fdinfo_inotify_wd *w, void *arg)
 	return 0;
 }
 
+static int fuzz_lock(const struct fdinfo_lock *l, void *arg)
+{
+	*(uint64_t *)arg += l->start + l->len;
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -32,5 +38,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fdinfo_timerfd(text, size, &t);
 	fdinfo_epoll(text, size, fuzz_tfd, &sum);
 	fdinfo_inotify(text, size, fuzz_wd, &sum);
+	fdinfo_locks(text, size, fuzz_lock, &sum);
 	return (int)(sum & 0);
 }

@@ -132,11 +132,44 @@ static void test_inotify(void)
 	CHECK_INT(c.n, 0);
 }
 
+static int on_lock(const struct fdinfo_lock *l, void *arg)
+{
+	struct fdinfo_lock *out = arg;
+
+	out[out[3].start++] = *l;	/* out[3].start counts */
+	return out[3].start > 3 ? -ENOSPC : 0;
+}
+
+static void test_locks(void)
+{
+	struct fdinfo_lock l[4];
+
+	memset(l, 0, sizeof(l));
+	CHECK_INT(fdinfo_locks(T("pos:\t0\nlock:\t1: FLOCK  ADVISORY  READ 25754 fe:00:10953162 0 EOF\n"
+				 "lock:\t1: POSIX  ADVISORY  WRITE 25754 fe:00:10953174 10 29\n"
+				 "lock:\t1: OFDLCK ADVISORY  READ -1 fe:00:10953186 0 EOF\n"), on_lock, l), 0);
+	CHECK_INT(l[3].start, 3);
+	CHECK_INT(l[0].kind, FDINFO_LK_FLOCK);
+	CHECK(!l[0].write);
+	CHECK_INT(l[0].len, 0);
+	CHECK_INT(l[1].kind, FDINFO_LK_POSIX);
+	CHECK(l[1].write);
+	CHECK_INT(l[1].start, 10);
+	CHECK_INT(l[1].len, 20);
+	CHECK_INT(l[2].kind, FDINFO_LK_OFD);
+	memset(l, 0, sizeof(l));
+	CHECK_INT(fdinfo_locks(T("lock:\t1: LEASE  ACTIVE    READ 1 fe:00:1 0 EOF\n"), on_lock, l), 0);
+	CHECK_INT(l[0].kind, 0);
+	CHECK_INT(fdinfo_locks(T("lock:\t1: POSIX  ADVISORY  WRITE 1 fe:00:1 30 29\n"), on_lock, l), -EINVAL);
+	CHECK_INT(fdinfo_locks(T("lock:\t1: POSIX\n"), on_lock, l), -EINVAL);
+}
+
 int main(void)
 {
 	test_fields();
 	test_timerfd();
 	test_epoll();
 	test_inotify();
+	test_locks();
 	return unit_summary("files-fdinfo");
 }
