@@ -130,7 +130,8 @@ static int epoll_fixup(struct files_rst *r, struct files_rfile *f, int fd, char 
 		const EventpollTfdEntry *t = ee->tfd[i];
 		struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
 
-		if (epoll_ctl(fd, EPOLL_CTL_ADD, (int)t->tfd, &ev)) {
+		/* EEXIST: a task sharing the instance registered it already */
+		if (epoll_ctl(fd, EPOLL_CTL_ADD, (int)t->tfd, &ev) && errno != EEXIST) {
 			int err = -errno;
 
 			snprintf(why, len, "epoll %u (fd %d): registering fd %u (events %#x): %s",

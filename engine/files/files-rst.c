@@ -1,7 +1,8 @@
-/* files-rst — the restore side of the fd core: reads a task's fdinfo image,
- * opens every file description it uses once in the engine, at fd numbers
- * above all of the task's (the clone3 child inherits them), and, in the new
- * task, installs each fd with its number and flags and closes the rest.
+/* files-rst — the restore side of the fd core: reads each task's fdinfo
+ * image, opens every file description the tree uses once in the engine, at
+ * fd numbers above all of the tasks' (clone3 children inherit them), and,
+ * in each new task, installs its fds with their numbers and flags and
+ * closes the rest.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,16 +46,28 @@ static int files_rst_bad(const char *name, size_t i, size_t off, const char *wha
 	return -EINVAL;
 }
 
-/* Adds the file entry @id of @files to r->f (once); its index in *@idx. */
-static int files_rst_pick(struct files_rst *r, const struct img_file *files, uint32_t id,
-			  FdTypes type, size_t *idx)
+/* Adds the file entry @id of files.img to r->f (once); its index in *@idx.
+ * @fdinfo names the image that asks for it. */
+static int files_rst_pick(struct files_rst *r, const char *fdinfo, uint32_t id, FdTypes type,
+			  size_t *idx)
 {
+	const struct img_file *files = r->files;
+
 	for (size_t i = 0; i < r->nr; i++)
 		if (r->f[i].fe->id == id) {
 			*idx = i;
-			return 0;
+			return r->f[i].fe->type == type ? 0 : -EINVAL;
 		}
-	for (size_t i = 0; i < files->n; i++) {
+	if (r->nr == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		struct files_rfile *n = realloc(r->f, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		r->f = n;
+		r->cap = cap;
+	}
+	for (size_t i = 0; files && i < files->n; i++) {
 		const FileEntry *fe = (const FileEntry *)files->ents[i].msg;
 
 		if (fe->id != id)
@@ -71,56 +84,96 @@ static int files_rst_pick(struct files_rst *r, const struct img_file *files, uin
 		*idx = r->nr++;
 		return 0;
 	}
-	pr_err("%s has no file with id %u (named in %s)", files->name, id, r->fdinfo.name);
+	pr_err("files.img has no file with id %u (named in %s)", id, fdinfo);
 	return -EINVAL;
 }
 
-int files_rst_prepare(struct files_rst *r, const struct crisp_opts *o, int dfd,
-		      const struct img_file *files, uint32_t files_id, pid_t pid)
+void files_rst_init(struct files_rst *r, const struct crisp_opts *o, int dfd,
+		    const struct img_file *files)
+{
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->dfd = dfd;
+	r->files = files;
+}
+
+static struct files_rtask *files_rst_task(const struct files_rst *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->nr_t; i++)
+		if (r->t[i].pid == pid)
+			return &r->t[i];
+	return NULL;
+}
+
+static int files_rst_read_table(struct files_rst *r, struct files_rtask *t, uint32_t files_id)
 {
 	char name[64];
 	int err, max = -1;
 
-	memset(r, 0, sizeof(*r));
-	r->o = o;
-	r->dfd = dfd;
-	r->pid = pid;
 	snprintf(name, sizeof(name), "fdinfo-%u.img", files_id);
-	err = img_read(&r->fdinfo, dfd, name, img_kind_by_name("FDINFO"));
+	err = img_read(&t->fdinfo, r->dfd, name, img_kind_by_name("FDINFO"));
 	if (err == -ENOENT) {
-		memset(&r->fdinfo, 0, sizeof(r->fdinfo));
+		memset(&t->fdinfo, 0, sizeof(t->fdinfo));
 		return 0;	/* no fds */
 	}
 	if (err) {
 		pr_err("cannot read the image %s: %s", name, strerror(-err));
 		return err;
 	}
-	r->f = calloc(r->fdinfo.n + 1, sizeof(*r->f));
-	r->fds = calloc(r->fdinfo.n + 1, sizeof(*r->fds));
-	if (!r->f || !r->fds)
+	t->fds = calloc(t->fdinfo.n + 1, sizeof(*t->fds));
+	if (!t->fds)
 		return -ENOMEM;
-	for (size_t i = 0; i < r->fdinfo.n; i++) {
-		const FdinfoEntry *e = (const FdinfoEntry *)r->fdinfo.ents[i].msg;
+	for (size_t i = 0; i < t->fdinfo.n; i++) {
+		const FdinfoEntry *e = (const FdinfoEntry *)t->fdinfo.ents[i].msg;
 		size_t idx = 0;
 
 		if (e->fd >= FILES_MAX_FD)
-			return files_rst_bad(name, i, r->fdinfo.ents[i].offset, "fd number too large");
-		for (size_t j = 0; j < r->nr_fds; j++)
-			if (r->fds[j].fd == (int)e->fd)
-				return files_rst_bad(name, i, r->fdinfo.ents[i].offset,
+			return files_rst_bad(name, i, t->fdinfo.ents[i].offset, "fd number too large");
+		for (size_t j = 0; j < t->nr_fds; j++)
+			if (t->fds[j].fd == (int)e->fd)
+				return files_rst_bad(name, i, t->fdinfo.ents[i].offset,
 						     "fd number given twice");
-		err = files_rst_pick(r, files, e->id, e->type, &idx);
+		err = files_rst_pick(r, name, e->id, e->type, &idx);
+		if (err == -EINVAL && idx < r->nr && r->f[idx].fe->id == e->id)
+			return files_rst_bad(name, i, t->fdinfo.ents[i].offset,
+					     "its type differs from the file's");
 		if (err)
 			return err;
-		r->fds[r->nr_fds++] = (struct files_rfd){ (int)e->fd, e->flags & FD_CLOEXEC, idx };
+		t->fds[t->nr_fds++] = (struct files_rfd){ (int)e->fd, e->flags & FD_CLOEXEC, idx };
 		if ((int)e->fd > max)
 			max = (int)e->fd;
 	}
-	r->close_from = max + 1;
-	/* read now: the task takes its locks where nothing may be logged */
+	t->close_from = max + 1;
+	return 0;
+}
+
+int files_rst_add_task(struct files_rst *r, pid_t pid, uint32_t files_id)
+{
+	struct files_rtask *n;
+	int err;
+
+	if (files_rst_task(r, pid))
+		return -EEXIST;
+	n = realloc(r->t, (r->nr_t + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	r->t = n;
+	memset(&n[r->nr_t], 0, sizeof(*n));
+	n[r->nr_t].pid = pid;
+	err = files_rst_read_table(r, &n[r->nr_t++], files_id);
+	if (err)
+		return err;
+	/* read now: a task takes its locks where nothing may be logged */
 	if (!files_rst_image(r, "FILE_LOCKS", &err))
 		return err;
 	return 0;
+}
+
+int files_rst_close_from(const struct files_rst *r, pid_t pid)
+{
+	const struct files_rtask *t = files_rst_task(r, pid);
+
+	return t ? t->close_from : 0;
 }
 
 /* Room for the engine's copies above the task's fd numbers. */
@@ -129,7 +182,10 @@ static int files_rst_room(struct files_rst *r)
 	struct rlimit rl;
 	rlim_t need;
 
-	r->min_fd = r->close_from > 64 ? r->close_from : 64;
+	r->min_fd = 64;
+	for (size_t i = 0; i < r->nr_t; i++)
+		if (r->t[i].close_from > r->min_fd)
+			r->min_fd = r->t[i].close_from;
 	need = (rlim_t)r->min_fd + 2 * r->nr + 64;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return -errno;
@@ -187,13 +243,18 @@ static int files_rst_cmp_fd(const void *a, const void *b)
 	return ((const struct files_rfd *)a)->fd - ((const struct files_rfd *)b)->fd;
 }
 
-int files_rst_install(struct files_rst *r, char *why, size_t len)
+int files_rst_install(struct files_rst *r, pid_t pid, char *why, size_t len)
 {
-	int next = 0;
+	struct files_rtask *t = files_rst_task(r, pid);
+	int next = 0, err;
 
-	qsort(r->fds, r->nr_fds, sizeof(*r->fds), files_rst_cmp_fd);
-	for (size_t i = 0; i < r->nr_fds; i++) {
-		const struct files_rfd *d = &r->fds[i];
+	if (!t) {
+		snprintf(why, len, "task %d has no fd table in the restore", (int)pid);
+		return -ENOENT;
+	}
+	qsort(t->fds, t->nr_fds, sizeof(*t->fds), files_rst_cmp_fd);
+	for (size_t i = 0; i < t->nr_fds; i++) {
+		const struct files_rfd *d = &t->fds[i];
 
 		if (dup3(r->f[d->file].fd, d->fd, d->cloexec ? O_CLOEXEC : 0) != d->fd) {
 			snprintf(why, len, "dup3 of file %u to fd %d: %s", r->f[d->file].fe->id,
@@ -201,14 +262,13 @@ int files_rst_install(struct files_rst *r, char *why, size_t len)
 			return -errno;
 		}
 	}
-	for (size_t i = 0; i < r->nr_fds; i++) {
-		struct files_rfile *f = &r->f[r->fds[i].file];
-		int err;
+	for (size_t i = 0; i < t->nr_fds; i++) {
+		struct files_rfile *f = &r->f[t->fds[i].file];
 
 		if (!f->ops->fixup || f->fixed_up)
 			continue;
-		f->fixed_up = true;
-		err = f->ops->fixup(r, f, r->fds[i].fd, why, len);
+		f->fixed_up = true;	/* this task's copy of the flag */
+		err = f->ops->fixup(r, f, t->fds[i].fd, why, len);
 		if (err)
 			return err;
 	}
@@ -216,19 +276,16 @@ int files_rst_install(struct files_rst *r, char *why, size_t len)
 	 * process's POSIX locks on it, so they must be gone before the locks
 	 * are taken again. */
 	for (size_t i = 0; i < r->nr; i++)
-		if (r->f[i].fd >= r->close_from)
+		if (r->f[i].fd >= t->close_from)
 			close(r->f[i].fd);
-	{
-		int err = files_locks_apply(r, r->pid, why, len);
-
-		if (err)
-			return err;
-	}
+	err = files_locks_apply(r, pid, why, len);
+	if (err)
+		return err;
 	/* the engine's own fds below close_from go; those above, later */
-	for (size_t i = 0; i < r->nr_fds; i++) {
-		if (r->fds[i].fd > next)
-			syscall(SYS_close_range, next, r->fds[i].fd - 1, 0);
-		next = r->fds[i].fd + 1;
+	for (size_t i = 0; i < t->nr_fds; i++) {
+		if (t->fds[i].fd > next)
+			syscall(SYS_close_range, next, t->fds[i].fd - 1, 0);
+		next = t->fds[i].fd + 1;
 	}
 	return 0;
 }
@@ -267,8 +324,11 @@ void files_rst_free(struct files_rst *r)
 	}
 	for (size_t i = 0; i < r->nr_img; i++)
 		img_file_free(&r->img[i]);
-	img_file_free(&r->fdinfo);
+	for (size_t i = 0; i < r->nr_t; i++) {
+		img_file_free(&r->t[i].fdinfo);
+		free(r->t[i].fds);
+	}
+	free(r->t);
 	free(r->f);
-	free(r->fds);
 	memset(r, 0, sizeof(*r));
 }

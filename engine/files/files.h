@@ -91,18 +91,25 @@ struct files_rfd {
 	size_t file;			/* index in files_rst.f */
 };
 
+/* One restored task's fd table. */
+struct files_rtask {
+	pid_t pid;
+	struct img_file fdinfo;
+	struct files_rfd *fds;
+	size_t nr_fds;
+	int close_from;			/* every fd of the task is below it */
+};
+
 #define FILES_MAX_IMAGES 8
 struct files_rst {
 	const struct crisp_opts *o;
-	pid_t pid;			/* the task (file locks are per task) */
 	int dfd;			/* the images dir */
-	struct files_rfile *f;
-	size_t nr;
-	struct files_rfd *fds;
-	size_t nr_fds;
-	struct img_file fdinfo;
+	const struct img_file *files;	/* files.img */
+	struct files_rfile *f;		/* every description, tree-wide, once */
+	size_t nr, cap;
+	struct files_rtask *t;
+	size_t nr_t;
 	int min_fd;			/* the engine's copies start here */
-	int close_from;			/* every task fd is below it */
 	struct img_file img[FILES_MAX_IMAGES];	/* per-kind data images */
 	const char *img_kind[FILES_MAX_IMAGES];
 	size_t nr_img;
@@ -183,16 +190,29 @@ int files_ghost_open(struct files_rst *r, struct files_rfile *f, uint32_t remap_
 
 /* ---- restore (files-rst.c) ---- */
 
-/* Reads fdinfo-@files_id.img and picks the file entries of @files it
+/*
+ * Restore, tree-wide: files_rst_init once, files_rst_add_task for each task
+ * that has an fd table of its own (tasks sharing one by CLONE_FILES: only
+ * the one that creates it), files_rst_open once in the engine before any
+ * task is created, then files_rst_install in each new task (a clone of the
+ * engine, or of a restored parent: the copies are inherited). A description
+ * shared by several tasks is opened once, so its offset stays shared.
+ */
+void files_rst_init(struct files_rst *r, const struct crisp_opts *o, int dfd,
+		    const struct img_file *files);
+/* Reads fdinfo-@files_id.img for task @pid and picks the file entries it
  * uses. 0 or -errno, logged. */
-int files_rst_prepare(struct files_rst *r, const struct crisp_opts *o, int dfd,
-		      const struct img_file *files, uint32_t files_id, pid_t pid);
-/* In the engine, before the task exists: opens every description once. */
+int files_rst_add_task(struct files_rst *r, pid_t pid, uint32_t files_id);
+/* In the engine, before the tasks exist: opens every description once,
+ * above every task's fd numbers. */
 int files_rst_open(struct files_rst *r);
-/* In the new task: installs its fds with their numbers and flags, runs
- * the kinds' fixups, closes every other fd below r->close_from. On failure
- * @why says what went wrong. 0 or -errno. */
-int files_rst_install(struct files_rst *r, char *why, size_t len);
+/* Every fd of task @pid is below this: the restorer closes the rest. */
+int files_rst_close_from(const struct files_rst *r, pid_t pid);
+/* In the new task @pid: installs its fds with their numbers and flags,
+ * runs the kinds' fixups, closes the engine's copies and every other fd
+ * below its close_from, takes its file locks. On failure @why says what
+ * went wrong. 0 or -errno. */
+int files_rst_install(struct files_rst *r, pid_t pid, char *why, size_t len);
 void files_rst_free(struct files_rst *r);
 /* Data image @kind (e.g. "PIPES_DATA"), read on first use; NULL with
  * *@err set when it is unreadable (an absent image reads as empty). */

@@ -440,7 +440,7 @@ static void rst_child_task(struct rst_ctx *c)
 		if (fd < 0)
 			rst_child_fail(c, -errno, "cannot open the executable %s: %s", exe, strerror(errno));
 		/* above the task's own fds: the restorer closes it with the rest */
-		hi = fcntl(fd, F_DUPFD_CLOEXEC, c->fr.close_from);
+		hi = fcntl(fd, F_DUPFD_CLOEXEC, c->args->fd_close_from);
 		if (hi < 0)
 			rst_child_fail(c, -errno, "moving the executable's fd: %s", strerror(errno));
 		close(fd);
@@ -472,9 +472,9 @@ void rst_child_main(struct rst_ctx *c)
 	for (size_t i = 0; i < a->nr_vmas; i++)
 		rst_child_map(c, c->im.mme->vmas[c->premap_vma[i]], &rv[i]);
 	rst_child_fill(c, rv, a->nr_vmas);
-	if (c->fr.nr_fds) {
+	if (c->fr.nr_t) {
 		char why[200] = "";
-		int err = files_rst_install(&c->fr, why, sizeof(why));
+		int err = files_rst_install(&c->fr, c->im.pid, why, sizeof(why));
 
 		if (err)
 			rst_child_fail(c, err, "installing the task's fds: %s", why);

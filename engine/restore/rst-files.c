@@ -38,11 +38,12 @@ int rst_files_open(struct rst_ctx *c)
 	uint32_t id;
 	int err = rst_files_id(c, &id);
 
+	files_rst_init(&c->fr, c->o, c->dir.dfd, &c->im.files);
 	if (!err)
-		err = files_rst_prepare(&c->fr, c->o, c->dir.dfd, &c->im.files, id, c->im.pid);
+		err = files_rst_add_task(&c->fr, c->im.pid, id);
 	if (!err)
 		err = files_rst_open(&c->fr);
 	if (!err)
-		c->args->fd_close_from = c->fr.close_from;
+		c->args->fd_close_from = files_rst_close_from(&c->fr, c->im.pid);
 	return err;
 }
