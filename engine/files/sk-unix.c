@@ -1,10 +1,14 @@
-/* sk-unix — unix sockets whose peer is dumped too (socketpair, stream,
- * datagram or seqpacket): type, state, peer, shutdown (sock_diag through
- * libnl-3), buffer sizes and the queued data of each end, peeked with
- * SO_PEEK_OFF (never consumed) into sk-queues.img. Sockets leading out of
- * the dump, listening or unconnected ones, and queued fds are refused.
+/* sk-unix — unix sockets: connected pairs whose both ends are dumped
+ * (socketpair, or a connection accepted within the dump; stream, datagram
+ * or seqpacket), listeners and bound or unbound unconnected sockets. Type,
+ * state, peer, shutdown, backlog (sock_diag through libnl-3), name, buffer
+ * sizes and the queued data, peeked with SO_PEEK_OFF (never consumed) into
+ * sk-queues.img. A connected pair comes back as a socketpair (its names are
+ * not kept). Refused: peers outside the dump, one-way datagram peers,
+ * listeners with connections not yet accepted, queued fds or credentials.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -22,6 +27,8 @@
 #include "files.h"
 
 #define SKU_MAX_QUEUE (64u << 20)	/* bytes queued per socket we save */
+#define SKU_CLOSE	7		/* TCP_CLOSE, TCP_LISTEN: unix sockets' states */
+#define SKU_LISTEN	10
 
 struct sku_msg {
 	uint32_t len;
@@ -31,6 +38,11 @@ struct sku_msg {
 struct sku_priv {
 	uint32_t ino, peer, type, state, shutdown;
 	uint32_t sndbuf, rcvbuf;
+	uint32_t pending, backlog;	/* a listener's queue (UNIX_DIAG_RQLEN) */
+	struct sockaddr_un name;
+	socklen_t name_len;		/* of sun_path; 0: unbound */
+	bool has_perms;
+	struct stat perms;		/* of a path name's socket file */
 	struct sku_msg *q;
 	size_t nr_q;
 	bool diag_ok;
@@ -63,6 +75,12 @@ static int sku_diag_cb(struct nl_msg *msg, void *arg)
 		sp->peer = nla_get_u32(tb[UNIX_DIAG_PEER]);
 	if (tb[UNIX_DIAG_SHUTDOWN] && nla_len(tb[UNIX_DIAG_SHUTDOWN]) >= 1)
 		sp->shutdown = nla_get_u8(tb[UNIX_DIAG_SHUTDOWN]);
+	if (tb[UNIX_DIAG_RQLEN] && nla_len(tb[UNIX_DIAG_RQLEN]) >= (int)sizeof(struct unix_diag_rqlen)) {
+		const struct unix_diag_rqlen *q = nla_data(tb[UNIX_DIAG_RQLEN]);
+
+		sp->pending = q->udiag_rqueue;
+		sp->backlog = q->udiag_wqueue;
+	}
 	sp->diag_ok = true;
 	return NL_OK;
 }
@@ -74,7 +92,7 @@ static int sku_diag(struct sku_priv *sp)
 		.sdiag_family = AF_UNIX,
 		.udiag_states = ~0u,
 		.udiag_ino = sp->ino,
-		.udiag_show = UDIAG_SHOW_PEER,
+		.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN,
 		.udiag_cookie = { ~0u, ~0u },
 	};
 	struct nl_sock *sk = nl_socket_alloc();
@@ -181,6 +199,25 @@ static int sku_peek_queue(const struct files_desc *d, struct sku_priv *sp)
 	return err;
 }
 
+/* The socket's own name (getsockname), and its file's owner and mode
+ * when it is a path. */
+static int sku_name(const struct files_desc *d, struct sku_priv *sp)
+{
+	socklen_t l = sizeof(sp->name);
+
+	if (getsockname(d->lfd, (struct sockaddr *)&sp->name, &l))
+		return -errno;
+	sp->name_len = l > offsetof(struct sockaddr_un, sun_path) ?
+		       l - (socklen_t)offsetof(struct sockaddr_un, sun_path) : 0;
+	/* an accepted socket shows its listener's name: it is not its own */
+	if (sp->peer && sp->state != SKU_LISTEN)
+		sp->name_len = 0;
+	if (sp->name_len && sp->name.sun_path[0] && !stat(sp->name.sun_path, &sp->perms) &&
+	    S_ISSOCK(sp->perms.st_mode))
+		sp->has_perms = true;
+	return 0;
+}
+
 static int sku_dump(struct files_dump *fdump, struct files_desc *d, const char *fdinfo)
 {
 	struct sku_priv *sp = calloc(1, sizeof(*sp));
@@ -203,22 +240,36 @@ static int sku_dump(struct files_dump *fdump, struct files_desc *d, const char *
 	if (!getsockopt(d->lfd, SOL_SOCKET, SO_RCVBUF, &v, &l))
 		sp->rcvbuf = (uint32_t)v;
 	err = sku_diag(sp);
+	if (!err)
+		err = sku_name(d, sp);
 	if (err)
 		return err;
-	if (!sp->peer) {
-		pr_err("task %d: fd %d (%s): a unix socket with no peer (listening, bound or "
-		       "unconnected); crisp cannot dump it yet", (int)d->pid, d->fd, d->link);
+	if (sp->state == SKU_LISTEN) {
+		if (sp->pending) {
+			pr_err("task %d: fd %d (%s): a unix listener with %u connections not yet "
+			       "accepted; crisp cannot dump them yet", (int)d->pid, d->fd, d->link,
+			       sp->pending);
+			return -EOPNOTSUPP;
+		}
+		return 0;
+	}
+	if (!sp->peer && sp->type != SOCK_DGRAM && sp->state != SKU_CLOSE) {
+		pr_err("task %d: fd %d (%s): a unix socket in state %u without a peer; crisp "
+		       "cannot dump it", (int)d->pid, d->fd, d->link, sp->state);
 		return -EOPNOTSUPP;
 	}
 	return sku_peek_queue(d, sp);
 }
 
-/* Is socket @ino (on @d's sockfs) among the dumped descriptions? */
-static bool sku_dumped(const struct files_dump *fd, const struct files_desc *d, uint32_t ino)
+/* Is @d's peer among the dumped descriptions, and connected back to it? */
+static bool sku_peer_pairs(const struct files_dump *fd, const struct files_desc *d,
+			   const struct sku_priv *sp)
 {
-	struct stat st = { .st_dev = d->st.st_dev, .st_ino = ino };	/* sockfs, like d */
+	struct stat st = { .st_dev = d->st.st_dev, .st_ino = sp->peer };	/* sockfs, like d */
+	ssize_t i = files_dump_same_inode(fd, &st, fd->nr);
 
-	return files_dump_same_inode(fd, &st, fd->nr) >= 0;
+	return i >= 0 && fd->d[i].ops == &files_unix_ops &&
+	       ((const struct sku_priv *)fd->d[i].priv)->peer == sp->ino;
 }
 
 static int sku_write_queue(struct files_wctx *w, const struct sku_priv *sp, uint32_t id)
@@ -248,11 +299,13 @@ static int sku_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 	UnixSkEntry ue = UNIX_SK_ENTRY__INIT;
 	SkOptsEntry so = SK_OPTS_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
+	FilePermsEntry perms = FILE_PERMS_ENTRY__INIT;
 	int err;
 
-	if (!sku_dumped(w->fdump, d, sp->peer)) {
-		pr_err("task %d: fd %d (%s): its peer (socket %u) is outside the dump; crisp "
-		       "cannot dump external unix sockets yet", (int)d->pid, d->fd, d->link, sp->peer);
+	if (sp->peer && !sku_peer_pairs(w->fdump, d, sp)) {
+		pr_err("task %d: fd %d (%s): its peer (socket %u) is outside the dump, or not "
+		       "connected back to it; crisp cannot dump that yet", (int)d->pid, d->fd,
+		       d->link, sp->peer);
 		return -EOPNOTSUPP;
 	}
 	so.so_sndbuf = sp->sndbuf;
@@ -265,7 +318,15 @@ static int sku_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 	ue.peer = sp->peer;
 	ue.fown = &fown;
 	ue.opts = &so;
-	ue.name.len = 0;
+	ue.backlog = sp->state == SKU_LISTEN ? sp->backlog : 0;
+	ue.name.len = sp->name_len;
+	ue.name.data = (uint8_t *)sp->name.sun_path;
+	if (sp->has_perms) {
+		perms.mode = sp->perms.st_mode & 07777;
+		perms.uid = sp->perms.st_uid;
+		perms.gid = sp->perms.st_gid;
+		ue.file_perms = &perms;
+	}
 	ue.has_shutdown = sp->shutdown != 0;
 	ue.shutdown = (SkShutdown)(((sp->shutdown & 1) ? SK_SHUTDOWN__READ : 0) |
 				   ((sp->shutdown & 2) ? SK_SHUTDOWN__WRITE : 0));
@@ -354,6 +415,76 @@ static int sku_finish(struct files_rst *r, struct files_rfile *f, int fd)
 	return f->fd < 0 ? f->fd : 0;
 }
 
+/* A path @name that is a socket file nobody listens on (left by the
+ * dumped task) is removed, so that the name can be bound again. */
+static void sku_unlink_stale(const struct sockaddr_un *sa, socklen_t len)
+{
+	struct stat st;
+	int probe;
+
+	if (!sa->sun_path[0] || lstat(sa->sun_path, &st) || !S_ISSOCK(st.st_mode))
+		return;
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return;
+	if (connect(probe, (const struct sockaddr *)sa, len) && errno == ECONNREFUSED)
+		unlink(sa->sun_path);
+	close(probe);
+}
+
+/* Queued datagrams of a bound socket, sent to its name from an unbound
+ * socket of ours (their senders' addresses are not kept). */
+static int sku_refill_bound(struct files_rst *r, const UnixSkEntry *ue,
+			    const struct sockaddr_un *sa, socklen_t len)
+{
+	int tmp = socket(AF_UNIX, (int)ue->type | SOCK_CLOEXEC, 0), err;
+
+	if (tmp < 0)
+		return -errno;
+	err = connect(tmp, (const struct sockaddr *)sa, len) ? -errno : sku_refill(r, ue->id, tmp);
+	close(tmp);
+	return err;
+}
+
+/* A socket without a peer: bound to its name, listening, queue refilled. */
+static int sku_open_alone(struct files_rst *r, struct files_rfile *f)
+{
+	const UnixSkEntry *ue = f->fe->usk;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = (socklen_t)offsetof(struct sockaddr_un, sun_path) + (socklen_t)ue->name.len;
+	int fd, err = 0;
+
+	if (ue->name.len > sizeof(sa.sun_path))
+		return -EINVAL;
+	fd = socket(AF_UNIX, (int)ue->type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	sku_bufs(fd, ue);
+	if (ue->name.len) {
+		memcpy(sa.sun_path, ue->name.data, ue->name.len);
+		sku_unlink_stale(&sa, len);
+		if (bind(fd, (struct sockaddr *)&sa, len)) {
+			err = -errno;
+			pr_perror("unix socket %u: binding to %s%.*s", ue->ino, sa.sun_path[0] ? "" : "@",
+				  (int)ue->name.len - !sa.sun_path[0], sa.sun_path + !sa.sun_path[0]);
+		} else if (sa.sun_path[0] && ue->file_perms &&
+			   (chmod(sa.sun_path, ue->file_perms->mode & 07777) ||
+			    lchown(sa.sun_path, ue->file_perms->uid, ue->file_perms->gid))) {
+			err = -errno;
+			pr_perror("unix socket %u: owner and mode of %s", ue->ino, sa.sun_path);
+		}
+	}
+	if (!err && ue->state == SKU_LISTEN && listen(fd, (int)ue->backlog))
+		err = -errno;
+	if (!err && ue->name.len && ue->type != SOCK_STREAM && ue->state != SKU_LISTEN)
+		err = sku_refill_bound(r, ue, &sa, len);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return sku_finish(r, f, fd);
+}
+
 static int sku_open(struct files_rst *r, struct files_rfile *f)
 {
 	const UnixSkEntry *ue = f->fe->usk;
@@ -362,6 +493,8 @@ static int sku_open(struct files_rst *r, struct files_rfile *f)
 
 	if (!ue || !ue->fown || !ue->opts)
 		return -EINVAL;
+	if (!ue->peer)
+		return sku_open_alone(r, f);
 	for (size_t i = 0; i < r->nr; i++)
 		if (r->f[i].ops == &files_unix_ops && r->f[i].fe->usk && r->f[i].fe->usk->ino == ue->peer &&
 		    r->f[i].fe->usk->peer == ue->ino && r->f[i].fe->usk->opts && r->f[i].fd < 0 &&
