@@ -23,6 +23,7 @@ static const struct files_ops *const files_kinds[] = {
 	&files_memfd_ops,	/* before reg: a memfd's link is a path too */
 	&files_reg_ops,
 	&files_pipe_ops,
+	&files_fifo_ops,
 	&files_eventfd_ops,
 	&files_signalfd_ops,
 	&files_timerfd_ops,
@@ -513,7 +514,8 @@ int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer 
 
 int files_dump_write(struct files_dump *fd, struct img_dir *dir, struct img_writer *files)
 {
-	struct files_wctx w = { .fdump = fd, .dir = dir, .files = files };
+	struct files_wctx w = { .fdump = fd, .dir = dir, .files = files,
+				.next_id = fd->id_base + 1 + (uint32_t)fd->nr };
 	int err = 0;
 
 	for (size_t i = 0; i < fd->nr && !err; i++)

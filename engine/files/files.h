@@ -70,6 +70,7 @@ struct files_wctx {
 	const struct files_dump *fdump;
 	struct img_dir *dir;
 	struct img_writer *files;	/* files.img */
+	uint32_t next_id;		/* for entries no fd names (a FIFO's path) */
 	struct img_writer w[FILES_MAX_WRITERS];
 	const char *kind[FILES_MAX_WRITERS];
 	size_t nr;
@@ -136,7 +137,7 @@ struct files_ops {
 
 extern const struct files_ops files_reg_ops, files_pipe_ops, files_eventfd_ops,
 	files_signalfd_ops, files_timerfd_ops, files_epoll_ops, files_unix_ops,
-	files_memfd_ops, files_inotify_ops;
+	files_memfd_ops, files_inotify_ops, files_fifo_ops;
 
 /* ---- dump (files.c) ---- */
 

@@ -1,7 +1,8 @@
-/* pipes — anonymous pipes: each end is one description (pipe_entry, the
- * pipe's inode as pipe_id), the buffered data and F_GETPIPE_SZ once per pipe
- * in pipes-data.img. The data is duplicated with tee() into a pipe of ours,
- * never consumed. Named FIFOs are not handled here (refused).
+/* pipes — anonymous pipes and named FIFOs: each end is one description
+ * (pipe_entry, or fifo_entry naming a reg_file_entry with the path; the
+ * inode as pipe_id), the buffered data and F_GETPIPE_SZ once per pipe in
+ * pipes-data.img / fifo-data.img. The data is duplicated with tee() into a
+ * pipe of ours, never consumed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "blog.h"
@@ -110,14 +112,34 @@ static int pipes_dump(struct files_dump *fd, struct files_desc *d, const char *f
 	return err;
 }
 
-static int pipes_write(struct files_wctx *w, const struct files_desc *d, uint32_t id)
+/* The pipe's data and size into data image @kind, by its owner only. */
+static int pipes_write_data(struct files_wctx *w, const struct files_desc *d, const char *kind)
 {
 	const struct pipes_priv *pp = d->priv;
+	PipeDataEntry pd = PIPE_DATA_ENTRY__INIT;
+	struct img_writer *dw;
+	int err;
+
+	if (!pp->owner)
+		return 0;
+	err = files_wctx_writer(w, kind, &dw);
+	if (err)
+		return err;
+	pd.pipe_id = (uint32_t)d->st.st_ino;
+	pd.bytes = pp->len;
+	pd.has_size = true;
+	pd.size = pp->size;
+	err = img_writer_entry(dw, &pd.base);
+	if (!err && pp->len)
+		err = img_writer_raw(dw, pp->data, pp->len);
+	return err;
+}
+
+static int pipes_write(struct files_wctx *w, const struct files_desc *d, uint32_t id)
+{
 	FileEntry fe = FILE_ENTRY__INIT;
 	PipeEntry pe = PIPE_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
-	PipeDataEntry pd = PIPE_DATA_ENTRY__INIT;
-	struct img_writer *dw;
 	int err;
 
 	pe.id = id;
@@ -128,19 +150,7 @@ static int pipes_write(struct files_wctx *w, const struct files_desc *d, uint32_
 	fe.id = id;
 	fe.pipe = &pe;
 	err = img_writer_entry(w->files, &fe.base);
-	if (err || !pp->owner)
-		return err;
-	err = files_wctx_writer(w, "PIPES_DATA", &dw);
-	if (err)
-		return err;
-	pd.pipe_id = pe.pipe_id;
-	pd.bytes = pp->len;
-	pd.has_size = true;
-	pd.size = pp->size;
-	err = img_writer_entry(dw, &pd.base);
-	if (!err && pp->len)
-		err = img_writer_raw(dw, pp->data, pp->len);
-	return err;
+	return err ? err : pipes_write_data(w, d, "PIPES_DATA");
 }
 
 static void pipes_free(struct files_desc *d)
@@ -153,13 +163,13 @@ static void pipes_free(struct files_desc *d)
 	d->priv = NULL;
 }
 
-/* Size and data of pipe @pipe_id into its write end @wfd. */
-static int pipes_fill(struct files_rst *r, uint32_t pipe_id, int wfd)
+/* Size and data of pipe @pipe_id (from image @kind) into its write end. */
+static int pipes_fill(struct files_rst *r, const char *kind, uint32_t pipe_id, int wfd)
 {
 	const struct img_file *img;
 	int err;
 
-	img = files_rst_image(r, "PIPES_DATA", &err);
+	img = files_rst_image(r, kind, &err);
 	if (!img)
 		return err;
 	for (size_t i = 0; i < img->n; i++) {
@@ -235,7 +245,7 @@ static int pipes_open(struct files_rst *r, struct files_rfile *f)
 		return -errno;
 	keep[0] = ends[0];
 	keep[1] = ends[1];
-	err = pipes_fill(r, pipe_id, ends[1]);
+	err = pipes_fill(r, "PIPES_DATA", pipe_id, ends[1]);
 	/* both ends stay open until every description of the pipe has its own */
 	keep[0] = dup(ends[0]);
 	keep[1] = dup(ends[1]);
@@ -270,4 +280,116 @@ const struct files_ops files_pipe_ops = {
 	.write = pipes_write,
 	.free = pipes_free,
 	.open = pipes_open,
+};
+
+/* ---- named FIFOs ---- */
+
+static bool fifo_match(const struct files_probe *p)
+{
+	return S_ISFIFO(p->st.st_mode) && p->link[0] == '/';
+}
+
+static int fifo_write(struct files_wctx *w, const struct files_desc *d, uint32_t id)
+{
+	FileEntry fe = FILE_ENTRY__INIT, re_fe = FILE_ENTRY__INIT;
+	FifoEntry fi = FIFO_ENTRY__INIT;
+	RegFileEntry re = REG_FILE_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+	int err;
+
+	/* the path, as a regular-file entry no fd names */
+	re.id = w->next_id++;
+	re.flags = d->flags;
+	re.fown = &fown;
+	re.name = d->link;
+	re.has_mode = true;
+	re.mode = d->st.st_mode;
+	re_fe.type = FD_TYPES__REG;
+	re_fe.id = re.id;
+	re_fe.reg = &re;
+	fi.id = id;
+	fi.pipe_id = (uint32_t)d->st.st_ino;
+	fi.has_regf_id = true;
+	fi.regf_id = re.id;
+	fe.type = FD_TYPES__FIFO;
+	fe.id = id;
+	fe.fifo = &fi;
+	err = img_writer_entry(w->files, &re_fe.base);
+	if (!err)
+		err = img_writer_entry(w->files, &fe.base);
+	return err ? err : pipes_write_data(w, d, "FIFO_DATA");
+}
+
+static const RegFileEntry *fifo_path(const struct files_rst *r, const FifoEntry *fi)
+{
+	for (size_t i = 0; fi->has_regf_id && r->files && i < r->files->n; i++) {
+		const FileEntry *fe = (const FileEntry *)r->files->ents[i].msg;
+
+		if (fe->id == fi->regf_id && fe->type == FD_TYPES__REG && fe->reg && fe->reg->name)
+			return fe->reg;
+	}
+	return NULL;
+}
+
+/* One end of the FIFO at @path, opened without blocking (the holder keeps
+ * both sides alive), then given its own flags. */
+static int fifo_end(struct files_rst *r, struct files_rfile *f, const char *path)
+{
+	uint32_t flags = f->fe->fifo ? fifo_path(r, f->fe->fifo)->flags : 0;
+	int fd = open(path, (int)(flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFL, flags & (O_NONBLOCK | O_ASYNC | O_DIRECT))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	f->fd = files_rst_park(r, fd);
+	return f->fd < 0 ? f->fd : 0;
+}
+
+static int fifo_open(struct files_rst *r, struct files_rfile *f)
+{
+	const FifoEntry *fi = f->fe->fifo;
+	const RegFileEntry *re = fi ? fifo_path(r, fi) : NULL;
+	struct stat st;
+	int holder, err;
+
+	if (!re) {
+		pr_err("FIFO file %u: no path for it in files.img", f->fe->id);
+		return -EINVAL;
+	}
+	if (stat(re->name, &st) || !S_ISFIFO(st.st_mode)) {
+		pr_err("%s is no longer a FIFO", re->name);
+		return -ESTALE;
+	}
+	/* read-write: never blocks, and keeps a reader and a writer meanwhile */
+	holder = open(re->name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (holder < 0) {
+		err = -errno;
+		pr_perror("cannot open the FIFO %s", re->name);
+		return err;
+	}
+	err = fcntl(holder, F_SETFL, 0) ? -errno : pipes_fill(r, "FIFO_DATA", fi->pipe_id, holder);
+	for (size_t i = 0; i < r->nr && !err; i++) {
+		struct files_rfile *o = &r->f[i];
+
+		if (o->ops == &files_fifo_ops && o->fd < 0 && o->fe->fifo &&
+		    o->fe->fifo->pipe_id == fi->pipe_id && fifo_path(r, o->fe->fifo))
+			err = fifo_end(r, o, fifo_path(r, o->fe->fifo)->name);
+	}
+	close(holder);
+	return err;
+}
+
+const struct files_ops files_fifo_ops = {
+	.name = "FIFO",
+	.type = FD_TYPES__FIFO,
+	.match = fifo_match,
+	.dump = pipes_dump,
+	.write = fifo_write,
+	.free = pipes_free,
+	.open = fifo_open,
 };
