@@ -21,7 +21,7 @@
 static const struct files_ops *const files_rst_kinds[] = {
 	&files_reg_ops, &files_pipe_ops, &files_eventfd_ops, &files_signalfd_ops,
 	&files_timerfd_ops, &files_epoll_ops, &files_unix_ops, &files_memfd_ops,
-	&files_inotify_ops, &files_fifo_ops,
+	&files_inotify_ops, &files_fifo_ops, &files_tty_ops,
 };
 
 static const struct files_ops *files_rst_ops(FdTypes type)

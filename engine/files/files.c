@@ -21,6 +21,7 @@
 
 static const struct files_ops *const files_kinds[] = {
 	&files_memfd_ops,	/* before reg: a memfd's link is a path too */
+	&files_tty_ops,
 	&files_reg_ops,
 	&files_pipe_ops,
 	&files_fifo_ops,

@@ -38,6 +38,7 @@ static int64_t chk_member_id(const FileEntry *fe)
 	case FD_TYPES__UNIXSK: return fe->usk ? (int64_t)fe->usk->id : -1;
 	case FD_TYPES__MEMFD: return fe->memfd ? (int64_t)fe->memfd->id : -1;
 	case FD_TYPES__FIFO: return fe->fifo ? (int64_t)fe->fifo->id : -1;
+	case FD_TYPES__TTY: return fe->tty ? (int64_t)fe->tty->id : -1;
 	default: return fe->id;	/* kinds crisp does not write: not checked */
 	}
 }
