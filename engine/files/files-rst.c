@@ -303,7 +303,8 @@ const struct img_file *files_rst_image(struct files_rst *r, const char *kind, in
 		*err = -EINVAL;
 		return NULL;
 	}
-	*err = img_read(&r->img[r->nr_img], r->dfd, name, k);
+	/* most dumps lack most kinds' images: absent is empty, and no error */
+	*err = faccessat(r->dfd, name, F_OK, 0) ? -errno : img_read(&r->img[r->nr_img], r->dfd, name, k);
 	if (*err == -ENOENT) {
 		memset(&r->img[r->nr_img], 0, sizeof(r->img[0]));
 		*err = 0;

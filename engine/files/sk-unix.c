@@ -4,8 +4,11 @@
  * state, peer, shutdown, backlog (sock_diag through libnl-3), name, buffer
  * sizes and the queued data, peeked with SO_PEEK_OFF (never consumed) into
  * sk-queues.img. A connected pair comes back as a socketpair (its names are
- * not kept). Refused: peers outside the dump, one-way datagram peers,
- * listeners with connections not yet accepted, queued fds or credentials.
+ * not kept). A socket connected to a bound socket outside the dump is,
+ * with --ext-unix-sk, saved with that peer as an external entry (CRIU's
+ * USK_EXTERN) and connected to its name again at restore. Refused: other
+ * outside peers, one-way datagram peers within the dump, listeners with
+ * connections not yet accepted, queued fds or credentials.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -29,6 +32,7 @@
 #define SKU_MAX_QUEUE (64u << 20)	/* bytes queued per socket we save */
 #define SKU_CLOSE	7		/* TCP_CLOSE, TCP_LISTEN: unix sockets' states */
 #define SKU_LISTEN	10
+#define SKU_EXTERN	1		/* CRIU's USK_EXTERN uflag */
 
 struct sku_msg {
 	uint32_t len;
@@ -43,6 +47,8 @@ struct sku_priv {
 	socklen_t name_len;		/* of sun_path; 0: unbound */
 	bool has_perms;
 	struct stat perms;		/* of a path name's socket file */
+	struct sockaddr_un peer_name;	/* getpeername: an outside peer's name */
+	socklen_t peer_name_len;
 	struct sku_msg *q;
 	size_t nr_q;
 	bool diag_ok;
@@ -212,6 +218,12 @@ static int sku_name(const struct files_desc *d, struct sku_priv *sp)
 	/* an accepted socket shows its listener's name: it is not its own */
 	if (sp->peer && sp->state != SKU_LISTEN)
 		sp->name_len = 0;
+	if (sp->peer) {
+		l = sizeof(sp->peer_name);
+		if (!getpeername(d->lfd, (struct sockaddr *)&sp->peer_name, &l) &&
+		    l > offsetof(struct sockaddr_un, sun_path))
+			sp->peer_name_len = l - (socklen_t)offsetof(struct sockaddr_un, sun_path);
+	}
 	if (sp->name_len && sp->name.sun_path[0] && !stat(sp->name.sun_path, &sp->perms) &&
 	    S_ISSOCK(sp->perms.st_mode))
 		sp->has_perms = true;
@@ -292,6 +304,50 @@ static int sku_write_queue(struct files_wctx *w, const struct sku_priv *sp, uint
 	return err;
 }
 
+/* An outside peer, with --ext-unix-sk: an entry of its own, no fd names
+ * it, with the peer's name (once per peer). Our queue must be empty: what
+ * the outside peer sent cannot be sent again from it. */
+static int sku_write_extern(struct files_wctx *w, const struct files_desc *d,
+			    const struct sku_priv *sp)
+{
+	FileEntry fe = FILE_ENTRY__INIT;
+	UnixSkEntry ue = UNIX_SK_ENTRY__INIT;
+	SkOptsEntry so = SK_OPTS_ENTRY__INIT;
+	FownEntry fown = FOWN_ENTRY__INIT;
+	const struct files_dump *fd = w->fdump;
+
+	if (!fd->o || !fd->o->ext_unix_sk) {
+		pr_err("task %d: fd %d (%s): its peer (socket %u) is outside the dump; dump with "
+		       "--ext-unix-sk to connect it to the peer's name again at restore",
+		       (int)d->pid, d->fd, d->link, sp->peer);
+		return -EOPNOTSUPP;
+	}
+	if (!sp->peer_name_len || sp->nr_q || sp->type == SOCK_SEQPACKET) {
+		pr_err("task %d: fd %d (%s): its outside peer (socket %u) %s; crisp cannot dump it",
+		       (int)d->pid, d->fd, d->link, sp->peer,
+		       !sp->peer_name_len ? "has no name to connect to again" :
+		       sp->nr_q ? "sent data still queued here" : "is a seqpacket socket");
+		return -EOPNOTSUPP;
+	}
+	for (const struct files_desc *o = fd->d; o < d; o++)
+		if (o->ops == &files_unix_ops && ((const struct sku_priv *)o->priv)->peer == sp->peer &&
+		    !sku_peer_pairs(fd, o, o->priv))
+			return 0;	/* written with that one */
+	ue.id = w->next_id++;
+	ue.ino = sp->peer;
+	ue.type = sp->type;
+	ue.state = sp->type == SOCK_STREAM ? SKU_LISTEN : SKU_CLOSE;
+	ue.uflags = SKU_EXTERN;
+	ue.fown = &fown;
+	ue.opts = &so;
+	ue.name.len = sp->peer_name_len;
+	ue.name.data = (uint8_t *)sp->peer_name.sun_path;
+	fe.type = FD_TYPES__UNIXSK;
+	fe.id = ue.id;
+	fe.usk = &ue;
+	return img_writer_entry(w->files, &fe.base);
+}
+
 static int sku_write(struct files_wctx *w, const struct files_desc *d, uint32_t id)
 {
 	const struct sku_priv *sp = d->priv;
@@ -302,11 +358,12 @@ static int sku_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 	FilePermsEntry perms = FILE_PERMS_ENTRY__INIT;
 	int err;
 
-	if (sp->peer && !sku_peer_pairs(w->fdump, d, sp)) {
-		pr_err("task %d: fd %d (%s): its peer (socket %u) is outside the dump, or not "
-		       "connected back to it; crisp cannot dump that yet", (int)d->pid, d->fd,
-		       d->link, sp->peer);
-		return -EOPNOTSUPP;
+	bool ext = sp->peer && !sku_peer_pairs(w->fdump, d, sp);
+
+	if (ext) {
+		err = sku_write_extern(w, d, sp);
+		if (err)
+			return err;
 	}
 	so.so_sndbuf = sp->sndbuf;
 	so.so_rcvbuf = sp->rcvbuf;
@@ -485,6 +542,45 @@ static int sku_open_alone(struct files_rst *r, struct files_rfile *f)
 	return sku_finish(r, f, fd);
 }
 
+/* The external entry (USK_EXTERN) of socket @ino in files.img, or NULL. */
+static const UnixSkEntry *sku_extern_peer(const struct files_rst *r, uint32_t ino)
+{
+	for (size_t i = 0; r->files && i < r->files->n; i++) {
+		const FileEntry *fe = (const FileEntry *)r->files->ents[i].msg;
+
+		if (fe->type == FD_TYPES__UNIXSK && fe->usk && fe->usk->ino == ino &&
+		    (fe->usk->uflags & SKU_EXTERN))
+			return fe->usk;
+	}
+	return NULL;
+}
+
+/* Connected again to the outside peer's name (a new connection). */
+static int sku_open_extern(struct files_rst *r, struct files_rfile *f, const UnixSkEntry *pe)
+{
+	const UnixSkEntry *ue = f->fe->usk;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = (socklen_t)offsetof(struct sockaddr_un, sun_path) + (socklen_t)pe->name.len;
+	int fd, err;
+
+	if (!pe->name.len || pe->name.len > sizeof(sa.sun_path))
+		return -EINVAL;
+	memcpy(sa.sun_path, pe->name.data, pe->name.len);
+	fd = socket(AF_UNIX, (int)ue->type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	sku_bufs(fd, ue);
+	if (connect(fd, (struct sockaddr *)&sa, len)) {
+		err = -errno;
+		pr_perror("unix socket %u: connecting again to its outside peer %s%.*s", ue->ino,
+			  sa.sun_path[0] ? "" : "@", (int)pe->name.len - !sa.sun_path[0],
+			  sa.sun_path + !sa.sun_path[0]);
+		close(fd);
+		return err;
+	}
+	return sku_finish(r, f, fd);
+}
+
 static int sku_open(struct files_rst *r, struct files_rfile *f)
 {
 	const UnixSkEntry *ue = f->fe->usk;
@@ -495,6 +591,8 @@ static int sku_open(struct files_rst *r, struct files_rfile *f)
 		return -EINVAL;
 	if (!ue->peer)
 		return sku_open_alone(r, f);
+	if (sku_extern_peer(r, ue->peer))
+		return sku_open_extern(r, f, sku_extern_peer(r, ue->peer));
 	for (size_t i = 0; i < r->nr; i++)
 		if (r->f[i].ops == &files_unix_ops && r->f[i].fe->usk && r->f[i].fe->usk->ino == ue->peer &&
 		    r->f[i].fe->usk->peer == ue->ino && r->f[i].fe->usk->opts && r->f[i].fd < 0 &&

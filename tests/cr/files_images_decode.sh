@@ -1,14 +1,15 @@
 #!/bin/sh
 # files_images_decode.sh CRTEST-RUN CRISP DECODER CRISP-IMG CRIT SCENARIO...
-# Each scenario is dumped with -R --file-locks (then verified: it runs on); every
-# image of the dump must decode with CRIU's crit and the dump must pass
-# `crisp-img check`. Proves that the open-file images are CRIU's format.
+# Each scenario is dumped with -R --file-locks --ext-unix-sk (then verified:
+# it runs on); every image of the dump must decode with CRIU's crit and the
+# dump must pass `crisp-img check`. Proves that the open-file images are
+# CRIU's format.
 set -u
 run=${1:?usage}; crisp=${2:?}; dec=${3:?}; img=${4:?}; crit=${5:?}
 shift 5
 bad=0
 for sc in "$@"; do
-	out=$("$run" --crisp "$crisp" --decoder "$dec" --steps "dump -R --file-locks; verify" --keep -- "$sc" 2>&1)
+	out=$("$run" --crisp "$crisp" --decoder "$dec" --steps "dump -R --file-locks --ext-unix-sk; verify" --keep -- "$sc" 2>&1)
 	st=$?
 	dir=$(printf '%s\n' "$out" | sed -n 's/.* steps ".*" in \(.*\)$/\1/p' | head -n 1)
 	if [ $st -ne 0 ] || [ -z "$dir" ] || [ ! -d "$dir/img-1" ]; then
