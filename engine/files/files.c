@@ -294,12 +294,13 @@ ssize_t files_dump_same_inode(const struct files_dump *fd, const struct stat *st
 static ssize_t files_find_desc(const struct files_dump *fd, const struct files_probe *p, size_t *pos)
 {
 	size_t lo = files_lower_bound(fd, &p->st), hi = lo;
+	pid_t self = getpid();	/* both copies are ours */
 
 	while (hi < fd->nr_ordered && !files_cmp_inode(&fd->d[fd->order[hi]], &p->st))
 		hi++;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		long r = syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, fd->d[fd->order[mid]].lfd, p->lfd);
+		long r = syscall(SYS_kcmp, self, self, KCMP_FILE, fd->d[fd->order[mid]].lfd, p->lfd);
 
 		if (r == 0)
 			return (ssize_t)fd->order[mid];
