@@ -47,6 +47,7 @@ static int efd_write_entry(struct files_wctx *w, const struct files_desc *d, uin
 	EventfdFileEntry ee = EVENTFD_FILE_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
 
+	files_fown(d, &fown);
 	ee.id = id;
 	ee.flags = d->flags;
 	ee.has_semaphore = ep->semaphore;

@@ -65,6 +65,7 @@ static int epoll_write(struct files_wctx *w, const struct files_desc *d, uint32_
 	EventpollTfdEntry **tp = calloc(ep->nr + 1, sizeof(*tp));
 	int err;
 
+	files_fown(d, &fown);
 	if (!te || !tp) {
 		free(te);
 		free(tp);

@@ -63,6 +63,7 @@ static int files_reg_write(struct files_wctx *w, const struct files_desc *d, uin
 	FownEntry fown = FOWN_ENTRY__INIT;
 	int err;
 
+	files_fown(d, &fown);
 	re.id = id;
 	re.flags = d->flags;
 	re.pos = d->pos;

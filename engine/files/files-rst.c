@@ -243,6 +243,56 @@ static int files_rst_cmp_fd(const void *a, const void *b)
 	return ((const struct files_rfd *)a)->fd - ((const struct files_rfd *)b)->fd;
 }
 
+/* The SIGIO owner saved in file entry @fe, whatever its kind. */
+static const FownEntry *files_rst_fown(const FileEntry *fe)
+{
+	switch (fe->type) {
+	case FD_TYPES__REG: return fe->reg ? fe->reg->fown : NULL;
+	case FD_TYPES__PIPE: return fe->pipe ? fe->pipe->fown : NULL;
+	case FD_TYPES__EVENTFD: return fe->efd ? fe->efd->fown : NULL;
+	case FD_TYPES__EVENTPOLL: return fe->epfd ? fe->epfd->fown : NULL;
+	case FD_TYPES__SIGNALFD: return fe->sgfd ? fe->sgfd->fown : NULL;
+	case FD_TYPES__TIMERFD: return fe->tfd ? fe->tfd->fown : NULL;
+	case FD_TYPES__INOTIFY: return fe->ify ? fe->ify->fown : NULL;
+	case FD_TYPES__UNIXSK: return fe->usk ? fe->usk->fown : NULL;
+	case FD_TYPES__MEMFD: return fe->memfd ? fe->memfd->fown : NULL;
+	case FD_TYPES__TTY: return fe->tty ? fe->tty->fown : NULL;
+	default: return NULL;
+	}
+}
+
+/* In the task: the description's SIGIO owner and signal (F_SETOWN_EX,
+ * F_SETSIG), set where the owner exists. */
+static int files_rst_owner(struct files_rfile *f, int fd, char *why, size_t len)
+{
+	const FownEntry *o = files_rst_fown(f->fe);
+	int fl = fcntl(fd, F_GETFL);
+	struct f_owner_ex ex;
+
+	/* O_ASYNC was set in the engine under another fd number, which SIGIO
+	 * reports (si_fd): set again here, under this one */
+	if (fl >= 0 && (fl & O_ASYNC) &&
+	    (fcntl(fd, F_SETFL, fl & ~O_ASYNC) || fcntl(fd, F_SETFL, fl))) {
+		snprintf(why, len, "O_ASYNC on fd %d: %s", fd, strerror(errno));
+		return -errno;
+	}
+	if (f->owned || !o || (!o->pid && !o->signum))
+		return 0;
+	f->owned = true;
+	if (o->signum && fcntl(fd, F_SETSIG, (int)o->signum)) {
+		snprintf(why, len, "F_SETSIG %u on fd %d: %s", o->signum, fd, strerror(errno));
+		return -errno;
+	}
+	ex.type = (int)o->pid_type;
+	ex.pid = (pid_t)o->pid;
+	if (o->pid && fcntl(fd, F_SETOWN_EX, &ex)) {
+		snprintf(why, len, "F_SETOWN_EX %u/%u on fd %d: %s", o->pid_type, o->pid, fd,
+			 strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int files_rst_install(struct files_rst *r, pid_t pid, char *why, size_t len)
 {
 	struct files_rtask *t = files_rst_task(r, pid);
@@ -265,6 +315,9 @@ int files_rst_install(struct files_rst *r, pid_t pid, char *why, size_t len)
 	for (size_t i = 0; i < t->nr_fds; i++) {
 		struct files_rfile *f = &r->f[t->fds[i].file];
 
+		err = files_rst_owner(f, t->fds[i].fd, why, len);
+		if (err)
+			return err;
 		if (!f->ops->fixup || f->fixed_up)
 			continue;
 		f->fixed_up = true;	/* this task's copy of the flag */

@@ -381,6 +381,16 @@ static int files_new_desc(struct files_dump *fd, const struct files_ops *ops,
 	if (fdinfo_u64(fdinfo, strlen(fdinfo), "flags", 8, &v))
 		v = 0;
 	d->flags = (uint32_t)v & ~(uint32_t)O_CLOEXEC;
+	{
+		struct f_owner_ex ex = { 0, 0 };
+		int sig = fcntl(p->lfd, F_GETSIG);
+
+		if (!fcntl(p->lfd, F_GETOWN_EX, &ex) && ex.pid > 0) {
+			d->own_type = (uint32_t)ex.type;
+			d->own_pid = (uint32_t)ex.pid;
+		}
+		d->own_sig = sig > 0 ? (uint32_t)sig : 0;
+	}
 	fd->nr++;
 	p->lfd = -1;	/* the description keeps it */
 	err = ops->dump(fd, d, fdinfo);
@@ -493,6 +503,14 @@ int files_dump_task(struct files_dump *fd, pid_t pid)
 	free(link);
 	free(fdinfo);
 	return err;
+}
+
+void files_fown(const struct files_desc *d, FownEntry *f)
+{
+	fown_entry__init(f);
+	f->pid_type = d->own_type;
+	f->pid = d->own_pid;
+	f->signum = d->own_sig;
 }
 
 int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer **out)

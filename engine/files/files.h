@@ -35,6 +35,7 @@ struct files_desc {
 	struct stat st;
 	uint32_t flags;			/* f_flags, O_CLOEXEC left out */
 	uint64_t pos;
+	uint32_t own_type, own_pid, own_sig;	/* F_GETOWN_EX, F_GETSIG */
 	char *link;
 	void *priv;			/* the kind's collected state */
 };
@@ -82,6 +83,7 @@ struct files_rfile {
 	const struct files_ops *ops;
 	int fd;				/* engine side, high number; -1 until open */
 	bool fixed_up;			/* the fixup ran (once per description) */
+	bool owned;			/* its SIGIO owner was set */
 	void *priv;
 };
 
@@ -158,6 +160,8 @@ void files_dump_free(struct files_dump *fd);
 /* The lowest index of a description of inode @st (dev, ino) other than
  * @self, or -1. Binary search: cheap inside the freeze. */
 ssize_t files_dump_same_inode(const struct files_dump *fd, const struct stat *st, size_t self);
+/* @d's owner for SIGIO (F_SETOWN_EX, F_SETSIG) into @f (initialised). */
+void files_fown(const struct files_desc *d, FownEntry *f);
 /* The writer of data image @kind (by img kind name), opened on first use. */
 int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer **out);
 

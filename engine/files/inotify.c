@@ -147,6 +147,7 @@ static int ino_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 	FhEntry *fh = calloc(ip->nr + 1, sizeof(*fh));
 	int err = -ENOMEM;
 
+	files_fown(d, &fown);
 	if (!we || !wp || !fh)
 		goto out;
 	for (size_t i = 0; i < ip->nr; i++) {

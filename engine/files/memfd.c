@@ -168,6 +168,7 @@ static int memfd_write(struct files_wctx *w, const struct files_desc *d, uint32_
 	FownEntry fown = FOWN_ENTRY__INIT;
 	int err;
 
+	files_fown(d, &fown);
 	me.id = id;
 	me.flags = d->flags;
 	me.pos = d->pos;

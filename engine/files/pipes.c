@@ -142,6 +142,7 @@ static int pipes_write(struct files_wctx *w, const struct files_desc *d, uint32_
 	FownEntry fown = FOWN_ENTRY__INIT;
 	int err;
 
+	files_fown(d, &fown);
 	pe.id = id;
 	pe.pipe_id = (uint32_t)d->st.st_ino;
 	pe.flags = d->flags;
@@ -297,6 +298,7 @@ static int fifo_write(struct files_wctx *w, const struct files_desc *d, uint32_t
 	FownEntry fown = FOWN_ENTRY__INIT;
 	int err;
 
+	files_fown(d, &fown);
 	/* the path, as a regular-file entry no fd names */
 	re.id = w->next_id++;
 	re.flags = d->flags;

@@ -38,6 +38,7 @@ static int signalfd_write(struct files_wctx *w, const struct files_desc *d, uint
 	SignalfdEntry se = SIGNALFD_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
 
+	files_fown(d, &fown);
 	se.id = id;
 	se.flags = d->flags;
 	se.fown = &fown;

@@ -358,6 +358,7 @@ static int sku_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 	FilePermsEntry perms = FILE_PERMS_ENTRY__INIT;
 	int err;
 
+	files_fown(d, &fown);
 	bool ext = sp->peer && !sku_peer_pairs(w->fdump, d, sp);
 
 	if (ext) {

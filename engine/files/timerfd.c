@@ -45,6 +45,7 @@ static int timerfd_write(struct files_wctx *w, const struct files_desc *d, uint3
 	TimerfdEntry te = TIMERFD_ENTRY__INIT;
 	FownEntry fown = FOWN_ENTRY__INIT;
 
+	files_fown(d, &fown);
 	te.id = id;
 	te.flags = d->flags;
 	te.fown = &fown;

@@ -170,6 +170,7 @@ static int tty_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 	FownEntry fown = FOWN_ENTRY__INIT;
 	int err;
 
+	files_fown(d, &fown);
 	if (!tp->master && !tty_master_dumped(w->fdump, tp->index)) {
 		pr_err("task %d: fd %d is %s, a terminal whose master is outside the dump; crisp "
 		       "cannot dump it (--shell-job is not supported yet)", (int)d->pid, d->fd, d->link);
