@@ -165,6 +165,19 @@ void files_fown(const struct files_desc *d, FownEntry *f);
 /* The writer of data image @kind (by img kind name), opened on first use. */
 int files_wctx_writer(struct files_wctx *w, const char *kind, struct img_writer **out);
 
+/* ---- SOL_SOCKET options of any socket kind (sk-opts.c) ---- */
+
+struct sk_opts {
+	uint32_t sndbuf, rcvbuf, priority, rcvlowat, mark;
+	uint64_t snd_sec, snd_usec, rcv_sec, rcv_usec;
+	bool passcred, passsec, reuseaddr, reuseport, broadcast, keepalive, oobinline;
+};
+/* Reads them on socket @fd (our duplicate). 0. */
+int sk_opts_collect(int fd, struct sk_opts *o);
+void sk_opts_fill(const struct sk_opts *o, SkOptsEntry *e);
+/* Sets them on the new socket @fd. 0 or -errno, logged. */
+int sk_opts_apply(int fd, const SkOptsEntry *e);
+
 /* ---- file locks (file-locks.c) ---- */
 
 struct files_lock;

@@ -41,7 +41,7 @@ struct sku_msg {
 
 struct sku_priv {
 	uint32_t ino, peer, type, state, shutdown;
-	uint32_t sndbuf, rcvbuf;
+	struct sk_opts opts;
 	uint32_t pending, backlog;	/* a listener's queue (UNIX_DIAG_RQLEN) */
 	struct sockaddr_un name;
 	socklen_t name_len;		/* of sun_path; 0: unbound */
@@ -245,12 +245,7 @@ static int sku_dump(struct files_dump *fdump, struct files_desc *d, const char *
 	if (getsockopt(d->lfd, SOL_SOCKET, SO_TYPE, &v, &l))
 		return -errno;
 	sp->type = (uint32_t)v;
-	l = sizeof(int);
-	if (!getsockopt(d->lfd, SOL_SOCKET, SO_SNDBUF, &v, &l))
-		sp->sndbuf = (uint32_t)v;
-	l = sizeof(int);
-	if (!getsockopt(d->lfd, SOL_SOCKET, SO_RCVBUF, &v, &l))
-		sp->rcvbuf = (uint32_t)v;
+	sk_opts_collect(d->lfd, &sp->opts);
 	err = sku_diag(sp);
 	if (!err)
 		err = sku_name(d, sp);
@@ -366,8 +361,7 @@ static int sku_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 		if (err)
 			return err;
 	}
-	so.so_sndbuf = sp->sndbuf;
-	so.so_rcvbuf = sp->rcvbuf;
+	sk_opts_fill(&sp->opts, &so);
 	ue.id = id;
 	ue.ino = sp->ino;
 	ue.type = sp->type;
@@ -435,23 +429,6 @@ static int sku_refill(struct files_rst *r, uint32_t id, int from)
 	return 0;
 }
 
-static void sku_bufs(int fd, const UnixSkEntry *ue)
-{
-	int v;
-
-	/* getsockopt showed the doubled sizes; the kernel doubles what it gets */
-	if (ue->opts->so_sndbuf) {
-		v = (int)(ue->opts->so_sndbuf / 2);
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)))
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	}
-	if (ue->opts->so_rcvbuf) {
-		v = (int)(ue->opts->so_rcvbuf / 2);
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	}
-}
-
 static int sku_finish(struct files_rst *r, struct files_rfile *f, int fd)
 {
 	const UnixSkEntry *ue = f->fe->usk;
@@ -517,7 +494,11 @@ static int sku_open_alone(struct files_rst *r, struct files_rfile *f)
 	fd = socket(AF_UNIX, (int)ue->type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	sku_bufs(fd, ue);
+	err = sk_opts_apply(fd, ue->opts);
+	if (err) {
+		close(fd);
+		return err;
+	}
 	if (ue->name.len) {
 		memcpy(sa.sun_path, ue->name.data, ue->name.len);
 		sku_unlink_stale(&sa, len);
@@ -570,7 +551,11 @@ static int sku_open_extern(struct files_rst *r, struct files_rfile *f, const Uni
 	fd = socket(AF_UNIX, (int)ue->type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	sku_bufs(fd, ue);
+	err = sk_opts_apply(fd, ue->opts);
+	if (err) {
+		close(fd);
+		return err;
+	}
 	if (connect(fd, (struct sockaddr *)&sa, len)) {
 		err = -errno;
 		pr_perror("unix socket %u: connecting again to its outside peer %s%.*s", ue->ino,
@@ -607,9 +592,11 @@ static int sku_open(struct files_rst *r, struct files_rfile *f)
 		return -EINVAL;
 	if (socketpair(AF_UNIX, (int)ue->type | SOCK_CLOEXEC, 0, sv))
 		return -errno;
-	sku_bufs(sv[0], ue);
-	sku_bufs(sv[1], peer->fe->usk);
-	err = sku_refill(r, ue->id, sv[1]);
+	err = sk_opts_apply(sv[0], ue->opts);
+	if (!err)
+		err = sk_opts_apply(sv[1], peer->fe->usk->opts);
+	if (!err)
+		err = sku_refill(r, ue->id, sv[1]);
 	if (!err)
 		err = sku_refill(r, peer->fe->id, sv[0]);
 	if (err) {

@@ -2,12 +2,14 @@
  * 100 bytes), datagram (three messages one way, one the other) and
  * seqpacket (two each way, one of 5000 bytes). After restore every message
  * is there once, in order and with its boundaries; the pairs are still
- * joined; a write-shutdown and O_NONBLOCK hold. */
+ * joined; a write-shutdown and O_NONBLOCK hold, and so do socket options
+ * (a receive timeout, SO_PASSCRED, a send buffer size). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "crtest.h"
@@ -57,11 +59,24 @@ static void expect_empty(int fd, const char *what)
 
 int main(int argc, char **argv)
 {
-	int st[2], dg[2], sp[2];
+	int st[2], dg[2], sp[2], op[2], v, sndbuf = 0;
+	struct timeval tmo = { 7, 250000 }, tmo_was;	/* read back: the kernel keeps jiffies */
+	socklen_t l;
 
 	crt_init(argc, argv);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, st) || socketpair(AF_UNIX, SOCK_DGRAM, 0, dg) ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sp))
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sp) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, op))
+		return 2;
+	v = 100000;
+	l = sizeof(sndbuf);
+	if (setsockopt(op[0], SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) ||
+	    setsockopt(op[1], SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int)) ||
+	    setsockopt(op[0], SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)) ||
+	    getsockopt(op[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, &l))
+		return 2;
+	l = sizeof(tmo_was);
+	if (getsockopt(op[0], SOL_SOCKET, SO_RCVTIMEO, &tmo_was, &l) || tmo_was.tv_sec != 7)
 		return 2;
 	if (send_pat(st[0], 1, 3000) || send_pat(st[1], 2, 100) || shutdown(st[1], SHUT_WR) ||
 	    send_pat(dg[0], 3, 10) || send_pat(dg[0], 4, 1) || send_pat(dg[0], 5, 20) ||
@@ -100,7 +115,21 @@ int main(int argc, char **argv)
 	expect(sp[0], 13, 9, "seqpacket after restore");
 	if (send(st[1], "x", 1, MSG_NOSIGNAL) != -1 || errno != EPIPE)
 		crt_fail("the write-shutdown stream end can write again");
-	if (crt_fd_count() != 6)
-		crt_fail("the task has %d open fds, expected 6", crt_fd_count());
+	memset(&tmo, 0, sizeof(tmo));
+	l = sizeof(tmo);
+	if (getsockopt(op[0], SOL_SOCKET, SO_RCVTIMEO, &tmo, &l) || tmo.tv_sec != tmo_was.tv_sec ||
+	    tmo.tv_usec != tmo_was.tv_usec)
+		crt_fail("SO_RCVTIMEO is %ld.%06ld, expected %ld.%06ld", (long)tmo.tv_sec,
+			 (long)tmo.tv_usec, (long)tmo_was.tv_sec, (long)tmo_was.tv_usec);
+	v = 0;
+	l = sizeof(v);
+	if (getsockopt(op[1], SOL_SOCKET, SO_PASSCRED, &v, &l) || !v)
+		crt_fail("SO_PASSCRED was lost");
+	v = 0;
+	l = sizeof(v);
+	if (getsockopt(op[0], SOL_SOCKET, SO_SNDBUF, &v, &l) || v != sndbuf)
+		crt_fail("SO_SNDBUF is %d, expected %d", v, sndbuf);
+	if (crt_fd_count() != 8)
+		crt_fail("the task has %d open fds, expected 8", crt_fd_count());
 	return crt_finish();
 }
