@@ -93,10 +93,12 @@ int files_ghost_dump(struct files_dump *fd, struct files_desc *d, struct files_g
 	g->remap_id = (uint32_t)(d - fd->d) + 1;	/* made unique at write time */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", d->lfd);
 	rd = open(path, O_RDONLY | O_CLOEXEC);
-	if (rd < 0)
-		return -errno;
-	err = ghost_read(rd, (uint64_t)d->st.st_size, g);
-	close(rd);
+	err = rd < 0 ? -errno : ghost_read(rd, (uint64_t)d->st.st_size, g);
+	if (rd >= 0)
+		close(rd);
+	if (err)
+		pr_err("task %d: fd %d (%s): cannot read the unlinked file: %s", (int)d->pid, d->fd,
+		       d->link, strerror(-err));
 	return err;
 }
 

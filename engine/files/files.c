@@ -472,9 +472,9 @@ static int files_dump_one(struct files_dump *fd, struct files_task *t, const str
 		err = files_task_add(t, fdnum, cloexec, idx);
 	if (!err)
 		err = files_locks_collect(fd, t->pid, fdnum, idx, fdinfo);
-	if (err && err != -ENOMEM && err != -EOPNOTSUPP)
-		pr_err("task %d: fd %d (%s, %s) cannot be dumped: %s", (int)t->pid, fdnum,
-		       ops->name, link, strerror(-err));
+	/* the kinds log their own failures, where they are understood */
+	if (err == -ENOMEM)
+		pr_err("task %d: fd %d (%s): out of memory", (int)t->pid, fdnum, ops->name);
 out:
 	if (p.lfd >= 0)
 		close(p.lfd);

@@ -104,10 +104,12 @@ static int memfd_dump(struct files_dump *fd, struct files_desc *d, const char *f
 	mp->seals = seals < 0 ? F_SEAL_SEAL : (uint32_t)seals;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", d->lfd);
 	rd = open(path, O_RDONLY | O_CLOEXEC);
-	if (rd < 0)
-		return -errno;
-	err = memfd_read(rd, (uint64_t)d->st.st_size, mp);
-	close(rd);
+	err = rd < 0 ? -errno : memfd_read(rd, (uint64_t)d->st.st_size, mp);
+	if (rd >= 0)
+		close(rd);
+	if (err)
+		pr_err("task %d: fd %d (%s): cannot read the memfd: %s", (int)d->pid, d->fd,
+		       d->link, strerror(-err));
 	return err;
 }
 

@@ -242,13 +242,20 @@ static int sku_dump(struct files_dump *fdump, struct files_desc *d, const char *
 		return -ENOMEM;
 	d->priv = sp;
 	sp->ino = (uint32_t)d->st.st_ino;
-	if (getsockopt(d->lfd, SOL_SOCKET, SO_TYPE, &v, &l))
-		return -errno;
+	if (getsockopt(d->lfd, SOL_SOCKET, SO_TYPE, &v, &l)) {
+		err = -errno;
+		pr_perror("task %d: fd %d (%s): SO_TYPE", (int)d->pid, d->fd, d->link);
+		return err;
+	}
 	sp->type = (uint32_t)v;
 	sk_opts_collect(d->lfd, &sp->opts);
 	err = sku_diag(sp);
-	if (!err)
+	if (!err) {
 		err = sku_name(d, sp);
+		if (err)
+			pr_err("task %d: fd %d (%s): getsockname: %s", (int)d->pid, d->fd, d->link,
+			       strerror(-err));
+	}
 	if (err)
 		return err;
 	if (sp->state == SKU_LISTEN) {
@@ -265,7 +272,11 @@ static int sku_dump(struct files_dump *fdump, struct files_desc *d, const char *
 		       "cannot dump it", (int)d->pid, d->fd, d->link, sp->state);
 		return -EOPNOTSUPP;
 	}
-	return sku_peek_queue(d, sp);
+	err = sku_peek_queue(d, sp);
+	if (err && err != -EOPNOTSUPP)
+		pr_err("task %d: fd %d (%s): reading its queue: %s", (int)d->pid, d->fd, d->link,
+		       strerror(-err));
+	return err;
 }
 
 /* Is @d's peer among the dumped descriptions, and connected back to it? */

@@ -75,15 +75,23 @@ static int tty_dump(struct files_dump *fd, struct files_desc *d, const char *fdi
 	d->priv = tp;
 	tp->master = tty_is_master(&d->st);
 	if (tp->master) {
-		if (ioctl(d->lfd, TIOCGPTN, &tp->index))
-			return -errno;
+		if (ioctl(d->lfd, TIOCGPTN, &tp->index)) {
+			int err = -errno;
+
+			pr_perror("task %d: fd %d (%s): TIOCGPTN", (int)d->pid, d->fd, d->link);
+			return err;
+		}
 		tp->locked = !ioctl(d->lfd, TIOCGPTLCK, &v) && v;
 		tp->packet = !ioctl(d->lfd, TIOCGPKT, &v) && v;
 	} else {
 		tp->index = (major(d->st.st_rdev) - TTY_PTS_MAJOR) * 256 + minor(d->st.st_rdev);
 	}
-	if (tcgetattr(d->lfd, &tp->tio) || ioctl(d->lfd, TIOCGWINSZ, &tp->ws))
-		return -errno;
+	if (tcgetattr(d->lfd, &tp->tio) || ioctl(d->lfd, TIOCGWINSZ, &tp->ws)) {
+		int err = -errno;
+
+		pr_perror("task %d: fd %d (%s): termios or window size", (int)d->pid, d->fd, d->link);
+		return err;
+	}
 	tp->exclusive = !ioctl(d->lfd, TIOCGEXCL, &v) && v;
 	if (!ioctl(d->lfd, TIOCGSID, &p))
 		tp->sid = (uint32_t)p;
