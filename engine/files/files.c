@@ -16,6 +16,7 @@
 
 #include "blog.h"
 #include "files.h"
+#include "freeze.h"
 
 #define FILES_FDINFO_MAX 16384
 
@@ -243,6 +244,7 @@ int files_check_task(const struct crisp_opts *o, pid_t pid)
 	}
 	files_proc_close(&fp);
 	free(fds);
+	pr_debug("task %d: %zu fds checked", (int)pid, nr);
 	if (err)
 		return err;
 	return bad ? -EOPNOTSUPP : 0;
@@ -486,6 +488,7 @@ int files_dump_task(struct files_dump *fd, pid_t pid)
 	char *link = malloc(PATH_MAX + 1), *fdinfo = malloc(FILES_FDINFO_MAX);
 	struct files_proc fp = { .pidfd = -1, .fd_dir = -1, .info_dir = -1 };
 	struct files_task *t = NULL;
+	uint64_t t0 = freeze_now_ns();
 	int *fds = NULL, err;
 	size_t nr = 0;
 
@@ -498,6 +501,9 @@ int files_dump_task(struct files_dump *fd, pid_t pid)
 	}
 	for (size_t i = 0; i < nr && !err; i++)
 		err = files_dump_one(fd, t, &fp, fds[i], link, fdinfo);
+	if (!err)
+		pr_debug("task %d: %zu fds collected in %llu us (%zu descriptions so far)", (int)pid,
+			 nr, (unsigned long long)(freeze_now_ns() - t0) / 1000, fd->nr);
 	files_proc_close(&fp);
 	free(fds);
 	free(link);
