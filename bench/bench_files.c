@@ -61,10 +61,15 @@ static pid_t bench_files_child(int n, const char *path)
 static void bench_files_run(struct bench_state *st, bool check)
 {
 	int n = (int)bench_arg(st, 0);
-	char path[] = "/tmp/crisp-bench-files-XXXXXX";
-	int tmp = mkstemp(path);
-	pid_t pid = tmp >= 0 ? bench_files_child(n, path) : -1;
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : P_tmpdir;
+	char path[512];
+	int tmp;
+	pid_t pid;
 	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/crisp-bench-files-XXXXXX", dir);
+	tmp = mkstemp(path);
+	pid = tmp >= 0 ? bench_files_child(n, path) : -1;
 
 	if (tmp >= 0)
 		close(tmp);
