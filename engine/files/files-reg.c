@@ -73,6 +73,8 @@ static int files_reg_write(struct files_wctx *w, const struct files_desc *d, uin
 	re.size = (uint64_t)d->st.st_size;
 	re.has_mode = true;
 	re.mode = d->st.st_mode;
+	re.has_mtime_ns = S_ISREG(d->st.st_mode);
+	re.mtime_ns = (uint64_t)d->st.st_mtim.tv_sec * 1000000000ull + (uint64_t)d->st.st_mtim.tv_nsec;
 	fe.type = FD_TYPES__REG;
 	fe.id = id;
 	fe.reg = &re;
@@ -100,6 +102,10 @@ static int files_reg_validate(const RegFileEntry *re, int fd)
 		       (unsigned long long)re->size, (unsigned long long)st.st_size);
 		return -ESTALE;
 	}
+	if (re->has_mtime_ns && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec != re->mtime_ns)
+		pr_warn("%s was modified since the dump (same size, other mtime); the task sees "
+			"its contents as they are now", re->name);
 	if (S_ISCHR(st.st_mode) && !files_reg_chr_ok(st.st_rdev)) {
 		pr_err("%s is not the device it was at dump time", re->name);
 		return -ESTALE;
