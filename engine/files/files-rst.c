@@ -56,7 +56,11 @@ static int files_rst_pick(struct files_rst *r, const char *fdinfo, uint32_t id, 
 	for (size_t i = 0; i < r->nr; i++)
 		if (r->f[i].fe->id == id) {
 			*idx = i;
-			return r->f[i].fe->type == type ? 0 : -EINVAL;
+			if (r->f[i].fe->type == type)
+				return 0;
+			pr_err("%s says file %u is of type %d, files.img says %d", fdinfo, id,
+			       (int)type, (int)r->f[i].fe->type);
+			return -EINVAL;
 		}
 	if (r->nr == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 16;
@@ -134,9 +138,6 @@ static int files_rst_read_table(struct files_rst *r, struct files_rtask *t, uint
 				return files_rst_bad(name, i, t->fdinfo.ents[i].offset,
 						     "fd number given twice");
 		err = files_rst_pick(r, name, e->id, e->type, &idx);
-		if (err == -EINVAL && idx < r->nr && r->f[idx].fe->id == e->id)
-			return files_rst_bad(name, i, t->fdinfo.ents[i].offset,
-					     "its type differs from the file's");
 		if (err)
 			return err;
 		t->fds[t->nr_fds++] = (struct files_rfd){ (int)e->fd, e->flags & FD_CLOEXEC, idx };
