@@ -208,7 +208,8 @@ static int ghost_fill(struct files_rst *r, const struct img_file *gf, int fd)
 	for (size_t i = 1; i < gf->n; i++) {
 		const GhostChunkEntry *ce = (const GhostChunkEntry *)gf->ents[i].msg;
 
-		if (gf->ents[i].extra_len != ce->len || ce->off + ce->len < ce->off) {
+		if (gf->ents[i].extra_len != ce->len || ce->off + ce->len < ce->off ||
+		    (ge->has_size && ce->off + ce->len > ge->size)) {
 			pr_err("bad image %s: entry %zu at offset %zu: chunk length", gf->name, i,
 			       gf->ents[i].offset);
 			return -EINVAL;
