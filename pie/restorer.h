@@ -121,6 +121,7 @@ struct rst_args {
 	uint32_t nr_threads;
 	uint32_t nr_guards;
 	uint64_t guards;		/* struct rst_guard[nr_guards], in VMA order */
+	int32_t fd_close_from;		/* the task's fds are below; the rest goes */
 };
 
 #endif

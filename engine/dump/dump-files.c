@@ -1,6 +1,6 @@
 /* dump-files — the regular files the images name by id (the exe, cwd and
  * root, mapped files) and files.img, where CRIU keeps them as REG entries.
- * Open fds are not dumped here (dump-refuse refuses them for now).
+ * The open fds' entries follow them, written by engine/files.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -79,6 +79,8 @@ int dump_files_write(struct dump_ctx *c)
 		fe.reg = &re;
 		err = img_writer_entry(&w, &fe.base);
 	}
+	if (!err)
+		err = files_dump_write(&c->fds, &c->dir, &w);
 	err2 = img_writer_close(&w);
 	return err ? err : err2;
 }

@@ -1,6 +1,6 @@
 /* dump-misc — the small images: pstree.img, fs-PID.img (cwd and root as
  * file ids), ids-PID.img (which tasks share vm/files/fs/sighand, by kcmp;
- * namespaces by inode), an empty fdinfo per files id, and inventory.img,
+ * namespaces by inode), fdinfo-N.img per files id, and inventory.img,
  * which is written last because its presence marks a complete image set.
  */
 #include <errno.h>
@@ -169,11 +169,11 @@ int dump_misc_write_task(struct dump_ctx *c, const struct dump_task *t)
 	err = dump_misc_one(c, "IDS", (unsigned long)t->pid, &ids.base);
 	if (err)
 		return err;
-	/* no fds yet (dump-refuse): an empty table, once per files id */
+	/* the fd table, once per files id (engine/files) */
 	for (const struct dump_task *o = c->tasks; o < t; o++)
 		if (!o->zombie && o->files_id == t->files_id)
 			first_files = false;
-	return first_files ? dump_misc_one(c, "FDINFO", t->files_id, NULL) : 0;
+	return first_files ? files_dump_write_fdinfo(&c->fds, &c->dir, t->pid, t->files_id) : 0;
 }
 
 int dump_misc_write_pstree(struct dump_ctx *c)

@@ -1,10 +1,9 @@
 /* dump-refuse — what crisp cannot dump yet, found before anything changes:
- * open file descriptors (files are a later issue; io_uring, perf events and
- * userfaultfd are fds too), seccomp, and mappings of kinds we cannot save.
+ * fds of kinds engine/files does not handle (io_uring, perf events,
+ * userfaultfd, ...), seccomp, and mappings of kinds we cannot save.
  * Only looks and reports; it never touches the task. (Write-protect
  * registrations are crisp's own while it tracks the task: t->uffd_ours.)
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,66 +12,6 @@
 
 #include "blog.h"
 #include "dump.h"
-
-/* What an anon-inode or special fd is, in words, for the message. */
-static const char *dump_refuse_fd_kind(const char *target)
-{
-	static const struct { const char *match, *what; } kinds[] = {
-		{ "anon_inode:[io_uring]", "an io_uring instance" },
-		{ "anon_inode:[perf_event]", "a perf event" },
-		{ "anon_inode:[userfaultfd]", "a userfaultfd" },
-		{ "anon_inode:[eventpoll]", "an epoll instance" },
-		{ "anon_inode:[eventfd]", "an eventfd" },
-		{ "anon_inode:[signalfd]", "a signalfd" },
-		{ "anon_inode:[timerfd]", "a timerfd" },
-		{ "anon_inode:bpf", "a BPF object" },
-		{ "socket:", "a socket" },
-		{ "pipe:", "a pipe" },
-	};
-
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (!strncmp(target, kinds[i].match, strlen(kinds[i].match)))
-			return kinds[i].what;
-	return "an open file";
-}
-
-/* Refuses any open fd of @pid: the files issue has not landed yet. */
-static int dump_refuse_fds(pid_t pid)
-{
-	char path[64], link[PATH_MAX + 1], target[PATH_MAX + 1];
-	struct dirent *de;
-	int bad = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d) {
-		int err = -errno;
-
-		pr_perror("task %d: cannot list %s", (int)pid, path);
-		return err;
-	}
-	while ((de = readdir(d))) {
-		ssize_t n;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n < 0) {
-			if (errno == ENOENT)
-				continue;	/* closed meanwhile */
-			snprintf(target, sizeof(target), "(unreadable: %s)", strerror(errno));
-		} else {
-			target[n] = '\0';
-		}
-		pr_err("task %d: fd %s is %s (%s); crisp cannot dump open files yet",
-		       (int)pid, de->d_name, dump_refuse_fd_kind(target), target);
-		bad++;
-	}
-	closedir(d);
-	return bad ? -EOPNOTSUPP : 0;
-}
 
 static int dump_refuse_seccomp(pid_t pid)
 {
@@ -97,9 +36,10 @@ static int dump_refuse_seccomp(pid_t pid)
 	return 0;
 }
 
-int dump_refuse_task(pid_t pid)
+int dump_refuse_task(const struct crisp_opts *o, pid_t pid)
 {
-	int err = dump_refuse_fds(pid);
+	/* fds of kinds engine/files cannot dump, named with fd, kind and task */
+	int err = files_check_task(o, pid);
 
 	if (!err)
 		err = dump_refuse_seccomp(pid);

@@ -19,7 +19,7 @@ int dump_tree_freeze_list(struct dump_ctx *c)
 	int err;
 
 	/* the common refusal, before the task is touched at all */
-	err = dump_refuse_task(root);
+	err = dump_refuse_task(c->o, root);
 	if (err == -ENOENT || err == -ESRCH) {
 		pr_err("no process with pid %d", (int)root);
 		return -ESRCH;
@@ -62,7 +62,7 @@ int dump_tree_freeze(struct dump_ctx *c)
 	/* now that it cannot change: every task, the root again too */
 	for (size_t i = 0; !err && i < c->nr_tasks; i++)
 		if (!c->tasks[i].zombie)
-			err = dump_refuse_task(c->tasks[i].pid);
+			err = dump_refuse_task(c->o, c->tasks[i].pid);
 	return err;
 }
 
@@ -85,6 +85,9 @@ static int dump_tree_collect_task(struct dump_ctx *c, struct dump_task *t)
 		err = dump_refuse_vmas(t);
 	if (!err)
 		err = dump_core_collect(c, t);
+	c->fds.o = c->o;
+	if (!err)
+		err = files_dump_task(&c->fds, t->pid);
 	return err;
 }
 
@@ -145,5 +148,6 @@ void dump_ctx_free(struct dump_ctx *c)
 	c->tasks = NULL;
 	c->nr_tasks = 0;
 	dump_files_free(&c->files);
+	files_dump_free(&c->fds);
 	freeze_tree_free(&c->tree);
 }

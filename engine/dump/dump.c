@@ -61,6 +61,7 @@ static int dump_write_images(struct dump_ctx *c)
 	uint64_t t_pages = 0;
 	int err = 0;
 
+	c->fds.id_base = (uint32_t)c->files.nr;	/* fd files follow the others */
 	for (size_t i = 0; i < c->nr_tasks && !err; i++) {
 		const struct dump_task *t = &c->tasks[i];
 

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "core-x86.pb-c.h"
+#include "files.h"
 #include "freeze.h"
 #include "img.h"
 #include "infect_collect.h"
@@ -166,6 +167,7 @@ struct dump_ctx {
 	struct dump_task *tasks;	/* parallel to tree.task */
 	size_t nr_tasks;
 	struct dump_files files;
+	struct files_dump fds;		/* open fds of every task (engine/files) */
 	struct dump_stats stats;
 	uint8_t *staging;		/* every saved page, in pagemap order */
 	size_t staging_len, staging_used;
@@ -196,7 +198,7 @@ int dump_begin(struct dump_ctx *c, const char *cmd);
 void dump_end(struct dump_ctx *c, int err, const char *doing);
 
 /* dump-refuse.c: resources crisp cannot dump yet. -EOPNOTSUPP, logged. */
-int dump_refuse_task(pid_t pid);
+int dump_refuse_task(const struct crisp_opts *o, pid_t pid);
 int dump_refuse_vmas(const struct dump_task *t);
 
 /* dump-tree.c */

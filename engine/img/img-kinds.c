@@ -41,6 +41,10 @@ static const struct img_kind img_kinds[] = {
 	  .hdr = IMG_HDR_COMMON, .desc = &pagemap_entry__descriptor,
 	  .first_desc = &pagemap_head__descriptor },
 	{ .name = "PAGES", .pattern = "pages-%u.img", .hdr = IMG_HDR_RAW },
+	/* shared memory contents (memfd): CRIU gives it the PAGEMAP magic */
+	{ .name = "SHMEM_PAGEMAP", .pattern = "pagemap-shmem-%u.img", .magic = 0x56084025,
+	  .hdr = IMG_HDR_COMMON, .desc = &pagemap_entry__descriptor,
+	  .first_desc = &pagemap_head__descriptor },
 	KIND("FDINFO",         "fdinfo-%u.img",       0x56213732, fdinfo_entry__descriptor),
 	KIND("FILES",          "files.img",           0x56303138, file_entry__descriptor),
 	KIND("FS",             "fs-%u.img",           0x51403912, fs_entry__descriptor),

@@ -37,6 +37,8 @@ static int rst_run(struct rst_ctx *c)
 	err = rst_images_read(c);
 	if (!err)
 		err = rst_plan(c);
+	if (!err)
+		err = rst_files_open(c);
 	if (err)
 		return err;
 	for (size_t i = 0; i < c->im.nr_runs; i++)
@@ -101,6 +103,7 @@ int restore_main(const struct crisp_opts *o)
 			rst_stats_print(&c);
 		pr_info("Restore finished successfully");
 	}
+	files_rst_free(&c.fr);
 	rst_plan_free(&c);
 	rst_images_free(&c.im);
 	img_dir_close(&c.dir);

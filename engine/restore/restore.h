@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "core.pb-c.h"
+#include "files.h"
 #include "files.pb-c.h"
 #include "fs.pb-c.h"
 #include "img.h"
@@ -81,6 +82,7 @@ struct rst_ctx {
 	bool child_ours;			/* we are its parent (no -S) */
 	struct rst_stats stats;
 	uint64_t t_start;
+	struct files_rst fr;			/* the task's fds (engine/files) */
 };
 
 /* restore.c */
@@ -91,6 +93,10 @@ int rst_images_read(struct rst_ctx *c);
 void rst_images_free(struct rst_images *im);
 /* The path of reg file @id from files.img, or NULL. */
 const char *rst_images_file_path(const struct rst_images *im, uint32_t id);
+
+/* rst-files.c: opens the task's files in the engine (after rst_plan, before
+ * the task is created); the task installs them. 0 or -errno, logged. */
+int rst_files_open(struct rst_ctx *c);
 
 /* rst-plan.c: the shared region at a spot no target VMA uses, the premap
  * reservation and the restorer's argument block. 0 or -errno. */

@@ -2,8 +2,9 @@
  * libc): premaps every VMA in the reservation and fills its saved pages from
  * pages-N.img and, for PE_PARENT runs, through the parent chain; restores
  * what is task-wide and harmless to do early (cwd, umask, personality,
- * rlimits, sigactions, timers, shared pending signals, prctls), opens the
- * exe for PR_SET_MM_MAP, and jumps into the restorer.
+ * rlimits, sigactions, timers, shared pending signals, prctls), installs
+ * the task's fds (engine/files), opens the exe for PR_SET_MM_MAP above
+ * them, and jumps into the restorer.
  * It never returns: a failure is reported in the argument block, then exit.
  */
 #include <errno.h>
@@ -434,11 +435,16 @@ static void rst_child_task(struct rst_ctx *c)
 	if (c->im.mme->has_thp_disabled && c->im.mme->thp_disabled)
 		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	if (exe) {
-		int fd = open(exe, O_RDONLY | O_CLOEXEC);
+		int fd = open(exe, O_RDONLY | O_CLOEXEC), hi;
 
 		if (fd < 0)
 			rst_child_fail(c, -errno, "cannot open the executable %s: %s", exe, strerror(errno));
-		c->args->mm.exe_fd = (uint32_t)fd;
+		/* above the task's own fds: the restorer closes it with the rest */
+		hi = fcntl(fd, F_DUPFD_CLOEXEC, c->args->fd_close_from);
+		if (hi < 0)
+			rst_child_fail(c, -errno, "moving the executable's fd: %s", strerror(errno));
+		close(fd);
+		c->args->mm.exe_fd = (uint32_t)hi;
 	}
 }
 
@@ -466,6 +472,13 @@ void rst_child_main(struct rst_ctx *c)
 	for (size_t i = 0; i < a->nr_vmas; i++)
 		rst_child_map(c, c->im.mme->vmas[c->premap_vma[i]], &rv[i]);
 	rst_child_fill(c, rv, a->nr_vmas);
+	if (c->fr.nr_t) {
+		char why[200] = "";
+		int err = files_rst_install(&c->fr, c->im.pid, why, sizeof(why));
+
+		if (err)
+			rst_child_fail(c, err, "installing the task's fds: %s", why);
+	}
 	rst_child_task(c);
 	rst_child_drop_rseq();
 	(void)PIE_RESTORER_OFF_rst_main;

@@ -1,8 +1,9 @@
 /* dump-target — a task for the dump tests: fills memory with a pattern,
  * runs worker threads that count, and on SIGUSR1 checks that its memory is
  * unchanged and every counter still moves, writing "ok" or the first
- * difference to DIR/verdict. Closes every fd (but one pipe with --keep-fd)
- * so that `crisp dump` has nothing it must refuse. Not part of crisp.
+ * difference to DIR/verdict. Closes every fd (but, with --keep-fd, one of a
+ * kind crisp refuses: an inet socket) so that `crisp dump` has nothing it
+ * must refuse. Not part of crisp.
  *
  *   dump-target DIR [--threads N] [--mib M] [--keep-fd]
  */
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tgt-file.h"
@@ -57,7 +59,7 @@ static void put(const char *dir, const char *name, const char *text)
 int main(int argc, char **argv)
 {
 	size_t threads = 0, mib = 4, words;
-	int keep_fd = 0, pfd[2];
+	int keep_fd = 0;
 	uint64_t *mem, seen[MAX_THREADS];
 	char text[256];
 	sigset_t mask, old;
@@ -101,7 +103,7 @@ int main(int argc, char **argv)
 	}
 	for (int fd = 0; fd < 1024; fd++)
 		close(fd);
-	if (keep_fd && pipe(pfd))
+	if (keep_fd && socket(AF_INET, SOCK_DGRAM, 0) < 0)
 		return 3;
 	snprintf(text, sizeof(text), "%d\n", (int)getpid());
 	put(argv[1], "ready", text);

@@ -299,7 +299,8 @@ static void dump_failures(struct tdump *d)
 		"the task changed after failed dumps: %s", verdict);
 }
 
-/* (3) a task with an open pipe is refused, nothing is left behind. */
+/* (3) a task with an fd of a kind crisp refuses (an inet socket) is
+ * refused, nothing is left behind. */
 static void dump_refused(struct tdump *d)
 {
 	char work[600], imgs[600], path[700], verdict[256], who[32], **names;
@@ -311,8 +312,9 @@ static void dump_refused(struct tdump *d)
 	snprintf(imgs, sizeof(imgs), "%s/img-fd", d->tmp);
 	dump(d, &r, pid, imgs, NULL);
 	snprintf(who, sizeof(who), "task %d", (int)pid);
-	tdrv_ok(&d->c, r.status == 1, "dump of a task with an open pipe exits %d", r.status);
-	tdrv_ok(&d->c, strstr(r.err, "is a pipe (pipe:[") && strstr(r.err, who),
+	tdrv_ok(&d->c, r.status == 1, "dump of a task with an inet socket exits %d", r.status);
+	tdrv_ok(&d->c, strstr(r.err, "is a socket (socket:[") && strstr(r.err, "AF_INET") &&
+		strstr(r.err, who),
 		"the refusal does not name the task, the fd and its target: %s",
 		tdrv_tail(r.err, 300));
 	tdrv_out_free(&r);

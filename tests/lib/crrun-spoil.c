@@ -155,3 +155,31 @@ int step_unspoil(struct run *r, char *rest)
 	closedir(d);
 	return 0;
 }
+
+/* 'grow NAME' appends one byte to the file NAME of the run's work dir;
+ * 'shrink NAME' takes one away: a file the task has open changes size
+ * between dump and restore, then is put back. */
+int step_grow(struct run *r, char *rest, bool grow)
+{
+	char *name = strtok(rest, " \t"), path[600];
+	struct stat st;
+	int fd;
+
+	if (!name || strchr(name, '/')) {
+		say("grow/shrink: a file name of the work dir, not '%s'", name ? name : "");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", r->dir, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || (grow ? pwrite(fd, "+", 1, st.st_size) != 1 :
+					    st.st_size < 1 || ftruncate(fd, st.st_size - 1))) {
+		say("%s: %s: %s", grow ? "grow" : "shrink", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	say("%s: %s is now %lld bytes", grow ? "grow" : "shrink", name,
+	    (long long)st.st_size + (grow ? 1 : -1));
+	return 0;
+}

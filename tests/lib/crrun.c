@@ -427,6 +427,9 @@ static int run_steps(struct run *r)
 		} else if (!strcmp(cmd, "spoil") || !strcmp(cmd, "unspoil")) {
 			if ((cmd[0] == 's' ? step_spoil : step_unspoil)(r, rest))
 				return -1;
+		} else if (!strcmp(cmd, "grow") || !strcmp(cmd, "shrink")) {
+			if (step_grow(r, rest, cmd[0] == 'g'))
+				return -1;
 		} else if (!strcmp(cmd, "kill")) {
 			if (step_kill(r))
 				return -1;

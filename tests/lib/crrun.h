@@ -63,6 +63,8 @@ void remove_tree(const char *path);
 /* crrun-spoil.c: 'spoil N gone|short-pages' and 'unspoil N'; 0 or -1. */
 int step_spoil(struct run *r, char *rest);
 int step_unspoil(struct run *r, char *rest);
+/* 'grow NAME' / 'shrink NAME': one byte more or less in a work-dir file. */
+int step_grow(struct run *r, char *rest, bool grow);
 
 bool steps_need_mounts(const char *steps);
 int private_mounts(void);

@@ -31,6 +31,8 @@
  *   spoil N HOW     break image dir img-N: HOW is "gone" (moved away) or
  *                   "short-pages" (its pages-*.img lose their last page)
  *   unspoil N       put img-N back as it was
+ *   grow NAME       append one byte to file NAME of the work dir
+ *   shrink NAME     take one byte off its end again
  * A step prefixed with '!' must fail (non-zero exit); the task must then
  * still be running unchanged (a failed restore must leave no task with the
  * last PID). A final "verify" is implied.

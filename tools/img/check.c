@@ -26,22 +26,14 @@
 #include "page-chain.h"
 #include "pstree.pb-c.h"
 #include "tool.h"
+#include "check.h"
 
 #define PE_PARENT 1u
 #define PE_LAZY 2u
 #define PE_PRESENT 4u
 #define PAGE_SZ 4096u
 
-struct chk {
-	int dfd;
-	const char *dir;
-	unsigned int problems;
-	struct img_file files;
-	bool have_files;
-};
-
-static void problem(struct chk *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(struct chk *c, const char *fmt, ...)
+void problem(struct chk *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -263,6 +255,7 @@ static void check_task(struct chk *c, const PstreeEntry *p)
 				problem(c, "fdinfo: task %u fd %u names file %u, not in files.img",
 					p->pid, e->fd, e->id);
 		}
+		check_files_task(c, p->pid, &fdi);
 		img_file_free(&fdi);
 	}
 	if (!tool_load(c->dfd, "FS", p->pid, true, &fs)) {
@@ -319,6 +312,8 @@ int cmd_check(int argc, char **argv)
 					problem(&c, "pstree.img: task %u listed twice", p->pid);
 			check_task(&c, p);
 		}
+		if (c.have_files)
+			check_files_images(&c);
 		if (!ps.n)
 			problem(&c, "pstree.img has no tasks");
 		img_file_free(&ps);
