@@ -196,7 +196,8 @@ static void rst_fill_thread(struct rst_ctx *c, size_t i, struct rst_thread *t,
 		t->secbits = cr->secbits;
 		t->no_new_privs = cr->has_no_new_privs && cr->no_new_privs;
 		t->nr_groups = (uint32_t)(cr->n_groups < RST_MAX_GROUPS ? cr->n_groups : RST_MAX_GROUPS);
-		memcpy(t->groups, cr->groups, t->nr_groups * sizeof(uint32_t));
+		if (t->nr_groups)
+			memcpy(t->groups, cr->groups, t->nr_groups * sizeof(uint32_t));
 	}
 	t->pdeath = tc->has_pdeath_sig ? (int32_t)tc->pdeath_sig : 0;
 	snprintf(t->comm, sizeof(t->comm), "%s", tc->comm ? tc->comm :
