@@ -1,6 +1,7 @@
 /* rst-fill — one task's saved pages into their premapped places (see
- * rst-fill.h): pages-N.img on two cores, PE_PARENT runs through the parent
- * chain. Runs in the new task; must not map, unmap or move any VMA.
+ * rst-fill.h): pages-N.img and the parent chain's pages files, on two
+ * cores. Runs in the new task; must not map, unmap or move any VMA of the
+ * task (it maps and unmaps only its own sources and tables).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,9 +10,11 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -25,49 +28,82 @@
 #define RST_VMA_ANON_SHARED	(1u << 8)
 
 /*
- * The saved pages go from pages-N.img (back to back there) into their
- * premapped places in pieces of up to RST_PIECE bytes, one of two ways:
+ * First a flat list of segments is built: each names a stretch of
+ * premapped memory and where its bytes are (pages-N.img, or the pages file
+ * of the parent level that holds them, resolved once through the chain).
+ * The list is cut into units of RST_UNIT bytes, which the two workers (this
+ * thread and a helper thread) take in turn from a shared counter, so that
+ * neither waits for the other when one core is busy with something else.
  *
+ * A segment is put in place one of two ways:
  * - private anonymous VMAs (not THP): registered with a userfaultfd, and
- *   each piece put in place with UFFDIO_COPY from a read-only mapping of
- *   pages-N.img. The kernel allocates each page and copies into it: one
- *   copy, no clearing, no page-table walk of its own (profiles show the
+ *   each segment put in place with UFFDIO_COPY from a read-only mapping of
+ *   its pages file. The kernel allocates each page and copies into it: one
+ *   copy, no clearing, no page-table walk of its own (profiles showed the
  *   clearing and the walk of MADV_POPULATE_WRITE at about a third of the
  *   fill). Closing the userfaultfd unregisters the VMAs: their flags are
- *   as before. PE_PARENT runs there go through a bounce buffer.
+ *   as before.
  * - everything else (file-private, shared, THP VMAs, or no userfaultfd):
- *   each piece is first faulted in with MADV_POPULATE_WRITE (the kernel
- *   allocates the pages in a loop instead of taking one page-fault
- *   exception per page inside the copy; THP VMAs get their huge pages),
- *   then read with one preadv while the cleared pages are still in the
- *   cache.
+ *   pieces of up to RST_PIECE bytes are faulted in with MADV_POPULATE_WRITE
+ *   (the kernel allocates the pages in a loop instead of taking one
+ *   page-fault exception per page inside the copy; THP VMAs get their huge
+ *   pages), then read with one preadv while the cleared pages are still in
+ *   the cache.
  *
- * Two workers share this on the two cores: a helper thread takes the
- * second half of pages-N.img, this thread the first half and the
- * PE_PARENT runs. The helper shares this thread's TLS, so the piece code
- * makes raw system calls and never touches errno; the helper is gone (its
- * TID free again) before the fill returns.
+ * The helper shares this thread's TLS, so the worker code makes raw system
+ * calls and never touches errno or the log; the helper is gone (its TID
+ * free again) before the fill returns.
  */
 #define RST_PIECE	(512ull << 10)
+#define RST_UNIT	(2ull << 20)
 #define RST_IOV		64
 #define RST_HELPER_STACK (16u << 10)
+#define RST_MAX_SRC	(PAGE_CHAIN_MAX_DEPTH + 1)
 
-/* What both workers read: the task and how its pages are put in place. */
-struct rst_fill_how {
-	const struct rst_fill_task *t;
-	int uffd;		/* -1: MADV_POPULATE_WRITE and preadv everywhere */
-	const uint8_t *src;	/* pages-N.img mapped read-only (with uffd) */
-	uint8_t *bounce;	/* RST_PIECE bytes for PE_PARENT runs (with uffd) */
+/* A stretch of premapped memory and where its bytes are. */
+struct rst_seg {
+	uint64_t dst;		/* in the premap reservation */
+	uint64_t off;		/* in the pages file of src */
+	uint64_t len;
+	uint16_t src;		/* index into rst_fill.src */
+	bool uffd;		/* its VMA is registered with the userfaultfd */
 };
 
-struct rst_fill_part {
-	const struct rst_fill_how *how;
+/* A position in the segment list: the start of a unit. */
+struct rst_fill_at {
+	size_t seg;
+	uint64_t off;
+};
+
+/* A pages file: pages-N.img (0) or a parent level's. */
+struct rst_fill_src {
+	int fd;
+	const uint8_t *map;	/* mapped read-only when a uffd segment uses it */
+	uint64_t len;
+};
+
+/* What both workers share. */
+struct rst_fill {
 	const struct rst_fill_task *t;
-	uint64_t lo, hi;	/* the part of pages-N.img this worker reads */
+	int uffd;		/* -1: MADV_POPULATE_WRITE and preadv everywhere */
+	struct rst_fill_src src[RST_MAX_SRC];
+	unsigned int nr_src;
+	struct rst_seg *seg;
+	size_t nr_seg, cap_seg;
+	struct rst_fill_at *unit;	/* nr_unit + 1 entries, the last one the end */
+	size_t nr_unit;
+	size_t next_unit;		/* taken with an atomic add */
+	int failed;			/* set by a worker that failed: both stop */
+	size_t vi;			/* the VMA of the run being added */
+	bool vi_uffd;
+};
+
+/* One worker's state and its first failure. */
+struct rst_fill_part {
+	struct rst_fill *f;
 	long err;		/* first -errno, 0, or 1 for a short file */
+	uint16_t err_src;
 	uint64_t err_off;
-	char *msg;		/* the main worker's message buffer, or NULL */
-	size_t msg_len;
 	pid_t tid;		/* the helper's; cleared by the kernel as it exits (futex) */
 };
 
@@ -83,23 +119,7 @@ static long rst_raw(long nr, long a1, long a2, long a3, long a4, long a5)
 	return ret;
 }
 
-/* Where @run goes in the premapped reservation, or NULL when it is in no
- * private VMA; *@vi walks the VMAs in step with the sorted runs. */
-static uint8_t *rst_fill_run_dst(const struct rst_fill_task *t, size_t *vi,
-				 const struct rst_pages_run *run)
-{
-	const struct rst_vma *rv = t->vmas;
-	uint64_t len = run->nr_pages * RST_PAGE;
-
-	while (*vi < t->nr_vmas && rv[*vi].dst + rv[*vi].len <= run->vaddr)
-		(*vi)++;
-	if (*vi == t->nr_vmas || run->vaddr < rv[*vi].dst || run->vaddr + len > rv[*vi].dst + rv[*vi].len ||
-	    (t->im->mme->vmas[t->vma_idx[*vi]]->status & RST_VMA_FILE_SHARED))
-		return NULL;
-	return (uint8_t *)(uintptr_t)(rv[*vi].src + (run->vaddr - rv[*vi].dst));
-}
-
-/* Whether the VMA of premapped VMA @vi is filled through the userfaultfd. */
+/* Whether premapped VMA @vi can be filled through a userfaultfd. */
 static bool rst_fill_vma_uffd(const struct rst_fill_task *t, size_t vi)
 {
 	const VmaEntry *v = t->im->mme->vmas[t->vma_idx[vi]];
@@ -109,12 +129,224 @@ static bool rst_fill_vma_uffd(const struct rst_fill_task *t, size_t vi)
 	return !(v->has_madv && (v->madv & (1ull << MADV_HUGEPAGE)));
 }
 
-/* @len bytes from @src into the missing pages at @dst. 0 or -errno. */
-static long rst_fill_uffd_copy(int uffd, uint8_t *dst, const uint8_t *src, uint64_t len)
+/* ---- building the segment list (this thread alone, before the helper) ---- */
+
+static int rst_fill_src_of(struct rst_fill *f, int fd, uint16_t *idx)
+{
+	struct stat st;
+
+	for (unsigned int i = 0; i < f->nr_src; i++)
+		if (f->src[i].fd == fd) {
+			*idx = (uint16_t)i;
+			return 0;
+		}
+	if (f->nr_src == RST_MAX_SRC || fstat(fd, &st))
+		return -EINVAL;
+	f->src[f->nr_src] = (struct rst_fill_src){ .fd = fd, .len = (uint64_t)st.st_size };
+	*idx = (uint16_t)f->nr_src++;
+	return 0;
+}
+
+/* Appends a segment, merged with the last one when both are contiguous. */
+static int rst_fill_add(struct rst_fill *f, uint64_t dst, int fd, uint64_t off, uint64_t len)
+{
+	struct rst_seg *last = f->nr_seg ? &f->seg[f->nr_seg - 1] : NULL;
+	uint16_t src;
+	int err = rst_fill_src_of(f, fd, &src);
+
+	if (err)
+		return err;
+	if (last && last->src == src && last->uffd == f->vi_uffd && last->dst + last->len == dst &&
+	    last->off + last->len == off) {
+		last->len += len;
+		return 0;
+	}
+	if (f->nr_seg == f->cap_seg) {
+		size_t cap = f->cap_seg ? 2 * f->cap_seg : 1024;
+		struct rst_seg *s = realloc(f->seg, cap * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		f->seg = s;
+		f->cap_seg = cap;
+	}
+	f->seg[f->nr_seg++] = (struct rst_seg){ dst, off, len, src, f->vi_uffd };
+	return 0;
+}
+
+struct rst_fill_resolve {
+	struct rst_fill *f;
+	uint64_t vaddr, dst;	/* the run's: where it is saved, where it goes */
+};
+
+static int rst_fill_resolved(void *arg, int pages_fd, uint64_t off, uint64_t vaddr, uint64_t nr_pages)
+{
+	struct rst_fill_resolve *r = arg;
+
+	return rst_fill_add(r->f, r->dst + (vaddr - r->vaddr), pages_fd, off, nr_pages * RST_PAGE);
+}
+
+/* Where @run goes in the premapped reservation, or 0 when it is in no
+ * private VMA; f->vi walks the VMAs in step with the sorted runs. */
+static uint64_t rst_fill_run_dst(struct rst_fill *f, const struct rst_pages_run *run)
+{
+	const struct rst_fill_task *t = f->t;
+	const struct rst_vma *rv = t->vmas;
+	uint64_t len = run->nr_pages * RST_PAGE;
+
+	while (f->vi < t->nr_vmas && rv[f->vi].dst + rv[f->vi].len <= run->vaddr)
+		f->vi++;
+	if (f->vi == t->nr_vmas || run->vaddr < rv[f->vi].dst ||
+	    run->vaddr + len > rv[f->vi].dst + rv[f->vi].len ||
+	    (t->im->mme->vmas[t->vma_idx[f->vi]]->status & RST_VMA_FILE_SHARED))
+		return 0;
+	f->vi_uffd = f->uffd >= 0 && rst_fill_vma_uffd(t, f->vi);
+	return rv[f->vi].src + (run->vaddr - rv[f->vi].dst);
+}
+
+static int rst_fill_segments(struct rst_fill *f, char *msg, size_t msg_len)
+{
+	const struct rst_images *im = f->t->im;
+
+	for (size_t i = 0; i < im->nr_runs; i++) {
+		const struct rst_pages_run *run = &im->runs[i];
+		uint64_t len = run->nr_pages * RST_PAGE, dst = rst_fill_run_dst(f, run);
+		struct rst_fill_resolve r = { f, run->vaddr, dst };
+		int err;
+
+		if (!dst) {
+			snprintf(msg, msg_len, "bad image %s: pages at %#llx+%llu are in no private VMA",
+				 im->pagemap.name, (unsigned long long)run->vaddr, (unsigned long long)len);
+			return -EINVAL;
+		}
+		if (!run->in_parent)
+			err = rst_fill_add(f, dst, im->pages_fd, run->file_off, len);
+		else
+			err = page_chain_resolve(im->chain, run->vaddr, run->nr_pages, rst_fill_resolved, &r);
+		if (err) {
+			snprintf(msg, msg_len, "pages at %#llx+%llu%s: %s", (unsigned long long)run->vaddr,
+				 (unsigned long long)len, run->in_parent ? " (in the parent images)" : "",
+				 strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Cuts the segment list into units of RST_UNIT bytes. */
+static int rst_fill_units(struct rst_fill *f)
+{
+	uint64_t total = 0, acc = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->nr_seg; i++)
+		total += f->seg[i].len;
+	f->unit = malloc((total / RST_UNIT + 2) * sizeof(*f->unit));
+	if (!f->unit)
+		return -ENOMEM;
+	f->unit[n++] = (struct rst_fill_at){ 0, 0 };
+	for (size_t i = 0; i < f->nr_seg; i++) {
+		for (uint64_t off = 0; off < f->seg[i].len;) {
+			uint64_t take = f->seg[i].len - off;
+
+			take = take < RST_UNIT - acc ? take : RST_UNIT - acc;
+			off += take;
+			acc += take;
+			if (acc == RST_UNIT) {
+				f->unit[n++] = off == f->seg[i].len ? (struct rst_fill_at){ i + 1, 0 }
+								    : (struct rst_fill_at){ i, off };
+				acc = 0;
+			}
+		}
+	}
+	if (f->unit[n - 1].seg != f->nr_seg)
+		f->unit[n++] = (struct rst_fill_at){ f->nr_seg, 0 };
+	f->nr_unit = n - 1;
+	return 0;
+}
+
+/*
+ * A userfaultfd with every private anonymous VMA of @t registered for
+ * missing pages; f->uffd stays -1 when it is not to be had (the fill then
+ * populates and reads everywhere).
+ */
+static void rst_fill_uffd_open(struct rst_fill *f)
+{
+	const struct rst_fill_task *t = f->t;
+	struct uffdio_api api = { .api = UFFD_API };
+	bool any = false;
+
+	for (size_t i = 0; i < t->nr_vmas && !any; i++)
+		any = rst_fill_vma_uffd(t, i);
+	if (!any || !t->im->nr_runs)
+		return;
+	f->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (f->uffd < 0)
+		return;
+	if (ioctl(f->uffd, UFFDIO_API, &api))
+		goto no;
+	for (size_t i = 0; i < t->nr_vmas; i++) {
+		struct uffdio_register reg = {
+			.range = { .start = t->vmas[i].src, .len = t->vmas[i].len },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+
+		if (rst_fill_vma_uffd(t, i) && ioctl(f->uffd, UFFDIO_REGISTER, &reg))
+			goto no;
+	}
+	return;
+no:
+	close(f->uffd);		/* unregisters what was registered */
+	f->uffd = -1;
+}
+
+/* Maps the pages files that uffd segments read from. 0 or -errno. */
+static int rst_fill_map_sources(struct rst_fill *f, char *msg, size_t msg_len)
+{
+	for (size_t i = 0; i < f->nr_seg; i++) {
+		struct rst_fill_src *s = &f->src[f->seg[i].src];
+		void *p;
+
+		if (f->seg[i].off + f->seg[i].len > s->len) {
+			snprintf(msg, msg_len, "a pages file of %llu bytes is short: pages at %llu+%llu "
+				 "(it changed after it was checked?)", (unsigned long long)s->len,
+				 (unsigned long long)f->seg[i].off, (unsigned long long)f->seg[i].len);
+			return -EIO;
+		}
+		if (!f->seg[i].uffd || s->map)
+			continue;
+		p = mmap(NULL, s->len, PROT_READ, MAP_PRIVATE, s->fd, 0);
+		if (p == MAP_FAILED) {
+			int err = -errno;
+
+			snprintf(msg, msg_len, "cannot map %llu bytes of a pages file: %s",
+				 (unsigned long long)s->len, strerror(errno));
+			return err;
+		}
+		s->map = p;
+	}
+	return 0;
+}
+
+static void rst_fill_free(struct rst_fill *f)
+{
+	if (f->uffd >= 0)
+		close(f->uffd);
+	for (unsigned int i = 0; i < f->nr_src; i++)
+		if (f->src[i].map)
+			munmap((void *)f->src[i].map, f->src[i].len);
+	free(f->seg);
+	free(f->unit);
+}
+
+/* ---- the workers (raw system calls only) ---- */
+
+/* @len bytes from @from into the missing pages at @dst. 0 or -errno. */
+static long rst_fill_uffd_copy(int uffd, uint64_t dst, const uint8_t *from, uint64_t len)
 {
 	while (len) {
 		struct uffdio_copy cp = {
-			.dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = len,
+			.dst = dst, .src = (uintptr_t)from, .len = len,
 			.mode = UFFDIO_COPY_MODE_DONTWAKE,
 		};
 		long ret = rst_raw(SYS_ioctl, uffd, (long)UFFDIO_COPY, (long)&cp, 0, 0);
@@ -123,44 +355,15 @@ static long rst_fill_uffd_copy(int uffd, uint8_t *dst, const uint8_t *src, uint6
 			return ret;
 		if (cp.copy <= 0)
 			return cp.copy < 0 ? cp.copy : -EIO;
-		dst += cp.copy;
-		src += cp.copy;
+		dst += (uint64_t)cp.copy;
+		from += cp.copy;
 		len -= (uint64_t)cp.copy;
 	}
 	return 0;
 }
 
-/* A PE_PARENT run, read through the chain (verified before the clone)
- * straight into its premapped place. The chain's own messages go to this
- * task's copy of the log, which nobody flushes: the failure is reported
- * through the message. */
-static int rst_fill_parent(struct rst_fill_part *p, const struct rst_pages_run *run, uint8_t *dst,
-			   bool uffd)
-{
-	const struct rst_images *im = p->t->im;
-	int err = 0;
-
-	if (!uffd)
-		err = page_chain_read(im->chain, run->vaddr, run->nr_pages, dst, 0);
-	for (uint64_t off = 0; uffd && !err && off < run->nr_pages * RST_PAGE; off += RST_PIECE) {
-		uint64_t pl = run->nr_pages * RST_PAGE - off;
-
-		pl = pl < RST_PIECE ? pl : RST_PIECE;
-		err = page_chain_read(im->chain, run->vaddr + off, pl / RST_PAGE, p->how->bounce, 0);
-		if (!err)
-			err = (int)rst_fill_uffd_copy(p->how->uffd, dst + off, p->how->bounce, pl);
-	}
-
-	if (err) {
-		p->err = err;
-		snprintf(p->msg, p->msg_len, "reading %llu pages at %#llx through the parent images: "
-			 "%s (the chain changed after it was checked?)",
-			 (unsigned long long)run->nr_pages, (unsigned long long)run->vaddr, strerror(-err));
-	}
-	return err;
-}
-
-static int rst_fill_batch(struct rst_fill_part *p, struct iovec *iov, int n, uint64_t off)
+/* A batch of pieces, back to back at @off of pages file @src. 0 or -1. */
+static int rst_fill_batch(struct rst_fill_part *p, uint16_t src, struct iovec *iov, int n, uint64_t off)
 {
 	int i = 0;
 
@@ -173,10 +376,11 @@ static int rst_fill_batch(struct rst_fill_part *p, struct iovec *iov, int n, uin
 		rst_raw(SYS_madvise, (long)start, end - start, MADV_POPULATE_WRITE, 0, 0);
 	}
 	while (n > 0) {
-		long got = rst_raw(SYS_preadv, p->t->im->pages_fd, (long)iov, n, (long)off, 0);
+		long got = rst_raw(SYS_preadv, p->f->src[src].fd, (long)iov, n, (long)off, 0);
 
 		if (got <= 0) {
 			p->err = got < 0 ? got : 1;
+			p->err_src = src;
 			p->err_off = off;
 			return -1;
 		}
@@ -194,184 +398,127 @@ static int rst_fill_batch(struct rst_fill_part *p, struct iovec *iov, int n, uin
 	return 0;
 }
 
-/* The runs' pieces that start in [p->lo, p->hi) of pages-N.img; the main
- * worker (@parents) also reads the PE_PARENT runs and checks every run. */
-static void rst_fill_worker(struct rst_fill_part *p, bool parents)
-{
-	const struct rst_images *im = p->t->im;
+/* The pieces read with preadv, gathered while they are back to back in
+ * one pages file. */
+struct rst_fill_gather {
 	struct iovec iov[RST_IOV];
-	uint64_t batch_off = 0, batch_end = 0;
-	size_t vi = 0;
-	int n = 0;
-	bool uffd;
+	int n;
+	uint16_t src;
+	uint64_t off, end;
+};
 
-	for (size_t i = 0; i < im->nr_runs; i++) {
-		const struct rst_pages_run *run = &im->runs[i];
-		uint64_t len = run->nr_pages * RST_PAGE;
-		uint8_t *dst = rst_fill_run_dst(p->t, &vi, run);
+static int rst_fill_flush(struct rst_fill_part *p, struct rst_fill_gather *g)
+{
+	int ret = g->n ? rst_fill_batch(p, g->src, g->iov, g->n, g->off) : 0;
 
-		if (!dst) {
-			if (parents) {
-				p->err = -EINVAL;
-				snprintf(p->msg, p->msg_len, "bad image %s: pages at %#llx+%llu are in no "
-					 "private VMA", im->pagemap.name, (unsigned long long)run->vaddr,
-					 (unsigned long long)len);
-			}
-			break;
+	g->n = 0;
+	return ret;
+}
+
+/* [from, to) of segment @s. 0 or -1 (p->err set). */
+static int rst_fill_range(struct rst_fill_part *p, struct rst_fill_gather *g, const struct rst_seg *s,
+			  uint64_t from, uint64_t to)
+{
+	if (s->uffd) {
+		long err = rst_fill_uffd_copy(p->f->uffd, s->dst + from, p->f->src[s->src].map + s->off + from,
+					      to - from);
+
+		if (err) {
+			p->err = err;
+			p->err_src = s->src;
+			p->err_off = s->off + from;
+			return -1;
 		}
-		uffd = p->how->uffd >= 0 && rst_fill_vma_uffd(p->t, vi);
-		if (run->in_parent) {
-			if (parents && rst_fill_parent(p, run, dst, uffd))
-				break;
-			continue;
-		}
-		if (run->file_off + len <= p->lo)
-			continue;
-		if (run->file_off >= p->hi)
-			break;
-		for (uint64_t off = 0; off < len; off += RST_PIECE) {
-			uint64_t at = run->file_off + off;
-			uint64_t pl = len - off < RST_PIECE ? len - off : RST_PIECE;
-
-			if (at < p->lo)
-				continue;
-			if (at >= p->hi)
-				break;
-			if (uffd) {
-				long err = rst_fill_uffd_copy(p->how->uffd, dst + off, p->how->src + at, pl);
-
-				if (err) {
-					p->err = err;
-					p->err_off = at;
-					return;
-				}
-				continue;
-			}
-			if (n && (n == RST_IOV || batch_end - batch_off >= RST_PIECE || at != batch_end)) {
-				if (rst_fill_batch(p, iov, n, batch_off))
-					return;
-				n = 0;
-			}
-			if (!n)
-				batch_off = batch_end = at;
-			iov[n].iov_base = dst + off;
-			iov[n].iov_len = pl;
-			batch_end += pl;
-			n++;
-		}
+		return 0;
 	}
-	if (n && !p->err)
-		rst_fill_batch(p, iov, n, batch_off);
+	for (uint64_t at = from; at < to; at += RST_PIECE) {
+		uint64_t pl = to - at < RST_PIECE ? to - at : RST_PIECE;
+
+		if (g->n && (g->n == RST_IOV || g->end - g->off >= RST_PIECE || g->src != s->src ||
+			     s->off + at != g->end) && rst_fill_flush(p, g))
+			return -1;
+		if (!g->n) {
+			g->src = s->src;
+			g->off = g->end = s->off + at;
+		}
+		g->iov[g->n].iov_base = (void *)(uintptr_t)(s->dst + at);
+		g->iov[g->n].iov_len = pl;
+		g->end += pl;
+		g->n++;
+	}
+	return 0;
+}
+
+/* Takes units until none is left or one fails. */
+static void rst_fill_worker(struct rst_fill_part *p)
+{
+	struct rst_fill *f = p->f;
+	struct rst_fill_gather g;
+
+	g.n = 0;
+	for (;;) {
+		size_t k = __atomic_fetch_add(&f->next_unit, 1, __ATOMIC_RELAXED);
+		struct rst_fill_at a, b;
+
+		if (k >= f->nr_unit)
+			break;
+		a = f->unit[k];
+		b = f->unit[k + 1];
+		for (size_t i = a.seg; i < f->nr_seg && (i < b.seg || (i == b.seg && b.off)); i++) {
+			uint64_t from = i == a.seg ? a.off : 0;
+			uint64_t to = i == b.seg ? b.off : f->seg[i].len;
+
+			if (rst_fill_range(p, &g, &f->seg[i], from, to))
+				goto failed;
+		}
+		if (rst_fill_flush(p, &g))
+			goto failed;
+		if (__atomic_load_n(&f->failed, __ATOMIC_RELAXED))
+			return;
+	}
+	return;
+failed:
+	__atomic_store_n(&f->failed, 1, __ATOMIC_RELAXED);
 }
 
 static int rst_fill_helper(void *arg)
 {
-	rst_fill_worker(arg, false);
+	rst_fill_worker(arg);
 	return 0;
 }
 
-/* 0, or the part's -errno with its message written (unless already). */
-static int rst_fill_result(const struct rst_fill_part *p, char *msg, size_t msg_len, bool has_msg)
+/* 0, or the part's -errno with its message written. */
+static int rst_fill_result(const struct rst_fill_part *p, char *msg, size_t msg_len)
 {
+	const struct rst_images *im = p->f->t->im;
+
 	if (!p->err)
 		return 0;
-	if (!has_msg)
-		snprintf(msg, msg_len, "reading pages-%u.img at %llu: %s", p->t->im->pages_id,
-			 (unsigned long long)p->err_off,
+	if (p->f->src[p->err_src].fd == im->pages_fd)
+		snprintf(msg, msg_len, "reading pages-%u.img at %llu: %s", im->pages_id,
+			 (unsigned long long)p->err_off, p->err < 0 ? strerror((int)-p->err) : "short file");
+	else
+		snprintf(msg, msg_len, "reading a parent's pages file at %llu: %s (the chain changed "
+			 "after it was checked?)", (unsigned long long)p->err_off,
 			 p->err < 0 ? strerror((int)-p->err) : "short file");
 	return p->err < 0 ? (int)p->err : -EIO;
 }
 
-/*
- * A userfaultfd with every private anonymous VMA of @t registered for
- * missing pages, pages-N.img mapped and the bounce buffer; or how->uffd -1
- * when any of it is not to be had (the fill then populates and reads).
- */
-static void rst_fill_how_open(struct rst_fill_how *how, const struct rst_fill_task *t)
+/* Runs the workers: the helper thread when there is enough to share. */
+static int rst_fill_run(struct rst_fill *f, char *msg, size_t msg_len)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	bool any = false;
-	void *p;
-
-	how->uffd = -1;
-	for (size_t i = 0; i < t->nr_vmas && !any; i++)
-		any = rst_fill_vma_uffd(t, i);
-	if (!any || !t->im->pages_len)
-		return;
-	how->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
-	if (how->uffd < 0 || ioctl(how->uffd, UFFDIO_API, &api))
-		goto no;
-	for (size_t i = 0; i < t->nr_vmas; i++) {
-		struct uffdio_register reg = {
-			.range = { .start = t->vmas[i].src, .len = t->vmas[i].len },
-			.mode = UFFDIO_REGISTER_MODE_MISSING,
-		};
-
-		if (rst_fill_vma_uffd(t, i) && ioctl(how->uffd, UFFDIO_REGISTER, &reg))
-			goto no;
-	}
-	p = mmap(NULL, t->im->pages_len, PROT_READ, MAP_PRIVATE, t->im->pages_fd, 0);
-	if (p == MAP_FAILED)
-		goto no;
-	how->src = p;
-	if (!t->im->chain)
-		return;
-	p = mmap(NULL, RST_PIECE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p != MAP_FAILED) {
-		how->bounce = p;
-		return;
-	}
-no:
-	/* closing it unregisters what was registered */
-	if (how->uffd >= 0)
-		close(how->uffd);
-	if (how->src)
-		munmap((void *)how->src, t->im->pages_len);
-	how->uffd = -1;
-	how->src = NULL;
-}
-
-static void rst_fill_how_close(struct rst_fill_how *how, const struct rst_fill_task *t)
-{
-	if (how->uffd < 0)
-		return;
-	close(how->uffd);
-	munmap((void *)how->src, t->im->pages_len);
-	if (how->bounce)
-		munmap(how->bounce, RST_PIECE);
-}
-
-int rst_fill_task(const struct rst_fill_task *t, char *msg, size_t msg_len)
-{
-	struct rst_fill_how how = { .t = t };
 	uint8_t stack[RST_HELPER_STACK] __attribute__((aligned(16)));
-	const struct rst_images *im = t->im;
-	uint64_t total = 0, half;
-	struct rst_fill_part me = { .how = &how, .t = t, .msg = msg, .msg_len = msg_len }, helper;
+	struct rst_fill_part me = { .f = f }, helper = { .f = f };
 	pid_t tid = -1;
 	int err;
 
-	msg[0] = '\0';
-	rst_fill_how_open(&how, t);
-	for (size_t i = 0; i < im->nr_runs; i++)
-		if (!im->runs[i].in_parent)
-			total = im->runs[i].file_off + im->runs[i].nr_pages * RST_PAGE;
-	/* a piece boundary, so that no piece is split between the workers */
-	half = total / 2 / RST_PIECE * RST_PIECE;
-	me.hi = UINT64_MAX;
-	helper = me;
-	helper.msg = NULL;
-	if (half >= 4 * RST_PIECE) {
-		helper.lo = half;
+	if (f->nr_unit >= 4)
 		tid = clone(rst_fill_helper, stack + sizeof(stack),
 			    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
 			    CLONE_SYSVSEM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
 			    &helper, &helper.tid, NULL, &helper.tid);
-		if (tid > 0)
-			me.hi = half;
-	}
-	rst_fill_worker(&me, true);
-	err = rst_fill_result(&me, msg, msg_len, msg[0] != '\0');
+	rst_fill_worker(&me);
+	err = rst_fill_result(&me, msg, msg_len);
 	if (tid > 0) {
 		pid_t w;
 
@@ -381,8 +528,28 @@ int rst_fill_task(const struct rst_fill_task *t, char *msg, size_t msg_len)
 		while (!syscall(SYS_tgkill, getpid(), tid, 0))
 			sched_yield();
 		if (!err)
-			err = rst_fill_result(&helper, msg, msg_len, false);
+			err = rst_fill_result(&helper, msg, msg_len);
 	}
-	rst_fill_how_close(&how, t);
+	return err;
+}
+
+int rst_fill_task(const struct rst_fill_task *t, char *msg, size_t msg_len)
+{
+	struct rst_fill f = { .t = t, .uffd = -1 };
+	int err;
+
+	msg[0] = '\0';
+	rst_fill_uffd_open(&f);
+	err = rst_fill_segments(&f, msg, msg_len);
+	if (!err)
+		err = rst_fill_map_sources(&f, msg, msg_len);
+	if (!err) {
+		err = rst_fill_units(&f);
+		if (err)
+			snprintf(msg, msg_len, "no memory for the fill's units: %s", strerror(-err));
+	}
+	if (!err)
+		err = rst_fill_run(&f, msg, msg_len);
+	rst_fill_free(&f);
 	return err;
 }
