@@ -241,6 +241,7 @@ static int pc_read(struct page_chain *pc, struct pc_level *l, uint64_t va, uint6
 	while (nr) {
 		size_t i = pc_find(l, va);
 		const struct page_chain_entry *e = i < l->n ? &l->e[i] : NULL;
+		uint8_t *at = to->buf;	/* a parent's read moves to->buf on by itself */
 		uint64_t take;
 		int err;
 
@@ -296,8 +297,8 @@ static int pc_read(struct page_chain *pc, struct pc_level *l, uint64_t va, uint6
 		}
 		va += take * PC_PAGE;
 		nr -= take;
-		if (to->buf)
-			to->buf += take * PC_PAGE;
+		if (at)
+			to->buf = at + take * PC_PAGE;
 	}
 	return 0;
 }
