@@ -3,6 +3,8 @@
  * mappings only the pages that differ from the file) are copied into one
  * staging buffer, prepared before the freeze; the images are written from
  * it afterwards through the page writer, so the freeze covers copying only.
+ * A dump that kills the tree streams instead: the pages are read into the
+ * page writer's buffers and written while the next ones are read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,8 @@
 #include "proc_read.h"
 
 #define DUMP_STAGING_SLACK (16ull << 20)
+#define DUMP_STREAM_BUF	(2u << 20)	/* per write */
+#define DUMP_STREAM_BUFS 8u
 
 static int dump_pages_grow(struct dump_ctx *c, size_t want)
 {
@@ -54,6 +58,8 @@ int dump_pages_prepare(struct dump_ctx *c)
 	char *buf, *p;
 	int err;
 
+	if (c->stream_pages)
+		return 0;
 	if (c->o->track_mem && c->have_parent && c->root_trk_open &&
 	    track_relative_to(&c->root_trk, &c->parent_stamp)) {
 		err = dump_pages_grow(c, 1);
@@ -237,23 +243,100 @@ static int dump_pages_scan_tracked(struct dump_ctx *c, struct dump_task *t, stru
 	return err;
 }
 
+/* Streaming, readable ranges: batched process_vm_readv straight into the
+ * page writer's buffers; *@off is the stream's offset. */
+static int dump_stream_readv(struct dump_task *t, struct page_writer *pw,
+			     const struct mem_range *r, size_t n, size_t *off)
+{
+	struct mem_reader rd;
+	struct mem_batch b;
+	size_t room;
+	void *dst = page_writer_reserve_room(pw, &room);
+	int ret;
+
+	if (!dst)
+		return page_writer_error(pw) ? page_writer_error(pw) : -EIO;
+	mem_reader_init(&rd, t->pid, r, n, dst, room);
+	while ((ret = mem_reader_next(&rd, &b)) == 1) {
+		for (size_t i = 0; i < b.nr_segs; i++) {
+			int err = dump_pages_add_run(t, b.seg[i].vaddr, b.seg[i].nr_pages,
+						     *off + b.seg[i].off);
+			if (err)
+				return err;
+		}
+		*off += b.bytes;
+		if (page_writer_commit(pw, b.bytes))
+			return page_writer_error(pw);
+		dst = page_writer_reserve_room(pw, &room);
+		if (!dst)
+			return page_writer_error(pw) ? page_writer_error(pw) : -EIO;
+		rd.buf = dst;
+		rd.buf_pages = room / MEM_PAGE_SIZE;
+	}
+	if (rd.pages_vanished)
+		pr_debug("task %d: %llu pages vanished while reading", (int)t->pid,
+			 (unsigned long long)rd.pages_vanished);
+	return ret;
+}
+
+/* Streaming, an unreadable range: through /proc/PID/mem, a buffer at a time. */
+static int dump_stream_pread(struct dump_task *t, struct page_writer *pw, int memfd,
+			     const struct mem_range *r, size_t *off)
+{
+	for (uint64_t done = 0; done < r->nr_pages;) {
+		size_t room, len;
+		void *dst = page_writer_reserve_room(pw, &room);
+		uint64_t va = r->start + done * MEM_PAGE_SIZE;
+		ssize_t got;
+
+		if (!dst)
+			return page_writer_error(pw) ? page_writer_error(pw) : -EIO;
+		len = room / MEM_PAGE_SIZE < r->nr_pages - done ? room :
+			(size_t)(r->nr_pages - done) * MEM_PAGE_SIZE;
+		got = pread(memfd, dst, len, (off_t)va);
+		if (got != (ssize_t)len) {
+			int err = got < 0 ? -errno : -EIO;
+
+			pr_err("task %d: reading %#llx+%zu through /proc/PID/mem: %s", (int)t->pid,
+			       (unsigned long long)va, len, strerror(-err));
+			return err;
+		}
+		if (dump_pages_add_run(t, va, len / MEM_PAGE_SIZE, *off))
+			return -ENOMEM;
+		*off += len;
+		done += len / MEM_PAGE_SIZE;
+		if (page_writer_commit(pw, len))
+			return page_writer_error(pw);
+	}
+	return 0;
+}
+
 int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 {
 	struct dump_scan s = { 0 };
+	struct page_writer *pw = NULL;
+	size_t i = 0, stream_off = 0;
 	int memfd = -1, err;
-	size_t i = 0;
 
 	if (t->zombie)
 		return 0;
 	err = t->relative ? dump_pages_scan_tracked(c, t, &s) : dump_pages_scan(t, &s);
-	if (!err)
+	if (!err && c->stream_pages) {
+		struct page_writer_opts po = { .buf_size = DUMP_STREAM_BUF,
+					       .nr_bufs = DUMP_STREAM_BUFS, .async = true };
+
+		err = page_writer_open(&pw, &c->dir, (unsigned int)(t - c->tasks) + 1, &po);
+	} else if (!err) {
 		err = dump_pages_grow(c, c->staging_used + s.pages * MEM_PAGE_SIZE);
+	}
 	while (!err && i < s.nr) {
 		size_t j = i;
 
 		while (j < s.nr && s.readable[j] == s.readable[i])
 			j++;
-		if (s.readable[i]) {
+		if (s.readable[i] && pw) {
+			err = dump_stream_readv(t, pw, s.r + i, j - i, &stream_off);
+		} else if (s.readable[i]) {
 			err = dump_pages_readv(c, t, s.r + i, j - i);
 		} else {
 			char path[64];
@@ -268,12 +351,18 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 				}
 			}
 			for (size_t k = i; k < j && !err; k++)
-				err = dump_pages_pread(c, t, memfd, &s.r[k]);
+				err = pw ? dump_stream_pread(t, pw, memfd, &s.r[k], &stream_off) :
+					   dump_pages_pread(c, t, memfd, &s.r[k]);
 		}
 		i = j;
 	}
 	if (memfd >= 0)
 		close(memfd);
+	if (pw) {
+		int err2 = page_writer_close(pw);
+
+		err = err ? err : err2;
+	}
 	c->stats.pages_scanned += t->pages_scanned;
 	free(s.r);
 	free(s.readable);
@@ -354,6 +443,12 @@ int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int
 	int err, err2;
 
 	err = dump_pages_write_pagemap(c, t, pages_id);
+	if (!err && c->stream_pages) {
+		/* the pages went into pages-N.img as they were read */
+		for (size_t i = 0; i < t->nr_runs; i++)
+			c->stats.pages_written += t->runs[i].nr_pages;
+		return 0;
+	}
 	if (!err)
 		err = page_writer_open(&pw, &c->dir, pages_id, NULL);
 	if (err)

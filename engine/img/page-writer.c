@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "blog.h"
@@ -25,7 +26,7 @@ struct pw_buf {
 struct page_writer {
 	char name[256];
 	int fd;
-	bool own_fd, direct, uring;
+	bool own_fd, direct, uring, async;
 	struct io_uring ring;
 	struct pw_buf *bufs;
 	unsigned int nr_bufs, in_flight;
@@ -131,6 +132,8 @@ static int pw_submit(struct page_writer *pw, struct pw_buf *b, size_t len)
 	if (!sqe)
 		return pw_fail(pw, -EBUSY, b->off, len, "io_uring queueing");
 	io_uring_prep_write(sqe, pw->fd, b->mem, (unsigned int)len, b->off);
+	if (pw->async)
+		sqe->flags |= IOSQE_ASYNC;
 	io_uring_sqe_set_data(sqe, b);
 	b->busy = true;
 	pw->in_flight++;
@@ -170,6 +173,15 @@ void *page_writer_reserve(struct page_writer *pw, size_t len)
 			return NULL;
 	}
 	return pw->cur->mem + pw->cur_len;
+}
+
+void *page_writer_reserve_room(struct page_writer *pw, size_t *room)
+{
+	void *p = page_writer_reserve(pw, PW_ALIGN);
+
+	if (p)
+		*room = pw->buf_size - pw->cur_len;
+	return p;
 }
 
 int page_writer_commit(struct page_writer *pw, size_t len)
@@ -241,6 +253,8 @@ int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 			page_writer_close(pw);
 			return -ENOMEM;
 		}
+		/* faulted in now, not page by page while a caller fills it */
+		madvise(pw->bufs[i].mem, bs, MADV_POPULATE_WRITE);
 	}
 	if (o && o->direct) {
 		int fl = fcntl(fd, F_GETFL);
@@ -257,9 +271,10 @@ int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 		else
 			pw->uring = true;
 	}
-	pr_debug("%s: page stream via %s%s, %u buffers of %zu bytes", label,
-		 pw->uring ? "io_uring" : "pwrite", pw->direct ? " + O_DIRECT" : "",
-		 nb, bs);
+	pw->async = pw->uring && o && o->async;
+	pr_debug("%s: page stream via %s%s%s, %u buffers of %zu bytes", label,
+		 pw->uring ? "io_uring" : "pwrite", pw->async ? " (async)" : "",
+		 pw->direct ? " + O_DIRECT" : "", nb, bs);
 	*pwp = pw;
 	return 0;
 }
