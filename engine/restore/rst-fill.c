@@ -179,7 +179,8 @@ struct rst_fill_resolve {
 	uint64_t vaddr, dst;	/* the run's: where it is saved, where it goes */
 };
 
-static int rst_fill_resolved(void *arg, int pages_fd, uint64_t off, uint64_t vaddr, uint64_t nr_pages)
+static int rst_fill_resolved(void *arg, int pages_fd, uint64_t off, uint64_t vaddr,
+			     uint64_t nr_pages)
 {
 	struct rst_fill_resolve *r = arg;
 
@@ -363,7 +364,8 @@ static long rst_fill_uffd_copy(int uffd, uint64_t dst, const uint8_t *from, uint
 }
 
 /* A batch of pieces, back to back at @off of pages file @src. 0 or -1. */
-static int rst_fill_batch(struct rst_fill_part *p, uint16_t src, struct iovec *iov, int n, uint64_t off)
+static int rst_fill_batch(struct rst_fill_part *p, uint16_t src, struct iovec *iov, int n,
+			  uint64_t off)
 {
 	int i = 0;
 
@@ -416,8 +418,8 @@ static int rst_fill_flush(struct rst_fill_part *p, struct rst_fill_gather *g)
 }
 
 /* [from, to) of segment @s. 0 or -1 (p->err set). */
-static int rst_fill_range(struct rst_fill_part *p, struct rst_fill_gather *g, const struct rst_seg *s,
-			  uint64_t from, uint64_t to)
+static int rst_fill_range(struct rst_fill_part *p, struct rst_fill_gather *g,
+			  const struct rst_seg *s, uint64_t from, uint64_t to)
 {
 	if (s->uffd) {
 		long err = rst_fill_uffd_copy(p->f->uffd, s->dst + from, p->f->src[s->src].map + s->off + from,
