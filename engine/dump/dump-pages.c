@@ -453,11 +453,19 @@ int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int
 		err = page_writer_open(&pw, &c->dir, pages_id, NULL);
 	if (err)
 		return err;
-	for (size_t i = 0; i < t->nr_runs && !err; i++) {
-		err = page_writer_write(pw, c->staging + t->runs[i].off,
-					t->runs[i].nr_pages * MEM_PAGE_SIZE);
+	/* straight from staging (untouched until the dump ends), runs that
+	 * lie back to back there in one go */
+	for (size_t i = 0, j; i < t->nr_runs && !err; i = j) {
+		size_t end = t->runs[i].off + t->runs[i].nr_pages * MEM_PAGE_SIZE;
+		uint64_t pages = t->runs[i].nr_pages;
+
+		for (j = i + 1; j < t->nr_runs && t->runs[j].off == end; j++) {
+			end += t->runs[j].nr_pages * MEM_PAGE_SIZE;
+			pages += t->runs[j].nr_pages;
+		}
+		err = page_writer_write_stable(pw, c->staging + t->runs[i].off, end - t->runs[i].off);
 		if (!err)
-			c->stats.pages_written += t->runs[i].nr_pages;
+			c->stats.pages_written += pages;
 	}
 	err2 = page_writer_close(pw);
 	return err ? err : err2;

@@ -17,7 +17,7 @@
 #define PW_ALIGN 4096
 
 struct pw_buf {
-	uint8_t *mem;
+	uint8_t *mem;		/* ours, or the caller's (page_writer_write_stable) */
 	size_t len;		/* bytes queued in the write */
 	uint64_t off;		/* file offset of the write */
 	bool busy;
@@ -29,6 +29,7 @@ struct page_writer {
 	bool own_fd, direct, uring, async;
 	struct io_uring ring;
 	struct pw_buf *bufs;
+	struct pw_buf *refs;	/* in-flight writes of the caller's memory */
 	unsigned int nr_bufs, in_flight;
 	size_t buf_size;
 	struct pw_buf *cur;	/* being filled, or NULL */
@@ -143,16 +144,22 @@ static int pw_submit(struct page_writer *pw, struct pw_buf *b, size_t len)
 	return 0;
 }
 
-/* A free buffer, waiting for a completion if all are busy. */
-static struct pw_buf *pw_free_buf(struct page_writer *pw)
+/* A free slot of @set (bufs or refs), waiting for a completion if all
+ * are busy. */
+static struct pw_buf *pw_free_slot(struct page_writer *pw, struct pw_buf *set)
 {
 	for (;;) {
 		for (unsigned int i = 0; i < pw->nr_bufs; i++)
-			if (!pw->bufs[i].busy)
-				return &pw->bufs[i];
+			if (!set[i].busy)
+				return &set[i];
 		if (pw_reap(pw, true) && pw->err && !pw->in_flight)
 			return NULL;
 	}
+}
+
+static struct pw_buf *pw_free_buf(struct page_writer *pw)
+{
+	return pw_free_slot(pw, pw->bufs);
 }
 
 void *page_writer_reserve(struct page_writer *pw, size_t len)
@@ -224,6 +231,46 @@ int page_writer_write(struct page_writer *pw, const void *p, size_t len)
 	return 0;
 }
 
+int page_writer_write_stable(struct page_writer *pw, const void *p, size_t len)
+{
+	const uint8_t *src = p;
+	size_t piece = 4 * pw->buf_size;
+
+	if (pw->err)
+		return pw->err;
+	if (pw->direct && ((uintptr_t)p % PW_ALIGN || len % PW_ALIGN))
+		return page_writer_write(pw, p, len);
+	/* what is buffered goes first */
+	if (pw->cur && pw->cur_len) {
+		if (pw_submit(pw, pw->cur, pw->cur_len))
+			return pw->err;
+		pw->cur = NULL;
+	}
+	while (len) {
+		size_t n = len < piece ? len : piece;
+		struct pw_buf *b;
+
+		if (!pw->uring) {
+			uint64_t off = pw->off;
+
+			pw->off += n;
+			if (pw_pwrite_all(pw, src, n, off))
+				return pw->err;
+		} else {
+			pw_reap(pw, false);
+			b = pw_free_slot(pw, pw->refs);
+			if (!b || pw->err)
+				return pw->err ? pw->err : -EIO;
+			b->mem = (uint8_t *)(uintptr_t)src;
+			if (pw_submit(pw, b, n))
+				return pw->err;
+		}
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 			const struct page_writer_opts *o)
 {
@@ -243,7 +290,10 @@ int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 	pw->buf_size = bs;
 	pw->nr_bufs = nb;
 	pw->bufs = calloc(nb, sizeof(*pw->bufs));
-	if (!pw->bufs) {
+	pw->refs = calloc(nb, sizeof(*pw->refs));
+	if (!pw->bufs || !pw->refs) {
+		free(pw->bufs);
+		free(pw->refs);
 		free(pw);
 		return -ENOMEM;
 	}
@@ -320,6 +370,7 @@ int page_writer_close(struct page_writer *pw)
 	for (unsigned int i = 0; i < pw->nr_bufs; i++)
 		free(pw->bufs[i].mem);
 	free(pw->bufs);
+	free(pw->refs);
 	free(pw);
 	return ret;
 }

@@ -52,6 +52,14 @@ void *page_writer_reserve_room(struct page_writer *pw, size_t *room);
 /* Copies @len bytes into the stream. Returns 0 or -errno. */
 int page_writer_write(struct page_writer *pw, const void *p, size_t len);
 
+/*
+ * Writes @len bytes from @p into the stream without copying them (in
+ * pieces of a few buffers' size, several in flight): the caller keeps the
+ * memory unchanged until page_writer_close(). With O_DIRECT and @p or @len
+ * not page-aligned, it copies as page_writer_write(). Returns 0 or -errno.
+ */
+int page_writer_write_stable(struct page_writer *pw, const void *p, size_t len);
+
 /* Writes what is left, waits for every write, closes. Returns 0 or the
  * first -errno of the stream's life. Frees @pw in any case. */
 int page_writer_close(struct page_writer *pw);
