@@ -322,8 +322,8 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 		return 0;
 	err = t->relative ? dump_pages_scan_tracked(c, t, &s) : dump_pages_scan(t, &s);
 	if (!err && c->stream_pages) {
-		struct page_writer_opts po = { .buf_size = DUMP_STREAM_BUF,
-					       .nr_bufs = DUMP_STREAM_BUFS, .async = true };
+		struct page_writer_opts po = { .buf_size = DUMP_STREAM_BUF, .nr_bufs = DUMP_STREAM_BUFS,
+					       .async = true, .prefault = true };
 
 		err = page_writer_open(&pw, &c->dir, (unsigned int)(t - c->tasks) + 1, &po);
 	} else if (!err) {

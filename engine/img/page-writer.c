@@ -303,8 +303,8 @@ int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 			page_writer_close(pw);
 			return -ENOMEM;
 		}
-		/* faulted in now, not page by page while a caller fills it */
-		madvise(pw->bufs[i].mem, bs, MADV_POPULATE_WRITE);
+		if (o && o->prefault)
+			madvise(pw->bufs[i].mem, bs, MADV_POPULATE_WRITE);
 	}
 	if (o && o->direct) {
 		int fl = fcntl(fd, F_GETFL);

@@ -22,6 +22,8 @@ struct page_writer_opts {
 	bool async;		/* io_uring writes go to the kernel's worker thread
 				 * (IOSQE_ASYNC) instead of running inside the
 				 * submit: the caller fills the next buffer meanwhile */
+	bool prefault;		/* fault every buffer in at open, not page by page while
+				 * it is filled: for streams that fill them all */
 };
 
 struct page_writer;

@@ -129,7 +129,7 @@ static void test_page_stream(bool no_uring, bool direct, size_t chunk)
 static void test_page_stream_mixed(bool no_uring, bool direct, bool async)
 {
 	struct page_writer_opts o = { .buf_size = 64 << 10, .nr_bufs = 4, .no_uring = no_uring,
-				      .direct = direct, .async = async };
+				      .direct = direct, .async = async, .prefault = async };
 	size_t total = (4 << 20) + 4096 * 7, off = 0;
 	struct page_writer *pw;
 	struct img_dir d;
