@@ -234,7 +234,7 @@ int page_writer_write(struct page_writer *pw, const void *p, size_t len)
 int page_writer_write_stable(struct page_writer *pw, const void *p, size_t len)
 {
 	const uint8_t *src = p;
-	size_t piece = 4 * pw->buf_size;
+	size_t piece = pw->buf_size;	/* bigger writes are not faster (see dump-pages.c) */
 
 	if (pw->err)
 		return pw->err;

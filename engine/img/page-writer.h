@@ -56,7 +56,7 @@ int page_writer_write(struct page_writer *pw, const void *p, size_t len);
 
 /*
  * Writes @len bytes from @p into the stream without copying them (in
- * pieces of a few buffers' size, several in flight): the caller keeps the
+ * pieces of one buffer's size, several in flight): the caller keeps the
  * memory unchanged until page_writer_close(). With O_DIRECT and @p or @len
  * not page-aligned, it copies as page_writer_write(). Returns 0 or -errno.
  */
