@@ -3,6 +3,8 @@
  * mappings only the pages that differ from the file) are copied into one
  * staging buffer, prepared before the freeze; the images are written from
  * it afterwards through the page writer, so the freeze covers copying only.
+ * A dump that kills the tree streams instead: the pages are read into the
+ * page writer's buffers and written while the next ones are read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,10 @@
 #include "proc_read.h"
 
 #define DUMP_STAGING_SLACK (16ull << 20)
+/* per write: 2 MiB writes ran 4 times slower here than 1 MiB ones (1 GiB
+ * kill dump, 2.2 s vs 0.5 s; the page cache then takes 2 MiB folios) */
+#define DUMP_STREAM_BUF	(1u << 20)
+#define DUMP_STREAM_BUFS 8u
 
 int dump_pages_grow(struct dump_ctx *c, size_t want)
 {
@@ -55,6 +61,8 @@ int dump_pages_prepare(struct dump_ctx *c)
 	char *buf, *p;
 	int err;
 
+	if (c->stream_pages)
+		return 0;
 	/* a live snapshot copies little while frozen; its own slots are
 	 * reserved in the freeze and filled once the tree runs */
 	if (c->live || (c->o->track_mem && c->have_parent && c->root_trk_open &&
@@ -247,11 +255,80 @@ static int dump_pages_scan_tracked(struct dump_ctx *c, struct dump_task *t, stru
 	return err;
 }
 
+/* Streaming, readable ranges: batched process_vm_readv straight into the
+ * page writer's buffers; *@off is the stream's offset. */
+static int dump_stream_readv(struct dump_task *t, struct page_writer *pw,
+			     const struct mem_range *r, size_t n, size_t *off)
+{
+	struct mem_reader rd;
+	struct mem_batch b;
+	size_t room;
+	void *dst = page_writer_reserve_room(pw, &room);
+	int ret;
+
+	if (!dst)
+		return page_writer_error(pw) ? page_writer_error(pw) : -EIO;
+	mem_reader_init(&rd, t->pid, r, n, dst, room);
+	while ((ret = mem_reader_next(&rd, &b)) == 1) {
+		for (size_t i = 0; i < b.nr_segs; i++) {
+			int err = dump_pages_add_run(t, b.seg[i].vaddr, b.seg[i].nr_pages,
+						     *off + b.seg[i].off);
+			if (err)
+				return err;
+		}
+		*off += b.bytes;
+		if (page_writer_commit(pw, b.bytes))
+			return page_writer_error(pw);
+		dst = page_writer_reserve_room(pw, &room);
+		if (!dst)
+			return page_writer_error(pw) ? page_writer_error(pw) : -EIO;
+		rd.buf = dst;
+		rd.buf_pages = room / MEM_PAGE_SIZE;
+	}
+	if (rd.pages_vanished)
+		pr_debug("task %d: %llu pages vanished while reading", (int)t->pid,
+			 (unsigned long long)rd.pages_vanished);
+	return ret;
+}
+
+/* Streaming, an unreadable range: through /proc/PID/mem, a buffer at a time. */
+static int dump_stream_pread(struct dump_task *t, struct page_writer *pw, int memfd,
+			     const struct mem_range *r, size_t *off)
+{
+	for (uint64_t done = 0; done < r->nr_pages;) {
+		size_t room, len;
+		void *dst = page_writer_reserve_room(pw, &room);
+		uint64_t va = r->start + done * MEM_PAGE_SIZE;
+		ssize_t got;
+
+		if (!dst)
+			return page_writer_error(pw) ? page_writer_error(pw) : -EIO;
+		len = room / MEM_PAGE_SIZE < r->nr_pages - done ? room :
+			(size_t)(r->nr_pages - done) * MEM_PAGE_SIZE;
+		got = pread(memfd, dst, len, (off_t)va);
+		if (got != (ssize_t)len) {
+			int err = got < 0 ? -errno : -EIO;
+
+			pr_err("task %d: reading %#llx+%zu through /proc/PID/mem: %s", (int)t->pid,
+			       (unsigned long long)va, len, strerror(-err));
+			return err;
+		}
+		if (dump_pages_add_run(t, va, len / MEM_PAGE_SIZE, *off))
+			return -ENOMEM;
+		*off += len;
+		done += len / MEM_PAGE_SIZE;
+		if (page_writer_commit(pw, len))
+			return page_writer_error(pw);
+	}
+	return 0;
+}
+
 int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 {
 	struct dump_scan s = { 0 };
+	struct page_writer *pw = NULL;
+	size_t i = 0, stream_off = 0;
 	int memfd = -1, err;
-	size_t i = 0;
 	uint64_t t0, t1;
 
 	if (t->zombie)
@@ -259,8 +336,14 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 	t0 = freeze_now_ns();
 	err = t->relative ? dump_pages_scan_tracked(c, t, &s) : dump_pages_scan(t, &s);
 	t1 = freeze_now_ns();
-	if (!err)
+	if (!err && c->stream_pages) {
+		struct page_writer_opts po = { .buf_size = DUMP_STREAM_BUF, .nr_bufs = DUMP_STREAM_BUFS,
+					       .async = true, .prefault = true };
+
+		err = page_writer_open(&pw, &c->dir, (unsigned int)(t - c->tasks) + 1, &po);
+	} else if (!err) {
 		err = dump_pages_grow(c, c->staging_used + s.pages * MEM_PAGE_SIZE);
+	}
 	pr_debug("task %d: %llu pages to read in %zu ranges, scanned in %llu us, staging ready "
 		 "after %llu us", (int)t->pid, (unsigned long long)s.pages, s.nr,
 		 (unsigned long long)(t1 - t0) / 1000,
@@ -270,7 +353,9 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 
 		while (j < s.nr && s.readable[j] == s.readable[i])
 			j++;
-		if (s.readable[i]) {
+		if (s.readable[i] && pw) {
+			err = dump_stream_readv(t, pw, s.r + i, j - i, &stream_off);
+		} else if (s.readable[i]) {
 			err = dump_pages_readv(c, t, s.r + i, j - i);
 		} else {
 			char path[64];
@@ -285,12 +370,18 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 				}
 			}
 			for (size_t k = i; k < j && !err; k++)
-				err = dump_pages_pread(c, t, memfd, &s.r[k]);
+				err = pw ? dump_stream_pread(t, pw, memfd, &s.r[k], &stream_off) :
+					   dump_pages_pread(c, t, memfd, &s.r[k]);
 		}
 		i = j;
 	}
 	if (memfd >= 0)
 		close(memfd);
+	if (pw) {
+		int err2 = page_writer_close(pw);
+
+		err = err ? err : err2;
+	}
 	c->stats.pages_scanned += t->pages_scanned;
 	free(s.r);
 	free(s.readable);
@@ -371,15 +462,29 @@ int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int
 	int err, err2;
 
 	err = dump_pages_write_pagemap(c, t, pages_id);
+	if (!err && c->stream_pages) {
+		/* the pages went into pages-N.img as they were read */
+		for (size_t i = 0; i < t->nr_runs; i++)
+			c->stats.pages_written += t->runs[i].nr_pages;
+		return 0;
+	}
 	if (!err)
 		err = page_writer_open(&pw, &c->dir, pages_id, NULL);
 	if (err)
 		return err;
-	for (size_t i = 0; i < t->nr_runs && !err; i++) {
-		err = page_writer_write(pw, c->staging + t->runs[i].off,
-					t->runs[i].nr_pages * MEM_PAGE_SIZE);
+	/* straight from staging (untouched until the dump ends), runs that
+	 * lie back to back there in one go */
+	for (size_t i = 0, j; i < t->nr_runs && !err; i = j) {
+		size_t end = t->runs[i].off + t->runs[i].nr_pages * MEM_PAGE_SIZE;
+		uint64_t pages = t->runs[i].nr_pages;
+
+		for (j = i + 1; j < t->nr_runs && t->runs[j].off == end; j++) {
+			end += t->runs[j].nr_pages * MEM_PAGE_SIZE;
+			pages += t->runs[j].nr_pages;
+		}
+		err = page_writer_write_stable(pw, c->staging + t->runs[i].off, end - t->runs[i].off);
 		if (!err)
-			c->stats.pages_written += t->runs[i].nr_pages;
+			c->stats.pages_written += pages;
 	}
 	err2 = page_writer_close(pw);
 	return err ? err : err2;

@@ -93,6 +93,9 @@ static int dump_run(struct dump_ctx *c)
 	bool early = o->leave_running || o->leave_stopped;
 	int err;
 
+	/* killed afterwards: frozen until the images are written anyway, so
+	 * the pages are written while they are read, without staging them */
+	c->stream_pages = !early;
 	err = dump_probe_dir(c);
 	if (!err)
 		err = dump_track_parent(c);

@@ -171,6 +171,7 @@ struct dump_ctx {
 	struct dump_stats stats;
 	uint8_t *staging;		/* every saved page, in pagemap order */
 	size_t staging_len, staging_used;
+	bool stream_pages;		/* no staging: pages-N.img written as pages are read */
 	uint64_t t_start, t_frozen, t_memdump_end, t_released;
 	bool predump;			/* `crisp pre-dump` */
 	enum track_mode track_mode;

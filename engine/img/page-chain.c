@@ -226,13 +226,22 @@ static size_t pc_find(const struct pc_level *l, uint64_t va)
 	return lo;
 }
 
-/* Reads (or with @buf NULL, only resolves) [va, va + nr pages) at @l. */
+/* Where the pages found go: read into @buf, handed to @fn, or (neither)
+ * only resolved. */
+struct pc_sink {
+	uint8_t *buf;
+	page_chain_fn fn;
+	void *arg;
+};
+
+/* Reads, hands over or only resolves [va, va + nr pages) at @l. */
 static int pc_read(struct page_chain *pc, struct pc_level *l, uint64_t va, uint64_t nr,
-		   uint8_t *buf, unsigned int flags)
+		   struct pc_sink *to, unsigned int flags)
 {
 	while (nr) {
 		size_t i = pc_find(l, va);
 		const struct page_chain_entry *e = i < l->n ? &l->e[i] : NULL;
+		uint8_t *at = to->buf;	/* a parent's read moves to->buf on by itself */
 		uint64_t take;
 		int err;
 
@@ -247,16 +256,21 @@ static int pc_read(struct page_chain *pc, struct pc_level *l, uint64_t va, uint6
 				       l->depth ? ", which the level above leaves to it" : "");
 				return l->depth ? -EINVAL : -ENOENT;
 			}
-			if (buf)
-				memset(buf, 0, take * PC_PAGE);
+			if (to->buf)
+				memset(to->buf, 0, take * PC_PAGE);
 		} else {
 			uint64_t in = (va - e->vaddr) / PC_PAGE;
 
 			take = e->nr_pages - in < nr ? e->nr_pages - in : nr;
 			if (e->flags & PAGE_CHAIN_PE_PRESENT) {
-				if (buf) {
-					uint64_t off = l->off[i] + in * PC_PAGE;
-					ssize_t got = pread(l->pages_fd, buf, take * PC_PAGE, (off_t)off);
+				uint64_t off = l->off[i] + in * PC_PAGE;
+
+				if (to->fn) {
+					err = to->fn(to->arg, l->pages_fd, off, va, take);
+					if (err)
+						return err;
+				} else if (to->buf) {
+					ssize_t got = pread(l->pages_fd, to->buf, take * PC_PAGE, (off_t)off);
 
 					if (got != (ssize_t)(take * PC_PAGE)) {
 						pr_err("%s/%s: short read of %llu bytes at offset %llu",
@@ -271,7 +285,7 @@ static int pc_read(struct page_chain *pc, struct pc_level *l, uint64_t va, uint6
 
 				if (!p)
 					return -EINVAL;
-				err = pc_read(pc, p, va, take, buf, flags);
+				err = pc_read(pc, p, va, take, to, flags);
 				if (err)
 					return err;
 			} else {
@@ -283,8 +297,8 @@ static int pc_read(struct page_chain *pc, struct pc_level *l, uint64_t va, uint6
 		}
 		va += take * PC_PAGE;
 		nr -= take;
-		if (buf)
-			buf += take * PC_PAGE;
+		if (at)
+			to->buf = at + take * PC_PAGE;
 	}
 	return 0;
 }
@@ -292,20 +306,33 @@ static int pc_read(struct page_chain *pc, struct pc_level *l, uint64_t va, uint6
 int page_chain_read(struct page_chain *pc, uint64_t vaddr, uint64_t nr_pages,
 		    void *buf, unsigned int flags)
 {
+	struct pc_sink to = { .buf = buf };
+
 	if (vaddr % PC_PAGE || vaddr + nr_pages * PC_PAGE < vaddr || !buf)
 		return -EINVAL;
-	return pc_read(pc, pc->top, vaddr, nr_pages, buf, flags);
+	return pc_read(pc, pc->top, vaddr, nr_pages, &to, flags);
+}
+
+int page_chain_resolve(struct page_chain *pc, uint64_t vaddr, uint64_t nr_pages,
+		       page_chain_fn fn, void *arg)
+{
+	struct pc_sink to = { .fn = fn, .arg = arg };
+
+	if (vaddr % PC_PAGE || vaddr + nr_pages * PC_PAGE < vaddr || !fn)
+		return -EINVAL;
+	return pc_read(pc, pc->top, vaddr, nr_pages, &to, 0);
 }
 
 int page_chain_verify(struct page_chain *pc)
 {
 	for (size_t i = 0; i < pc->top->n; i++) {
 		const struct page_chain_entry *e = &pc->top->e[i];
+		struct pc_sink none = { 0 };
 		int err;
 
 		if (!(e->flags & PAGE_CHAIN_PE_PARENT))
 			continue;
-		err = pc_read(pc, pc->top, e->vaddr, e->nr_pages, NULL, 0);
+		err = pc_read(pc, pc->top, e->vaddr, e->nr_pages, &none, 0);
 		if (err)
 			return err;
 	}

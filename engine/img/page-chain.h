@@ -56,6 +56,21 @@ const struct page_chain_entry *page_chain_entries(const struct page_chain *pc, s
 int page_chain_read(struct page_chain *pc, uint64_t vaddr, uint64_t nr_pages,
 		    void *buf, unsigned int flags);
 
+/* Called by page_chain_resolve for each piece: @nr_pages pages from @vaddr
+ * lie at byte @off of the pages file open as @pages_fd (the chain's own fd:
+ * valid until page_chain_close). A nonzero return stops the walk. */
+typedef int (*page_chain_fn)(void *arg, int pages_fd, uint64_t off, uint64_t vaddr,
+			     uint64_t nr_pages);
+
+/*
+ * Like page_chain_read without reading: finds where the data of @nr_pages
+ * pages from @vaddr lies down the chain and calls @fn for each piece, in
+ * address order. Errors as page_chain_read's (holes are errors), or what
+ * @fn returned. Returns 0 or -errno.
+ */
+int page_chain_resolve(struct page_chain *pc, uint64_t vaddr, uint64_t nr_pages,
+		       page_chain_fn fn, void *arg);
+
 /* Checks that every PE_PARENT page of the top level resolves down the
  * chain to a page with data, without reading the data. 0 or -errno. */
 int page_chain_verify(struct page_chain *pc);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "blog.h"
@@ -16,7 +17,7 @@
 #define PW_ALIGN 4096
 
 struct pw_buf {
-	uint8_t *mem;
+	uint8_t *mem;		/* ours, or the caller's (page_writer_write_stable) */
 	size_t len;		/* bytes queued in the write */
 	uint64_t off;		/* file offset of the write */
 	bool busy;
@@ -25,9 +26,10 @@ struct pw_buf {
 struct page_writer {
 	char name[256];
 	int fd;
-	bool own_fd, direct, uring;
+	bool own_fd, direct, uring, async;
 	struct io_uring ring;
 	struct pw_buf *bufs;
+	struct pw_buf *refs;	/* in-flight writes of the caller's memory */
 	unsigned int nr_bufs, in_flight;
 	size_t buf_size;
 	struct pw_buf *cur;	/* being filled, or NULL */
@@ -131,6 +133,8 @@ static int pw_submit(struct page_writer *pw, struct pw_buf *b, size_t len)
 	if (!sqe)
 		return pw_fail(pw, -EBUSY, b->off, len, "io_uring queueing");
 	io_uring_prep_write(sqe, pw->fd, b->mem, (unsigned int)len, b->off);
+	if (pw->async)
+		sqe->flags |= IOSQE_ASYNC;
 	io_uring_sqe_set_data(sqe, b);
 	b->busy = true;
 	pw->in_flight++;
@@ -140,16 +144,22 @@ static int pw_submit(struct page_writer *pw, struct pw_buf *b, size_t len)
 	return 0;
 }
 
-/* A free buffer, waiting for a completion if all are busy. */
-static struct pw_buf *pw_free_buf(struct page_writer *pw)
+/* A free slot of @set (bufs or refs), waiting for a completion if all
+ * are busy. */
+static struct pw_buf *pw_free_slot(struct page_writer *pw, struct pw_buf *set)
 {
 	for (;;) {
 		for (unsigned int i = 0; i < pw->nr_bufs; i++)
-			if (!pw->bufs[i].busy)
-				return &pw->bufs[i];
+			if (!set[i].busy)
+				return &set[i];
 		if (pw_reap(pw, true) && pw->err && !pw->in_flight)
 			return NULL;
 	}
+}
+
+static struct pw_buf *pw_free_buf(struct page_writer *pw)
+{
+	return pw_free_slot(pw, pw->bufs);
 }
 
 void *page_writer_reserve(struct page_writer *pw, size_t len)
@@ -170,6 +180,15 @@ void *page_writer_reserve(struct page_writer *pw, size_t len)
 			return NULL;
 	}
 	return pw->cur->mem + pw->cur_len;
+}
+
+void *page_writer_reserve_room(struct page_writer *pw, size_t *room)
+{
+	void *p = page_writer_reserve(pw, PW_ALIGN);
+
+	if (p)
+		*room = pw->buf_size - pw->cur_len;
+	return p;
 }
 
 int page_writer_commit(struct page_writer *pw, size_t len)
@@ -212,6 +231,46 @@ int page_writer_write(struct page_writer *pw, const void *p, size_t len)
 	return 0;
 }
 
+int page_writer_write_stable(struct page_writer *pw, const void *p, size_t len)
+{
+	const uint8_t *src = p;
+	size_t piece = pw->buf_size;	/* bigger writes are not faster (see dump-pages.c) */
+
+	if (pw->err)
+		return pw->err;
+	if (pw->direct && ((uintptr_t)p % PW_ALIGN || len % PW_ALIGN))
+		return page_writer_write(pw, p, len);
+	/* what is buffered goes first */
+	if (pw->cur && pw->cur_len) {
+		if (pw_submit(pw, pw->cur, pw->cur_len))
+			return pw->err;
+		pw->cur = NULL;
+	}
+	while (len) {
+		size_t n = len < piece ? len : piece;
+		struct pw_buf *b;
+
+		if (!pw->uring) {
+			uint64_t off = pw->off;
+
+			pw->off += n;
+			if (pw_pwrite_all(pw, src, n, off))
+				return pw->err;
+		} else {
+			pw_reap(pw, false);
+			b = pw_free_slot(pw, pw->refs);
+			if (!b || pw->err)
+				return pw->err ? pw->err : -EIO;
+			b->mem = (uint8_t *)(uintptr_t)src;
+			if (pw_submit(pw, b, n))
+				return pw->err;
+		}
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 			const struct page_writer_opts *o)
 {
@@ -231,7 +290,10 @@ int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 	pw->buf_size = bs;
 	pw->nr_bufs = nb;
 	pw->bufs = calloc(nb, sizeof(*pw->bufs));
-	if (!pw->bufs) {
+	pw->refs = calloc(nb, sizeof(*pw->refs));
+	if (!pw->bufs || !pw->refs) {
+		free(pw->bufs);
+		free(pw->refs);
 		free(pw);
 		return -ENOMEM;
 	}
@@ -241,6 +303,8 @@ int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 			page_writer_close(pw);
 			return -ENOMEM;
 		}
+		if (o && o->prefault)
+			madvise(pw->bufs[i].mem, bs, MADV_POPULATE_WRITE);
 	}
 	if (o && o->direct) {
 		int fl = fcntl(fd, F_GETFL);
@@ -257,9 +321,10 @@ int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 		else
 			pw->uring = true;
 	}
-	pr_debug("%s: page stream via %s%s, %u buffers of %zu bytes", label,
-		 pw->uring ? "io_uring" : "pwrite", pw->direct ? " + O_DIRECT" : "",
-		 nb, bs);
+	pw->async = pw->uring && o && o->async;
+	pr_debug("%s: page stream via %s%s%s, %u buffers of %zu bytes", label,
+		 pw->uring ? "io_uring" : "pwrite", pw->async ? " (async)" : "",
+		 pw->direct ? " + O_DIRECT" : "", nb, bs);
 	*pwp = pw;
 	return 0;
 }
@@ -305,6 +370,7 @@ int page_writer_close(struct page_writer *pw)
 	for (unsigned int i = 0; i < pw->nr_bufs; i++)
 		free(pw->bufs[i].mem);
 	free(pw->bufs);
+	free(pw->refs);
 	free(pw);
 	return ret;
 }

@@ -19,6 +19,11 @@ struct page_writer_opts {
 	unsigned int nr_bufs;	/* buffers, i.e. writes in flight + 1 (default 8) */
 	bool direct;		/* try O_DIRECT (falls back when refused) */
 	bool no_uring;		/* force the pwrite() path */
+	bool async;		/* io_uring writes go to the kernel's worker thread
+				 * (IOSQE_ASYNC) instead of running inside the
+				 * submit: the caller fills the next buffer meanwhile */
+	bool prefault;		/* fault every buffer in at open, not page by page while
+				 * it is filled: for streams that fill them all */
 };
 
 struct page_writer;
@@ -38,8 +43,24 @@ int page_writer_open_fd(struct page_writer **pw, int fd, const char *label,
 void *page_writer_reserve(struct page_writer *pw, size_t len);
 int page_writer_commit(struct page_writer *pw, size_t len);
 
+/*
+ * Zero-copy with the most room: a pointer to the free bytes of the current
+ * buffer (a fresh one when it has less than a page left), their number in
+ * *@room (at least 4096, a multiple of 4096 while only whole pages are
+ * committed), then page_writer_commit(<= *@room). NULL after an error.
+ */
+void *page_writer_reserve_room(struct page_writer *pw, size_t *room);
+
 /* Copies @len bytes into the stream. Returns 0 or -errno. */
 int page_writer_write(struct page_writer *pw, const void *p, size_t len);
+
+/*
+ * Writes @len bytes from @p into the stream without copying them (in
+ * pieces of one buffer's size, several in flight): the caller keeps the
+ * memory unchanged until page_writer_close(). With O_DIRECT and @p or @len
+ * not page-aligned, it copies as page_writer_write(). Returns 0 or -errno.
+ */
+int page_writer_write_stable(struct page_writer *pw, const void *p, size_t len);
 
 /* Writes what is left, waits for every write, closes. Returns 0 or the
  * first -errno of the stream's life. Frees @pw in any case. */

@@ -1,6 +1,6 @@
 /* rst-child — the first code the new task runs (still the engine's, with
- * libc): premaps every VMA in the reservation and fills its saved pages from
- * pages-N.img and, for PE_PARENT runs, through the parent chain; restores
+ * libc): premaps every VMA in the reservation and has rst-fill put its saved
+ * pages there (pages-N.img and the parent chain); restores
  * what is task-wide and harmless to do early (cwd, umask, personality,
  * rlimits, sigactions, timers, shared pending signals, prctls), installs
  * the task's fds (engine/files), opens the exe for PR_SET_MM_MAP above
@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "page-chain.h"
 #include "pie-restorer-blob.h"
 #include "restore.h"
+#include "rst-fill.h"
 
 #define RST_PAGE		4096ull
 #define RST_VMA_FILE_PRIVATE	(1u << 6)
@@ -91,217 +91,6 @@ static void rst_child_map(struct rst_ctx *c, const VmaEntry *v, const struct rst
 	/* huge pages are allocated as the pages are filled in */
 	if (v->has_madv && (v->madv & (1ull << MADV_HUGEPAGE)) && !(flags & MAP_SHARED))
 		madvise(p, r->len, MADV_HUGEPAGE);
-}
-
-/* A PE_PARENT run, read through the chain (verified before the clone)
- * straight into its premapped place. The chain's own messages go to this
- * task's copy of the log, which nobody flushes: the failure is reported
- * through the argument block. */
-static void rst_child_fill_parent(struct rst_ctx *c, const struct rst_pages_run *run, void *dst)
-{
-	int err = page_chain_read(c->im.chain, run->vaddr, run->nr_pages, dst, 0);
-
-	if (err)
-		rst_child_fail(c, err, "reading %llu pages at %#llx through the parent images of %s: "
-			       "%s (the chain changed after it was checked?)",
-			       (unsigned long long)run->nr_pages, (unsigned long long)run->vaddr,
-			       c->o->images_dir, strerror(-err));
-}
-
-/* Where @run goes in the premapped reservation, or NULL when it is in no
- * private VMA; *@vi walks the VMAs in step with the sorted runs. */
-static uint8_t *rst_child_run_dst(const struct rst_ctx *c, const struct rst_vma *rv, size_t nr,
-				  size_t *vi, const struct rst_pages_run *run)
-{
-	uint64_t len = run->nr_pages * RST_PAGE;
-
-	while (*vi < nr && rv[*vi].dst + rv[*vi].len <= run->vaddr)
-		(*vi)++;
-	if (*vi == nr || run->vaddr < rv[*vi].dst || run->vaddr + len > rv[*vi].dst + rv[*vi].len ||
-	    (c->im.mme->vmas[c->premap_vma[*vi]]->status & RST_VMA_FILE_SHARED))
-		return NULL;
-	return (uint8_t *)(uintptr_t)(rv[*vi].src + (run->vaddr - rv[*vi].dst));
-}
-
-/*
- * The saved pages go from pages-N.img (back to back there) into their
- * premapped places in pieces of up to RST_PIECE bytes: each piece is
- * first faulted in with MADV_POPULATE_WRITE (the kernel allocates the
- * pages in a loop instead of taking one page-fault exception per page
- * inside the copy: the same pages, no VmFlags change), then read with one
- * preadv while the cleared pages are still in the cache.
- *
- * Two workers share this on the two cores: a helper thread takes the
- * second half of pages-N.img, this thread the first half and the
- * PE_PARENT runs. The helper shares this thread's TLS, so the piece code
- * makes raw system calls and never touches errno; the helper is gone (its
- * TID free again) before the fill returns.
- */
-#define RST_PIECE	(512ull << 10)
-#define RST_IOV		64
-#define RST_HELPER_STACK (16u << 10)
-
-struct rst_fill_part {
-	const struct rst_ctx *c;
-	const struct rst_vma *rv;
-	size_t nr;
-	uint64_t lo, hi;	/* the part of pages-N.img this worker reads */
-	long err;		/* first -errno, 0, or 1 for a short file */
-	uint64_t err_off;
-	pid_t tid;		/* the helper's; cleared by the kernel as it exits (futex) */
-};
-
-static long rst_raw(long nr, long a1, long a2, long a3, long a4, long a5)
-{
-	register long r10 __asm__("r10") = a4;
-	register long r8 __asm__("r8") = a5;
-	long ret;
-
-	__asm__ volatile("syscall" : "=a"(ret)
-			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
-static int rst_fill_batch(struct rst_fill_part *p, struct iovec *iov, int n, uint64_t off)
-{
-	int i = 0;
-
-	while (i < n) {
-		uint8_t *start = iov[i].iov_base, *end = start + iov[i].iov_len;
-
-		for (i++; i < n && (uint8_t *)iov[i].iov_base == end; i++)
-			end += iov[i].iov_len;
-		/* an old kernel without it: the read faults the pages in */
-		rst_raw(SYS_madvise, (long)start, end - start, MADV_POPULATE_WRITE, 0, 0);
-	}
-	while (n > 0) {
-		long got = rst_raw(SYS_preadv, p->c->im.pages_fd, (long)iov, n, (long)off, 0);
-
-		if (got <= 0) {
-			p->err = got < 0 ? got : 1;
-			p->err_off = off;
-			return -1;
-		}
-		off += (uint64_t)got;
-		while (n > 0 && (size_t)got >= iov->iov_len) {
-			got -= (long)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + got;
-			iov->iov_len -= (size_t)got;
-		}
-	}
-	return 0;
-}
-
-/* The runs' pieces that start in [p->lo, p->hi) of pages-N.img; the main
- * worker (@parents) also reads the PE_PARENT runs and checks every run. */
-static void rst_fill_worker(struct rst_fill_part *p, bool parents)
-{
-	const struct rst_images *im = &p->c->im;
-	struct iovec iov[RST_IOV];
-	uint64_t batch_off = 0, batch_end = 0;
-	size_t vi = 0;
-	int n = 0;
-
-	for (size_t i = 0; i < im->nr_runs; i++) {
-		const struct rst_pages_run *run = &im->runs[i];
-		uint64_t len = run->nr_pages * RST_PAGE;
-		uint8_t *dst = rst_child_run_dst(p->c, p->rv, p->nr, &vi, run);
-
-		if (!dst) {
-			if (parents)
-				rst_child_fail((struct rst_ctx *)p->c, -EINVAL, "bad image %s: pages at "
-					       "%#llx+%llu are in no private VMA", im->pagemap.name,
-					       (unsigned long long)run->vaddr, (unsigned long long)len);
-			break;
-		}
-		if (run->in_parent) {
-			if (parents)
-				rst_child_fill_parent((struct rst_ctx *)p->c, run, dst);
-			continue;
-		}
-		if (run->file_off + len <= p->lo)
-			continue;
-		if (run->file_off >= p->hi)
-			break;
-		for (uint64_t off = 0; off < len; off += RST_PIECE) {
-			uint64_t at = run->file_off + off;
-			uint64_t pl = len - off < RST_PIECE ? len - off : RST_PIECE;
-
-			if (at < p->lo)
-				continue;
-			if (at >= p->hi)
-				break;
-			if (n && (n == RST_IOV || batch_end - batch_off >= RST_PIECE || at != batch_end)) {
-				if (rst_fill_batch(p, iov, n, batch_off))
-					return;
-				n = 0;
-			}
-			if (!n)
-				batch_off = batch_end = at;
-			iov[n].iov_base = dst + off;
-			iov[n].iov_len = pl;
-			batch_end += pl;
-			n++;
-		}
-	}
-	if (n)
-		rst_fill_batch(p, iov, n, batch_off);
-}
-
-static int rst_fill_helper(void *arg)
-{
-	rst_fill_worker(arg, false);
-	return 0;
-}
-
-static void rst_fill_check(struct rst_ctx *c, const struct rst_fill_part *p)
-{
-	if (p->err)
-		rst_child_fail(c, p->err < 0 ? (int)p->err : -EIO, "reading pages-%u.img at %llu: %s",
-			       c->im.pages_id, (unsigned long long)p->err_off,
-			       p->err < 0 ? strerror((int)-p->err) : "short file");
-}
-
-static void rst_child_fill(struct rst_ctx *c, const struct rst_vma *rv, size_t nr)
-{
-	uint8_t stack[RST_HELPER_STACK] __attribute__((aligned(16)));
-	uint64_t total = 0, half;
-	struct rst_fill_part me = { .c = c, .rv = rv, .nr = nr }, helper;
-	pid_t tid = -1;
-
-	for (size_t i = 0; i < c->im.nr_runs; i++)
-		if (!c->im.runs[i].in_parent)
-			total = c->im.runs[i].file_off + c->im.runs[i].nr_pages * RST_PAGE;
-	/* a piece boundary, so that no piece is split between the workers */
-	half = total / 2 / RST_PIECE * RST_PIECE;
-	me.hi = UINT64_MAX;
-	helper = me;
-	if (half >= 4 * RST_PIECE) {
-		helper.lo = half;
-		tid = clone(rst_fill_helper, stack + sizeof(stack),
-			    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-			    CLONE_SYSVSEM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
-			    &helper, &helper.tid, NULL, &helper.tid);
-		if (tid > 0)
-			me.hi = half;
-	}
-	rst_fill_worker(&me, true);
-	if (tid > 0) {
-		pid_t t;
-
-		while ((t = __atomic_load_n(&helper.tid, __ATOMIC_ACQUIRE)) != 0)
-			syscall(SYS_futex, &helper.tid, 0 /* FUTEX_WAIT */, t, NULL, NULL, 0);
-		/* until its TID is free for the task's own threads */
-		while (!syscall(SYS_tgkill, getpid(), tid, 0))
-			sched_yield();
-		rst_fill_check(c, &helper);
-	}
-	rst_fill_check(c, &me);
 }
 
 struct rst_ksigaction {
@@ -468,10 +257,15 @@ void rst_child_main(struct rst_ctx *c)
 	struct rst_vma *rv = (struct rst_vma *)(uintptr_t)a->vmas;
 	const struct rst_thread *lead = (const struct rst_thread *)(uintptr_t)a->threads;
 	void (*entry)(struct rst_args *) = (void (*)(struct rst_args *))(void *)c->region;
+	struct rst_fill_task fill = { &c->im, rv, c->premap_vma, a->nr_vmas };
+	char msg[sizeof(a->msg)];
+	int err;
 
 	for (size_t i = 0; i < a->nr_vmas; i++)
 		rst_child_map(c, c->im.mme->vmas[c->premap_vma[i]], &rv[i]);
-	rst_child_fill(c, rv, a->nr_vmas);
+	err = rst_fill_task(&fill, msg, sizeof(msg));
+	if (err)
+		rst_child_fail(c, err, "%s", msg);
 	if (c->fr.nr_t) {
 		char why[200] = "";
 		int err = files_rst_install(&c->fr, c->im.pid, why, sizeof(why));

@@ -1,7 +1,8 @@
 /* fuzz_page_chain — page-chain on an arbitrary pagemap: the input is the
  * pagemap of a level whose parent is the level itself (a loop) and whose
- * pages file holds 16 pages. Opening, verifying and reading every named
- * page must fail cleanly or succeed, never crash or leak.
+ * pages file holds 16 pages. Opening, verifying, reading and resolving
+ * every named page must fail cleanly or succeed, never crash or leak (and
+ * resolved pieces lie inside the pages file).
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -54,6 +55,16 @@ static int fuzz_dir(void)
 	return dfd;
 }
 
+/* page_chain_resolve's pieces must lie inside the 16-page pages file. */
+static int fuzz_piece(void *arg, int fd, uint64_t off, uint64_t vaddr, uint64_t nr_pages)
+{
+	(void)arg;
+	(void)vaddr;
+	if (fd < 0 || nr_pages == 0 || off % 4096 || off / 4096 + nr_pages > 16)
+		abort();
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int dfd = fuzz_dir();
@@ -72,8 +83,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	page_chain_verify(pc);
 	e = page_chain_entries(pc, &n);
-	for (size_t i = 0; i < n && i < 64; i++)
+	for (size_t i = 0; i < n && i < 64; i++) {
 		page_chain_read(pc, e[i].vaddr, 1, page, PAGE_CHAIN_ZERO_HOLES);
+		page_chain_resolve(pc, e[i].vaddr, e[i].nr_pages < 16 ? e[i].nr_pages : 16,
+				   fuzz_piece, NULL);
+	}
 	page_chain_close(pc);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* test_page_chain — page-chain on synthetic chains written with the image
  * layer (reads across three levels, holes, broken chains of every kind,
- * loops), and the soft-dirty pagemap parsing of engine/track.
+ * loops), page_chain_resolve's pieces, and the soft-dirty pagemap parsing
+ * of engine/track.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +100,54 @@ static int page_level(const unsigned char *p, uint64_t va)
 	return got == va ? lvl : -1;
 }
 
+/* What page_chain_resolve handed over: each piece read back from its fd. */
+struct resolved {
+	uint64_t next_va;
+	int levels[16];
+	size_t pages, calls;
+	int stop_after;		/* calls before failing with -E2BIG, 0: never */
+};
+
+static int on_piece(void *arg, int fd, uint64_t off, uint64_t va, uint64_t nr)
+{
+	struct resolved *r = arg;
+	unsigned char page[PG];
+
+	if (r->stop_after && r->calls == (size_t)r->stop_after)
+		return -E2BIG;
+	r->calls++;
+	CHECK(va == r->next_va);
+	for (uint64_t k = 0; k < nr && r->pages < 16; k++) {
+		CHECK_INT(pread(fd, page, PG, (off_t)(off + k * PG)), PG);
+		r->levels[r->pages++] = page_level(page, va + k * PG);
+	}
+	r->next_va = va + nr * PG;
+	return 0;
+}
+
+/* The pieces of A..A+8 pages: each page from the level that has it, in
+ * address order, neighbours in one level handed over together. */
+static void check_resolve(struct page_chain *pc, uint64_t A, const int want[8])
+{
+	struct resolved r = { .next_va = A };
+
+	CHECK_INT(page_chain_resolve(pc, A, 8, on_piece, &r), 0);
+	CHECK_INT(r.pages, 8);
+	for (int i = 0; i < 8; i++)
+		CHECK_INT(r.levels[i], want[i]);
+	/* 3 3 | 1 1 | 2 2 | 3 | 1: five pieces */
+	CHECK_INT(r.calls, 5);
+	memset(&r, 0, sizeof(r));
+	r.next_va = A;
+	r.stop_after = 2;
+	CHECK_INT(page_chain_resolve(pc, A, 8, on_piece, &r), -E2BIG);
+	CHECK_INT(r.calls, 2);
+	r.next_va = A + 6 * PG;
+	r.stop_after = 0;
+	CHECK_INT(page_chain_resolve(pc, A + 6 * PG, 6, on_piece, &r), -ENOENT);
+	CHECK_INT(page_chain_resolve(pc, A + 1, 1, on_piece, &r), -EINVAL);
+}
+
 static void test_three_levels(const char *base)
 {
 	char top[256], mid[256], bot[256], link[300];
@@ -144,6 +193,7 @@ static void test_three_levels(const char *base)
 	CHECK(buf[2 * PG] == 0 && buf[4 * PG - 1] == 0);
 	CHECK_INT(page_level(buf + 4 * PG, A + 10 * PG), 3);
 	CHECK_INT(page_chain_read(pc, A + 1, 1, buf, 0), -EINVAL);
+	check_resolve(pc, A, want);
 	page_chain_close(pc);
 
 	/* the middle level loses page 6: the top's PE_PARENT at 7 still

@@ -123,6 +123,55 @@ static void test_page_stream(bool no_uring, bool direct, size_t chunk)
 	img_dir_close(&d);
 }
 
+/* The three ways in, mixed (a copy, the caller's memory, a reserved
+ * buffer filled in place), with @async io_uring writes or without io_uring:
+ * the file holds every byte in order. */
+static void test_page_stream_mixed(bool no_uring, bool direct, bool async)
+{
+	struct page_writer_opts o = { .buf_size = 64 << 10, .nr_bufs = 4, .no_uring = no_uring,
+				      .direct = direct, .async = async, .prefault = async };
+	size_t total = (4 << 20) + 4096 * 7, off = 0;
+	struct page_writer *pw;
+	struct img_dir d;
+	uint8_t *src = NULL, *back;
+	size_t len;
+
+	CHECK_INT(posix_memalign((void **)&src, 4096, total), 0);
+	/* every word names its offset: fill()'s pattern repeats every 2 KiB */
+	for (size_t i = 0; i + 8 <= total; i += 8)
+		memcpy(src + i, &(uint64_t){ i * 0x9e3779b97f4a7c15ull }, 8);
+	CHECK_INT(img_dir_open(&d, tmpdir, false), 0);
+	CHECK_INT(page_writer_open(&pw, &d, 6, &o), 0);
+	for (int step = 0; off < total; step++) {
+		size_t n = (size_t)(step % 5 + 1) * 4096 * 9, room;
+		uint8_t *dst;
+
+		n = total - off < n ? total - off : n;
+		if (step % 3 == 0) {
+			CHECK_INT(page_writer_write(pw, src + off, n), 0);
+		} else if (step % 3 == 1) {
+			CHECK_INT(page_writer_write_stable(pw, src + off, n), 0);
+		} else {
+			dst = page_writer_reserve_room(pw, &room);
+			CHECK(dst != NULL && room >= 4096 && room % 4096 == 0);
+			if (!dst)
+				break;
+			n = n < room ? n : room;
+			memcpy(dst, src + off, n);
+			CHECK_INT(page_writer_commit(pw, n), 0);
+		}
+		off += n;
+	}
+	CHECK_INT(page_writer_bytes(pw), total);
+	CHECK_INT(page_writer_close(pw), 0);
+	CHECK_INT(img_slurp(d.dfd, "pages-6.img", &back, &len), 0);
+	CHECK_INT(len, total);
+	CHECK(len == total && !memcmp(src, back, total));
+	free(back);
+	free(src);
+	img_dir_close(&d);
+}
+
 /* ENOSPC on @fd must fail the stream, naming the offset. */
 static int stream_until_error(int fd, bool no_uring, size_t bytes)
 {
@@ -135,7 +184,8 @@ static int stream_until_error(int fd, bool no_uring, size_t bytes)
 	if (page_writer_open_fd(&pw, fd, "pages-enospc.img", &o))
 		return -1;
 	for (size_t off = 0; off < bytes && !ret; off += sizeof(page))
-		ret = page_writer_write(pw, page, sizeof(page));
+		ret = off % (2 * sizeof(page)) ? page_writer_write(pw, page, sizeof(page)) :
+						 page_writer_write_stable(pw, page, sizeof(page));
 	return page_writer_close(pw) ?: ret;
 }
 
@@ -203,6 +253,10 @@ int main(void)
 	test_page_stream(false, false, 100000);	/* unaligned chunks */
 	test_page_stream(false, true, 4096 * 16);	/* O_DIRECT where /tmp allows */
 	test_page_stream(true, true, 4096 * 5);
+	test_page_stream_mixed(false, false, false);
+	test_page_stream_mixed(false, false, true);
+	test_page_stream_mixed(true, false, false);
+	test_page_stream_mixed(false, true, true);
 	test_enospc();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd))
