@@ -16,6 +16,7 @@
 #include "fs.pb-c.h"
 #include "img.h"
 #include "mm.pb-c.h"
+#include "pstree.pb-c.h"
 #include "opts.h"
 #include "restorer.h"
 
@@ -62,8 +63,20 @@ struct rst_stats {
 	uint64_t pages_restored;	/* parent pages included, as CRIU counts */
 };
 
+struct rst_tree;
+
 struct rst_ctx {
 	const struct crisp_opts *o;
+	/* the task's place in the tree (pstree.img, rst-tree.c) */
+	struct rst_tree *tree;
+	size_t idx;				/* tree->task[idx] is this one */
+	pid_t ppid;				/* 0: the root */
+	pid_t want_sid, want_pgid;		/* 0: inherited as is (--shell-job) */
+	bool zombie;				/* core says dead: exits with exit_code */
+	uint32_t exit_code;			/* a wait status, as /proc/PID/stat's */
+	uint64_t clone_flags;			/* CLONE_FS shared with its parent */
+	const PstreeEntry *pe;			/* its pstree.img entry */
+	struct img_file *ids;			/* ids-PID.img, NULL if absent */
 	struct img_dir dir;
 	bool dir_open;
 	struct rst_images im;
@@ -77,14 +90,56 @@ struct rst_ctx {
 	size_t nr_own;
 	size_t frames_off, frame_size;		/* in the region, per thread */
 	int pidfd;
-	pid_t pid;				/* the restored root */
+	pid_t pid;				/* the task's PID */
 	bool child_ours;			/* we are its parent (no -S) */
+	struct rst_stats stats;
+	uint64_t t_start;
+};
+
+/* A MAP_SHARED anonymous object several VMAs (of one or more tasks) map:
+ * created once by the engine, inherited by every task, and mapped by each
+ * through /proc/self/map_files. */
+struct rst_shm {
+	uint64_t shmid;			/* the dumped object's inode */
+	uint64_t size;
+	void *addr;			/* the engine's mapping of it */
+};
+
+/* The whole restore: every task of pstree.img, parents first. */
+struct rst_tree {
+	const struct crisp_opts *o;
+	struct img_dir dir;
+	struct img_file pstree;
+	struct rst_ctx *task;		/* task[0] is the root */
+	size_t nr;
+	struct rst_shm *shm;
+	size_t nr_shm;
+	bool subreaper;			/* we made ourselves one for the restore */
 	struct rst_stats stats;
 	uint64_t t_start;
 };
 
 /* restore.c */
 int restore_main(const struct crisp_opts *o);
+
+/* rst-tree.c: pstree.img into tasks, sessions and groups checked; every
+ * task's images and plan; shared anonymous objects; creating the root,
+ * waiting until every task is parked, letting all go, or killing all. */
+int rst_tree_prepare(struct rst_tree *t);
+int rst_tree_create(struct rst_tree *t);
+int rst_tree_wait_parked(struct rst_tree *t);
+int rst_tree_release(struct rst_tree *t);
+void rst_tree_abort(struct rst_tree *t);
+void rst_tree_free(struct rst_tree *t);
+/* The fd of shared anonymous object @shmid for a task's mapping of it, or
+ * -errno (-ENOENT: none was prepared). Runs in the new task. */
+int rst_tree_shm_open(const struct rst_ctx *c, uint64_t shmid);
+
+/* rst-fork.c: in the new task, before anything else: the session and group
+ * it leads, its children (clone3 with set_tid; zombies exit at once with
+ * their status), the group it joins. A task forks its children before it
+ * maps memory or installs files of its own. Fails through rst_child_fail. */
+void rst_fork_children(struct rst_ctx *c);
 
 /* rst-images.c: every image the restore needs, checked. 0 or -errno. */
 int rst_images_read(struct rst_ctx *c);
@@ -106,10 +161,21 @@ int rst_frames_build(struct rst_ctx *c);
  * failures are reported through args->stage/err/msg. */
 __attribute__((noreturn)) void rst_child_main(struct rst_ctx *c);
 
+/* rst-child.c: reports a failure of the task (still engine code) to the
+ * engine through the argument block, then exits. */
+__attribute__((noreturn, format(printf, 3, 4)))
+void rst_child_fail(struct rst_ctx *c, int err, const char *fmt, ...);
+
 /* rst-task.c: the task's life. */
 int rst_task_create(struct rst_ctx *c);
 int rst_task_wait_parked(struct rst_ctx *c);
-int rst_task_release(struct rst_ctx *c);
+/* Release in steps, each done for every task before the next: seize its
+ * threads, let them go, run them past rt_sigreturn and unmap the restorer
+ * region, detach. */
+int rst_task_seize(struct rst_ctx *c);
+void rst_task_go(struct rst_ctx *c);
+int rst_task_finish(struct rst_ctx *c);
+int rst_task_detach(struct rst_ctx *c);
 void rst_task_abort(struct rst_ctx *c);
 const char *rst_step_name(int step);
 

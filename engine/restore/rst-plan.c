@@ -330,7 +330,7 @@ int rst_plan(struct rst_ctx *c)
 	memcpy(c->region, pie_restorer_blob, PIE_RESTORER_SIZE);
 
 	a = c->args = (struct rst_args *)(c->region + RST_ALIGN(PIE_RESTORER_SIZE, RST_PAGE));
-	a->stage = RST_STAGE_START;
+	a->stage = 0;	/* the task says RST_STAGE_START once it exists */
 	a->region = (uint64_t)(uintptr_t)c->region;
 	a->region_len = c->region_len;
 	a->premap = c->premap_base;

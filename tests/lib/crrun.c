@@ -316,6 +316,11 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 			return -1;
 		}
 		r->pid = 0;
+		/* and its descendants, orphans of ours now, with their PIDs */
+		if (kill_everything()) {
+			say("step %d: tasks of the dumped tree did not go away", r->nstep);
+			return -1;
+		}
 	}
 	if (is_restore) {
 		FILE *f = fopen(pidfile, "re");

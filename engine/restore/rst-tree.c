@@ -1,0 +1,477 @@
+/* rst-tree — the restored tree as the engine sees it: pstree.img into one
+ * context per task (parents first), sessions and process groups checked
+ * against what the restore can build, every task's images and plan, the
+ * shared anonymous objects, the root's creation, and the tree-wide steps:
+ * wait until every task is parked, let all go together, or kill them all.
+ * What runs inside the new tasks is rst-fork.c and rst-child.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "blog.h"
+#include "core.pb-c.h"
+#include "pstree.pb-c.h"
+#include "restore.h"
+
+#define RST_VMA_ANON_SHARED	(1u << 8)
+#define RST_PID_MAX		(1u << 22)
+
+static struct rst_ctx *rst_tree_find(struct rst_tree *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->task[i].pid == pid)
+			return &t->task[i];
+	return NULL;
+}
+
+/* pstree.img: pids in range and unique, the root first, parents before
+ * their children. */
+static int rst_tree_read_pstree(struct rst_tree *t)
+{
+	const struct img_kind *k = img_kind_by_name("PSTREE");
+	int err = img_read(&t->pstree, t->dir.dfd, "pstree.img", k);
+
+	if (err) {
+		pr_err("cannot read the image pstree.img in %s: %s", t->o->images_dir, strerror(-err));
+		return err;
+	}
+	if (!t->pstree.n) {
+		pr_err("bad image pstree.img: no tasks");
+		return -EINVAL;
+	}
+	t->task = calloc(t->pstree.n, sizeof(*t->task));
+	if (!t->task)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->pstree.n; i++) {
+		const PstreeEntry *pe = (const PstreeEntry *)t->pstree.ents[i].msg;
+		struct rst_ctx *c = &t->task[i];
+		const char *bad = NULL;
+
+		if (!pe->pid || pe->pid > RST_PID_MAX || pe->ppid > RST_PID_MAX)
+			bad = "a pid out of range";
+		else if (rst_tree_find(t, (pid_t)pe->pid))
+			bad = "a pid twice";
+		else if (!i && pe->ppid)
+			bad = "the first task (the root) has a parent";
+		else if (i && !rst_tree_find(t, (pid_t)pe->ppid))
+			bad = "a task before its parent (or without one)";
+		if (bad) {
+			pr_err("bad image pstree.img: entry %zu at offset %zu (pid %u): %s", i,
+			       t->pstree.ents[i].offset, pe->pid, bad);
+			return -EINVAL;
+		}
+		c->o = t->o;
+		c->dir = t->dir;
+		c->tree = t;
+		c->idx = i;
+		c->pid = (pid_t)pe->pid;
+		c->ppid = (pid_t)pe->ppid;
+		c->pidfd = -1;
+		c->im.pages_fd = -1;
+		t->nr++;
+	}
+	return 0;
+}
+
+/*
+ * Which session and group each task takes. A task leads its session or
+ * stays in its parent's; a group is led by a task of the tree in the same
+ * session. With --shell-job the root's session (and a group led outside
+ * the tree) belong to the caller: inherited, not recreated. Sessions and
+ * groups whose leader has exited would need helper tasks: refused.
+ */
+static int rst_tree_ids(struct rst_tree *t)
+{
+	const PstreeEntry *root = (const PstreeEntry *)t->pstree.ents[0].msg;
+	bool outer_sid = root->sid != root->pid;
+
+	if (outer_sid && !t->o->shell_job) {
+		pr_err("the tree's session %u is led by a task outside it (pid %u's sid); "
+		       "restore it into this session with --shell-job", root->sid, root->pid);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < t->nr; i++) {
+		const PstreeEntry *pe = (const PstreeEntry *)t->pstree.ents[i].msg;
+		struct rst_ctx *c = &t->task[i];
+		const PstreeEntry *pp = i ? (const PstreeEntry *)
+			t->pstree.ents[rst_tree_find(t, c->ppid)->idx].msg : NULL;
+		struct rst_ctx *lead = rst_tree_find(t, (pid_t)pe->pgid);
+
+		if (outer_sid && pe->sid == root->sid)
+			c->want_sid = 0;
+		else if (pe->sid == pe->pid || (pp && pe->sid == pp->sid))
+			c->want_sid = (pid_t)pe->sid;
+		else {
+			pr_err("task %u is in session %u, neither its own nor its parent's: its "
+			       "leader has exited or it moved; helper tasks are not supported yet",
+			       pe->pid, pe->sid);
+			return -EOPNOTSUPP;
+		}
+		if (lead && ((const PstreeEntry *)t->pstree.ents[lead->idx].msg)->sid == pe->sid)
+			c->want_pgid = (pid_t)pe->pgid;
+		else if (!lead && outer_sid && pe->sid == root->sid &&
+			 pe->pgid == ((const PstreeEntry *)t->pstree.ents[0].msg)->pgid)
+			c->want_pgid = 0;	/* the caller's job group */
+		else {
+			pr_err("task %u is in process group %u, whose leader has exited or is in "
+			       "another session; helper tasks are not supported yet", pe->pid,
+			       pe->pgid);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+/* ids-PID.img: what the task shares with its parent. CLONE_FS is restored;
+ * a shared fd table is restored unshared (the task has no fds yet). */
+static int rst_tree_sharing(struct rst_tree *t, struct rst_ctx *c, TaskKobjIdsEntry **out)
+{
+	const struct img_kind *k = img_kind_by_name("IDS");
+	struct img_file *f = calloc(1, sizeof(*f));
+	char name[64];
+	int err;
+
+	*out = NULL;
+	if (!f)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "ids-%d.img", (int)c->pid);
+	err = img_read(f, t->dir.dfd, name, k);
+	if (err == -ENOENT) {
+		free(f);
+		return 0;	/* older images: nothing shared */
+	}
+	if (err || f->n != 1) {
+		pr_err("cannot read the image %s: %s", name, err ? strerror(-err) : "not one entry");
+		img_file_free(f);
+		free(f);
+		return err ? err : -EINVAL;
+	}
+	c->ids = f;
+	*out = (TaskKobjIdsEntry *)f->ents[0].msg;
+	return 0;
+}
+
+static int rst_tree_clone_flags(struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		struct rst_ctx *c = &t->task[i];
+		TaskKobjIdsEntry *me, *par;
+		int err;
+
+		if (c->zombie)
+			continue;
+		err = rst_tree_sharing(t, c, &me);
+		if (err)
+			return err;
+		if (!i || !me)
+			continue;
+		par = rst_tree_find(t, c->ppid)->ids ?
+		      (TaskKobjIdsEntry *)rst_tree_find(t, c->ppid)->ids->ents[0].msg : NULL;
+		for (size_t j = 0; j < i; j++) {
+			const struct rst_ctx *o = &t->task[j];
+			const TaskKobjIdsEntry *oi = o->ids ? (TaskKobjIdsEntry *)o->ids->ents[0].msg : NULL;
+
+			if (!oi)
+				continue;
+			if (oi->vm_id == me->vm_id) {
+				pr_err("tasks %d and %d share their memory (CLONE_VM without "
+				       "CLONE_THREAD): not supported", (int)o->pid, (int)c->pid);
+				return -EOPNOTSUPP;
+			}
+			if (oi->fs_id == me->fs_id && oi != par) {
+				pr_err("task %d shares its fs struct with %d, not with its parent: "
+				       "not supported", (int)c->pid, (int)o->pid);
+				return -EOPNOTSUPP;
+			}
+		}
+		if (par && par->fs_id == me->fs_id)
+			c->clone_flags |= CLONE_FS;
+		if (par && par->files_id == me->files_id)
+			pr_warn("task %d shared its fd table with its parent %d; it is restored "
+				"with a table of its own", (int)c->pid, (int)c->ppid);
+	}
+	return 0;
+}
+
+/* One engine mapping per shared anonymous object, as large as the furthest
+ * VMA of any task reaches into it. */
+static int rst_tree_shm(struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct rst_ctx *c = &t->task[i];
+
+		for (size_t v = 0; !c->zombie && v < c->im.mme->n_vmas; v++) {
+			const VmaEntry *ve = c->im.mme->vmas[v];
+			uint64_t end = ve->pgoff + (ve->end - ve->start);
+			struct rst_shm *s = NULL;
+
+			if (!(ve->status & RST_VMA_ANON_SHARED))
+				continue;
+			if (ve->pgoff % 4096 || end < ve->pgoff) {
+				pr_err("bad image %s: shared VMA %#llx with offset %#llx",
+				       c->im.mm.name, (unsigned long long)ve->start,
+				       (unsigned long long)ve->pgoff);
+				return -EINVAL;
+			}
+			for (size_t k = 0; k < t->nr_shm && !s; k++)
+				if (t->shm[k].shmid == ve->shmid)
+					s = &t->shm[k];
+			if (!s) {
+				s = realloc(t->shm, (t->nr_shm + 1) * sizeof(*s));
+				if (!s)
+					return -ENOMEM;
+				t->shm = s;
+				s = &t->shm[t->nr_shm++];
+				*s = (struct rst_shm){ ve->shmid, 0, NULL };
+			}
+			if (end > s->size)
+				s->size = end;
+		}
+	}
+	for (size_t k = 0; k < t->nr_shm; k++) {
+		void *p = mmap(NULL, t->shm[k].size, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (p == MAP_FAILED) {
+			int err = -errno;
+
+			pr_perror("a shared anonymous object of %llu bytes",
+				  (unsigned long long)t->shm[k].size);
+			return err;
+		}
+		t->shm[k].addr = p;
+	}
+	return 0;
+}
+
+int rst_tree_shm_open(const struct rst_ctx *c, uint64_t shmid)
+{
+	const struct rst_tree *t = c->tree;
+	char path[96];
+
+	for (size_t k = 0; k < t->nr_shm; k++) {
+		const struct rst_shm *s = &t->shm[k];
+		int fd;
+
+		if (s->shmid != shmid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
+			 (unsigned long)(uintptr_t)s->addr,
+			 (unsigned long)((uintptr_t)s->addr + s->size));
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	return -ENOENT;
+}
+
+/* A zombie's core: dead, with its exit status. */
+static int rst_tree_zombie_or_not(struct rst_tree *t, struct rst_ctx *c)
+{
+	const struct img_kind *k = img_kind_by_name("CORE");
+	struct img_file f;
+	char name[64];
+	const CoreEntry *ce;
+	int err;
+
+	snprintf(name, sizeof(name), "core-%d.img", (int)c->pid);
+	err = img_read(&f, t->dir.dfd, name, k);
+	if (err) {
+		pr_err("cannot read the image %s in %s: %s", name, t->o->images_dir, strerror(-err));
+		return err;
+	}
+	ce = f.n == 1 ? (const CoreEntry *)f.ents[0].msg : NULL;
+	if (!ce || !ce->tc) {
+		img_file_free(&f);
+		pr_err("bad image %s: not one entry with a task core", name);
+		return -EINVAL;
+	}
+	c->zombie = ce->tc->task_state == 2;
+	c->exit_code = ce->tc->exit_code;
+	img_file_free(&f);
+	if (c->zombie && !c->idx) {
+		pr_err("%s: the root of the tree is a zombie; nothing to restore", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* No PID or TID of the tree may be taken: found before anything starts. */
+static int rst_tree_pids_free(struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const PstreeEntry *pe = (const PstreeEntry *)t->pstree.ents[i].msg;
+
+		for (size_t k = 0; k <= pe->n_threads; k++) {
+			pid_t p = k ? (pid_t)pe->threads[k - 1] : (pid_t)pe->pid;
+
+			if (k && p == (pid_t)pe->pid)
+				continue;
+			if (kill(p, 0) == 0 || errno != ESRCH) {
+				pr_err("PID %d is in use: cannot restore %s %d of the tree with it",
+				       (int)p, k ? "a thread of task" : "task", (int)pe->pid);
+				return -EEXIST;
+			}
+		}
+	}
+	return 0;
+}
+
+int rst_tree_prepare(struct rst_tree *t)
+{
+	int err = rst_tree_read_pstree(t);
+
+	if (!err)
+		err = rst_tree_ids(t);
+	for (size_t i = 0; !err && i < t->nr; i++) {
+		struct rst_ctx *c = &t->task[i];
+
+		err = rst_tree_zombie_or_not(t, c);
+		if (err || c->zombie)
+			continue;
+		c->pe = (const PstreeEntry *)t->pstree.ents[i].msg;
+		err = rst_images_read(c);
+		if (!err)
+			err = rst_plan(c);
+		for (size_t r = 0; !err && r < c->im.nr_runs; r++)
+			t->stats.pages_restored += c->im.runs[r].nr_pages;
+	}
+	if (!err)
+		err = rst_tree_clone_flags(t);
+	if (!err)
+		err = rst_tree_shm(t);
+	if (!err)
+		err = rst_tree_pids_free(t);
+	return err;
+}
+
+/* The root is ours; the others are created by their parents. A subreaper
+ * for the time being, so that nothing of a failed restore outlives it. */
+int rst_tree_create(struct rst_tree *t)
+{
+	if (!t->o->restore_sibling && !prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		t->subreaper = true;
+	return rst_task_create(&t->task[0]);
+}
+
+/* A task that has started (it says so in its argument block) gets a pidfd. */
+static int rst_tree_pidfd(struct rst_ctx *c)
+{
+	if (c->pidfd >= 0 || c->zombie || !c->args)
+		return 0;
+	if (!__atomic_load_n(&c->args->stage, __ATOMIC_SEQ_CST))
+		return -EAGAIN;
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	return c->pidfd < 0 ? -errno : 0;
+}
+
+int rst_tree_wait_parked(struct rst_tree *t)
+{
+	/* parents first: a task that never starts is its parent's failure */
+	for (size_t i = 0; i < t->nr; i++) {
+		struct rst_ctx *c = &t->task[i];
+		int err;
+
+		if (c->zombie)
+			continue;
+		err = rst_task_wait_parked(c);
+		if (err)
+			return err;
+		err = rst_tree_pidfd(c);
+		if (err) {
+			pr_err("task %d: pidfd_open: %s", (int)c->pid, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int rst_tree_release(struct rst_tree *t)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < t->nr && !err; i++)
+		if (!t->task[i].zombie)
+			err = rst_task_seize(&t->task[i]);
+	if (err)
+		return err;
+	/* every thread of every task is parked and stopped: all go at once */
+	for (size_t i = 0; i < t->nr; i++)
+		if (!t->task[i].zombie)
+			rst_task_go(&t->task[i]);
+	for (size_t i = 0; i < t->nr && !err; i++)
+		if (!t->task[i].zombie)
+			err = rst_task_finish(&t->task[i]);
+	for (size_t i = t->nr; i-- > 0 && !err;)
+		if (!t->task[i].zombie)
+			err = rst_task_detach(&t->task[i]);
+	if (!err && t->subreaper) {
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+		t->subreaper = false;
+	}
+	return err;
+}
+
+/* Kills every task that was created (children die with their parents while
+ * they run engine code; those already further get their SIGKILL by pidfd)
+ * and reaps what comes to us. */
+void rst_tree_abort(struct rst_tree *t)
+{
+	for (size_t i = t->nr; i-- > 0;) {
+		struct rst_ctx *c = &t->task[i];
+
+		if (i && !c->zombie)
+			rst_tree_pidfd(c);
+		if (c->pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+	}
+	rst_task_abort(&t->task[0]);
+	for (size_t i = 1; i < t->nr; i++) {
+		struct rst_ctx *c = &t->task[i];
+		struct pollfd p = { c->pidfd, POLLIN, 0 };
+
+		if (c->pidfd < 0)
+			continue;
+		poll(&p, 1, 5000);
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
+	/* orphans of the killed tasks came to us */
+	if (t->subreaper)
+		while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+			;
+}
+
+void rst_tree_free(struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		struct rst_ctx *c = &t->task[i];
+
+		rst_plan_free(c);
+		rst_images_free(&c->im);
+		if (c->ids) {
+			img_file_free(c->ids);
+			free(c->ids);
+		}
+		if (c->pidfd >= 0)
+			close(c->pidfd);
+	}
+	for (size_t k = 0; k < t->nr_shm; k++)
+		if (t->shm[k].addr)
+			munmap(t->shm[k].addr, t->shm[k].size);
+	free(t->shm);
+	free(t->task);
+	img_file_free(&t->pstree);
+	if (t->subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+}
