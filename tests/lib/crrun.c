@@ -88,7 +88,10 @@ static int start_scenario(struct run *r)
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int null = open("/dev/null", O_RDONLY);
 
-		setsid();
+		/* a job of the caller's session (steps with --shell-job) keeps
+		 * the driver's; every other scenario leads a session of its own */
+		if (!strstr(r->steps, "--shell-job"))
+			setsid();
 		dup2(null, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);

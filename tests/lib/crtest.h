@@ -51,6 +51,9 @@
  * and crt_damage() is then true: the scenario spoils one piece of its state
  * just before checking it). A scenario without it cannot be run --damage.
  *
+ * A scenario runs in a session of its own, unless its steps name
+ * --shell-job: then it stays in the driver's session, as a job would.
+ *
  * The scenario never sees the driver's pipes: it is told to verify by a
  * signal (CRT_VERIFY_SIGNAL) and reports through files in its work dir, so
  * its fd table is only what it opened itself. crt_ready() closes stdin,
