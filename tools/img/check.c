@@ -208,12 +208,22 @@ static void check_task(struct chk *c, const PstreeEntry *p)
 {
 	struct img_file core = { 0 }, ids, mm, fdi, fs;
 	TaskKobjIdsEntry *cids = NULL;
+	bool zombie = false;
 
 	if (!need(c, "CORE", p->pid, &core, "named by pstree.img")) {
 		if (core.n && ((CoreEntry *)core.ents[0].msg)->ids)
 			cids = ((CoreEntry *)core.ents[0].msg)->ids;
 		if (core.n && !((CoreEntry *)core.ents[0].msg)->tc)
 			problem(c, "core-%u.img lacks the task core", p->pid);
+		/* a zombie (TASK_DEAD) has its core and pstree entry only */
+		zombie = core.n && ((CoreEntry *)core.ents[0].msg)->tc &&
+			 ((CoreEntry *)core.ents[0].msg)->tc->task_state == 2;
+		if (zombie && p->n_threads > 1)
+			problem(c, "core-%u.img: a zombie with %zu threads", p->pid, p->n_threads);
+	}
+	if (zombie) {
+		img_file_free(&core);
+		return;
 	}
 	for (size_t t = 0; t < p->n_threads; t++) {
 		struct img_file th;
