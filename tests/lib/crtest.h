@@ -31,9 +31,15 @@
  *   spoil N HOW     break image dir img-N: HOW is "gone" (moved away) or
  *                   "short-pages" (its pages-*.img lose their last page)
  *   unspoil N       put img-N back as it was
+ *   images          the newest image dir passes crisp-img check and CRIU's
+ *                   crit decodes each of its images (pages-*.img are raw)
+ *   squat FILE      the driver takes the PID written in FILE of the work
+ *                   dir (a restore into it must then fail)
+ *   unsquat         the squatting tasks go away
+ *   hide FILE       FILE of the work dir is renamed away; unhide FILE: back
  * A step prefixed with '!' must fail (non-zero exit); the task must then
  * still be running unchanged (a failed restore must leave no task with the
- * last PID). A final "verify" is implied.
+ * last PID, nor any task at all when none was running). A final "verify" is implied.
  * CRT_EXPECT_FAIL("text") declares that verification must fail with a
  * message containing text (used to prove the harness notices failures).
  *
