@@ -37,6 +37,7 @@ static inline void kid_start(void)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kid_on_go;
+	sa.sa_flags = SA_RESTART;	/* pause() still returns */
 	sigaction(SIGUSR1, &sa, NULL);
 }
 
