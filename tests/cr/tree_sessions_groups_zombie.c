@@ -12,7 +12,7 @@
 #include "crtest.h"
 #include "tree-kids.h"
 
-CRT_SCENARIO("dump; restore; verify");
+CRT_SCENARIO("dump; images; restore; verify");
 CRT_DAMAGE_FAILS("child C: pgid is");
 
 static pid_t root, a, b, b2, c, za, zc;

@@ -12,7 +12,7 @@
 #include "crtest.h"
 #include "tree-kids.h"
 
-CRT_SCENARIO("dump; restore; verify");
+CRT_SCENARIO("dump; images; restore; verify");
 CRT_DAMAGE_FAILS("the child does not see the parent's write");
 
 #define PAGES 256u

@@ -9,7 +9,7 @@
 #include "crtest.h"
 #include "tree-kids.h"
 
-CRT_SCENARIO("!dump @says=--shell-job; dump --shell-job; !restore @says=--shell-job; "
+CRT_SCENARIO("!dump @says=--shell-job; dump --shell-job; images; !restore @says=--shell-job; "
 	     "restore --shell-job; verify");
 CRT_DAMAGE_FAILS("root: pgid is");
 
