@@ -71,6 +71,9 @@ struct rst_ctx {
 	struct rst_tree *tree;
 	size_t idx;				/* tree->task[idx] is this one */
 	pid_t ppid;				/* 0: the root */
+	pid_t creator;				/* forks it: ppid, or a helper */
+	pid_t sid, pgid;			/* as dumped (pstree.img) */
+	bool helper;				/* a session helper (rst-helpers.c) */
 	pid_t want_sid, want_pgid;		/* 0: inherited as is (--shell-job) */
 	bool zombie;				/* core says dead: exits with exit_code */
 	uint32_t exit_code;			/* a wait status, as /proc/PID/stat's */
@@ -135,11 +138,23 @@ void rst_tree_free(struct rst_tree *t);
  * -errno (-ENOENT: none was prepared). Runs in the new task. */
 int rst_tree_shm_open(const struct rst_ctx *c, uint64_t shmid);
 
+/* rst-helpers.c: a session whose leader has exited is rebuilt with a
+ * helper task that takes the leader's PID, calls setsid, forks the tasks
+ * of the session that were reparented and exits; they go to their dumped
+ * parent, which must be a child subreaper. Adds the helpers to @t (whose
+ * task array has room for them). 0 or -errno, logged. */
+int rst_helpers_add(struct rst_tree *t);
+__attribute__((noreturn)) void rst_helper_main(struct rst_ctx *h);
+
 /* rst-fork.c: in the new task, before anything else: the session and group
  * it leads, its children (clone3 with set_tid; zombies exit at once with
  * their status), the group it joins. A task forks its children before it
  * maps memory or installs files of its own. Fails through rst_child_fail. */
 void rst_fork_children(struct rst_ctx *c);
+/* Creates task @k (clone3 with set_tid) as a child of the calling task @c,
+ * a task or a helper. Returns 0 in the parent, -errno if the clone failed;
+ * never returns in the child. */
+int rst_fork_one(const struct rst_ctx *c, struct rst_ctx *k);
 
 /* rst-images.c: every image the restore needs, checked. 0 or -errno. */
 int rst_images_read(struct rst_ctx *c);

@@ -1,8 +1,8 @@
 /* rst-fork — the first thing a restored task does (engine code, all signals
  * blocked): it dies with its parent while it is engine code, takes up the
  * session and process group it leads, creates its children with their PIDs
- * (zombies exit at once with their status), then joins the group it belongs
- * to. Before memory, files or anything else of its own: children must not
+ * (zombies exit at once with their status; session helpers create theirs
+ * and exit), then joins the group it belongs to. Before memory, files or anything else of its own: children must not
  * inherit those. Maps nothing; a failure goes through rst_child_fail.
  */
 #include <errno.h>
@@ -39,7 +39,7 @@ static __attribute__((noreturn)) void rst_fork_zombie(const struct rst_ctx *z)
 	_exit((int)(z->exit_code >> 8) & 0xff);
 }
 
-static void rst_fork_one(struct rst_ctx *c, struct rst_ctx *k)
+int rst_fork_one(const struct rst_ctx *c, struct rst_ctx *k)
 {
 	struct clone_args ca;
 	pid_t want = k->pid;
@@ -52,17 +52,20 @@ static void rst_fork_one(struct rst_ctx *c, struct rst_ctx *k)
 	ca.set_tid_size = 1;
 	ret = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (ret == 0) {
-		/* the parent may be gone already: then so are we */
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (getppid() != c->im.pid)
-			_exit(1);
+		/* dies with its parent while engine code, unless that parent is a
+		 * helper, which exits on purpose; a parent gone already: so are we */
+		if (!c->helper) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			if (getppid() != c->pid)
+				_exit(1);
+		}
 		if (k->zombie)
 			rst_fork_zombie(k);
+		if (k->helper)
+			rst_helper_main(k);
 		rst_child_main(k);
 	}
-	if (ret < 0)
-		rst_child_fail(c, -errno, "creating child %d (clone3 with set_tid): %s%s", (int)want,
-			       strerror(errno), errno == EEXIST ? " (the PID is in use)" : "");
+	return ret < 0 ? -errno : 0;
 }
 
 /* Joins process group @pgid, which another task of the tree may still be
@@ -79,7 +82,8 @@ static void rst_fork_join(struct rst_ctx *c, pid_t pgid)
 	}
 }
 
-/* Zombie children have exited; their SIGCHLDs are not the task's. */
+/* Helpers it created are reaped (their tasks are now its children), zombie
+ * children have exited; none of their SIGCHLDs are the task's. */
 static void rst_fork_settle_zombies(struct rst_ctx *c)
 {
 	struct rst_tree *t = c->tree;
@@ -88,9 +92,24 @@ static void rst_fork_settle_zombies(struct rst_ctx *c)
 
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct rst_ctx *k = &t->task[i];
+		int st;
+
+		if (k->creator != c->pid || !k->helper)
+			continue;
+		while (waitpid(k->pid, &st, 0) < 0)
+			if (errno != EINTR)
+				rst_child_fail(c, -errno, "session helper %d: %s", (int)k->pid,
+					       strerror(errno));
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			rst_child_fail(c, -(WIFEXITED(st) ? WEXITSTATUS(st) : EINTR),
+				       "session helper %d failed: %s", (int)k->pid,
+				       WIFEXITED(st) ? strerror(WEXITSTATUS(st)) : "killed");
+	}
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct rst_ctx *k = &t->task[i];
 		siginfo_t si;
 
-		if (k->ppid != c->im.pid || !k->zombie)
+		if (k->ppid != c->pid || !k->zombie)
 			continue;
 		while (waitid(P_PID, (id_t)k->pid, &si, WEXITED | WNOWAIT))
 			if (errno != EINTR)
@@ -109,13 +128,25 @@ void rst_fork_children(struct rst_ctx *c)
 	pid_t self = c->im.pid;
 
 	__atomic_store_n(&c->args->stage, RST_STAGE_START, __ATOMIC_SEQ_CST);
+	/* before a helper of ours exits: its tasks are to come to us */
+	if (c->im.cores[0]->tc->has_child_subreaper && c->im.cores[0]->tc->child_subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if (c->want_sid == self && setsid() < 0)
 		rst_child_fail(c, -errno, "setsid: %s", strerror(errno));
 	else if (c->want_sid != self && c->want_pgid == self && setpgid(0, 0))
 		rst_child_fail(c, -errno, "setpgid(0, 0): %s", strerror(errno));
-	for (size_t i = c->idx + 1; i < t->nr; i++)
-		if (t->task[i].ppid == self)
-			rst_fork_one(c, &t->task[i]);
+	for (size_t i = 0; i < t->nr; i++) {
+		struct rst_ctx *k = &t->task[i];
+		int err;
+
+		if (k->creator != self || k == c)
+			continue;
+		err = rst_fork_one(c, k);
+		if (err)
+			rst_child_fail(c, err, "creating %s %d (clone3 with set_tid): %s%s",
+				       k->helper ? "session helper" : "child", (int)k->pid,
+				       strerror(-err), err == -EEXIST ? " (the PID is in use)" : "");
+	}
 	if (c->want_pgid && c->want_pgid != self && getpgid(0) != c->want_pgid)
 		rst_fork_join(c, c->want_pgid);
 	rst_fork_settle_zombies(c);

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blog.h"
@@ -50,7 +51,8 @@ static int rst_tree_read_pstree(struct rst_tree *t)
 		pr_err("bad image pstree.img: no tasks");
 		return -EINVAL;
 	}
-	t->task = calloc(t->pstree.n, sizeof(*t->task));
+	/* room for a session helper per task (rst-helpers.c) */
+	t->task = calloc(2 * t->pstree.n, sizeof(*t->task));
 	if (!t->task)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->pstree.n; i++) {
@@ -76,7 +78,9 @@ static int rst_tree_read_pstree(struct rst_tree *t)
 		c->tree = t;
 		c->idx = i;
 		c->pid = (pid_t)pe->pid;
-		c->ppid = (pid_t)pe->ppid;
+		c->ppid = c->creator = (pid_t)pe->ppid;
+		c->sid = (pid_t)pe->sid;
+		c->pgid = (pid_t)pe->pgid;
 		c->pidfd = -1;
 		c->im.pages_fd = -1;
 		t->nr++;
@@ -86,47 +90,45 @@ static int rst_tree_read_pstree(struct rst_tree *t)
 
 /*
  * Which session and group each task takes. A task leads its session or
- * stays in its parent's; a group is led by a task of the tree in the same
- * session. With --shell-job the root's session (and a group led outside
- * the tree) belong to the caller: inherited, not recreated. Sessions and
- * groups whose leader has exited would need helper tasks: refused.
+ * stays in its creator's (its parent, or a session helper); a group is led
+ * by a task (or helper) of the tree in the same session. With --shell-job
+ * the root's session (and a group led outside the tree) belong to the
+ * caller: inherited, not recreated. Groups whose leader has exited in a
+ * live session would need helper tasks of their own: refused.
  */
 static int rst_tree_ids(struct rst_tree *t)
 {
-	const PstreeEntry *root = (const PstreeEntry *)t->pstree.ents[0].msg;
+	const struct rst_ctx *root = &t->task[0];
 	bool outer_sid = root->sid != root->pid;
 
 	if (outer_sid && !t->o->shell_job) {
-		pr_err("the tree's session %u is led by a task outside it (pid %u's sid); "
-		       "restore it into this session with --shell-job", root->sid, root->pid);
+		pr_err("the tree's session %d is led by a task outside it (pid %d's sid); "
+		       "restore it into this session with --shell-job", (int)root->sid,
+		       (int)root->pid);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < t->nr; i++) {
-		const PstreeEntry *pe = (const PstreeEntry *)t->pstree.ents[i].msg;
 		struct rst_ctx *c = &t->task[i];
-		const PstreeEntry *pp = i ? (const PstreeEntry *)
-			t->pstree.ents[rst_tree_find(t, c->ppid)->idx].msg : NULL;
-		struct rst_ctx *lead = rst_tree_find(t, (pid_t)pe->pgid);
+		const struct rst_ctx *cr = i ? rst_tree_find(t, c->creator) : NULL;
+		const struct rst_ctx *lead = rst_tree_find(t, c->pgid);
 
-		if (outer_sid && pe->sid == root->sid)
+		if (outer_sid && c->sid == root->sid)
 			c->want_sid = 0;
-		else if (pe->sid == pe->pid || (pp && pe->sid == pp->sid))
-			c->want_sid = (pid_t)pe->sid;
+		else if (c->sid == c->pid || (cr && c->sid == cr->sid))
+			c->want_sid = c->sid;
 		else {
-			pr_err("task %u is in session %u, neither its own nor its parent's: its "
-			       "leader has exited or it moved; helper tasks are not supported yet",
-			       pe->pid, pe->sid);
+			pr_err("task %d is in session %d, neither its own nor its parent's (%d): it "
+			       "cannot be rebuilt", (int)c->pid, (int)c->sid, (int)c->ppid);
 			return -EOPNOTSUPP;
 		}
-		if (lead && ((const PstreeEntry *)t->pstree.ents[lead->idx].msg)->sid == pe->sid)
-			c->want_pgid = (pid_t)pe->pgid;
-		else if (!lead && outer_sid && pe->sid == root->sid &&
-			 pe->pgid == ((const PstreeEntry *)t->pstree.ents[0].msg)->pgid)
+		if (lead && lead->sid == c->sid)
+			c->want_pgid = c->pgid;
+		else if (!lead && outer_sid && c->sid == root->sid && c->pgid == root->pgid)
 			c->want_pgid = 0;	/* the caller's job group */
 		else {
-			pr_err("task %u is in process group %u, whose leader has exited or is in "
-			       "another session; helper tasks are not supported yet", pe->pid,
-			       pe->pgid);
+			pr_err("task %d is in process group %d, whose leader has exited or is in "
+			       "another session; helper tasks for groups are not supported yet",
+			       (int)c->pid, (int)c->pgid);
 			return -EOPNOTSUPP;
 		}
 	}
@@ -169,15 +171,15 @@ static int rst_tree_clone_flags(struct rst_tree *t)
 		TaskKobjIdsEntry *me, *par;
 		int err;
 
-		if (c->zombie)
-			continue;
+		if (!c->pe)
+			continue;	/* a zombie or a helper */
 		err = rst_tree_sharing(t, c, &me);
 		if (err)
 			return err;
 		if (!i || !me)
 			continue;
-		par = rst_tree_find(t, c->ppid)->ids ?
-		      (TaskKobjIdsEntry *)rst_tree_find(t, c->ppid)->ids->ents[0].msg : NULL;
+		par = rst_tree_find(t, c->creator)->ids ?
+		      (TaskKobjIdsEntry *)rst_tree_find(t, c->creator)->ids->ents[0].msg : NULL;
 		for (size_t j = 0; j < i; j++) {
 			const struct rst_ctx *o = &t->task[j];
 			const TaskKobjIdsEntry *oi = o->ids ? (TaskKobjIdsEntry *)o->ids->ents[0].msg : NULL;
@@ -211,7 +213,7 @@ static int rst_tree_shm(struct rst_tree *t)
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct rst_ctx *c = &t->task[i];
 
-		for (size_t v = 0; !c->zombie && v < c->im.mme->n_vmas; v++) {
+		for (size_t v = 0; c->im.mme && v < c->im.mme->n_vmas; v++) {
 			const VmaEntry *ve = c->im.mme->vmas[v];
 			uint64_t end = ve->pgoff + (ve->end - ve->start);
 			struct rst_shm *s = NULL;
@@ -306,20 +308,23 @@ static int rst_tree_zombie_or_not(struct rst_tree *t, struct rst_ctx *c)
 	return 0;
 }
 
-/* No PID or TID of the tree may be taken: found before anything starts. */
+/* No PID or TID of the tree (nor a helper's) may be taken: found before
+ * anything starts. */
 static int rst_tree_pids_free(struct rst_tree *t)
 {
 	for (size_t i = 0; i < t->nr; i++) {
-		const PstreeEntry *pe = (const PstreeEntry *)t->pstree.ents[i].msg;
+		const struct rst_ctx *c = &t->task[i];
+		size_t nr = c->pe ? c->pe->n_threads : 0;
 
-		for (size_t k = 0; k <= pe->n_threads; k++) {
-			pid_t p = k ? (pid_t)pe->threads[k - 1] : (pid_t)pe->pid;
+		for (size_t k = 0; k <= nr; k++) {
+			pid_t p = k ? (pid_t)c->pe->threads[k - 1] : c->pid;
 
-			if (k && p == (pid_t)pe->pid)
+			if (k && p == c->pid)
 				continue;
 			if (kill(p, 0) == 0 || errno != ESRCH) {
 				pr_err("PID %d is in use: cannot restore %s %d of the tree with it",
-				       (int)p, k ? "a thread of task" : "task", (int)pe->pid);
+				       (int)p, k ? "a thread of task" : c->helper ?
+				       "the session helper" : "task", (int)c->pid);
 				return -EEXIST;
 			}
 		}
@@ -331,8 +336,6 @@ int rst_tree_prepare(struct rst_tree *t)
 {
 	int err = rst_tree_read_pstree(t);
 
-	if (!err)
-		err = rst_tree_ids(t);
 	for (size_t i = 0; !err && i < t->nr; i++) {
 		struct rst_ctx *c = &t->task[i];
 
@@ -346,6 +349,10 @@ int rst_tree_prepare(struct rst_tree *t)
 		for (size_t r = 0; !err && r < c->im.nr_runs; r++)
 			t->stats.pages_restored += c->im.runs[r].nr_pages;
 	}
+	if (!err)
+		err = rst_helpers_add(t);
+	if (!err)
+		err = rst_tree_ids(t);
 	if (!err)
 		err = rst_tree_clone_flags(t);
 	if (!err)
@@ -367,7 +374,7 @@ int rst_tree_create(struct rst_tree *t)
 /* A task that has started (it says so in its argument block) gets a pidfd. */
 static int rst_tree_pidfd(struct rst_ctx *c)
 {
-	if (c->pidfd >= 0 || c->zombie || !c->args)
+	if (c->pidfd >= 0 || !c->args)
 		return 0;
 	if (!__atomic_load_n(&c->args->stage, __ATOMIC_SEQ_CST))
 		return -EAGAIN;
@@ -382,8 +389,8 @@ int rst_tree_wait_parked(struct rst_tree *t)
 		struct rst_ctx *c = &t->task[i];
 		int err;
 
-		if (c->zombie)
-			continue;
+		if (!c->args)
+			continue;	/* a zombie or a helper */
 		err = rst_task_wait_parked(c);
 		if (err)
 			return err;
@@ -401,19 +408,19 @@ int rst_tree_release(struct rst_tree *t)
 	int err = 0;
 
 	for (size_t i = 0; i < t->nr && !err; i++)
-		if (!t->task[i].zombie)
+		if (t->task[i].args)
 			err = rst_task_seize(&t->task[i]);
 	if (err)
 		return err;
 	/* every thread of every task is parked and stopped: all go at once */
 	for (size_t i = 0; i < t->nr; i++)
-		if (!t->task[i].zombie)
+		if (t->task[i].args)
 			rst_task_go(&t->task[i]);
 	for (size_t i = 0; i < t->nr && !err; i++)
-		if (!t->task[i].zombie)
+		if (t->task[i].args)
 			err = rst_task_finish(&t->task[i]);
 	for (size_t i = t->nr; i-- > 0 && !err;)
-		if (!t->task[i].zombie)
+		if (t->task[i].args)
 			err = rst_task_detach(&t->task[i]);
 	if (!err && t->subreaper) {
 		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
@@ -422,34 +429,45 @@ int rst_tree_release(struct rst_tree *t)
 	return err;
 }
 
-/* Kills every task that was created (children die with their parents while
- * they run engine code; those already further get their SIGKILL by pidfd)
- * and reaps what comes to us. */
+/* Kills every task that was created and reaps what comes to us. Children
+ * die with their parents while they run engine code; any task that has
+ * started gets its SIGKILL by pidfd, again until none is left (a task just
+ * created says it has started a moment later). */
 void rst_tree_abort(struct rst_tree *t)
 {
-	for (size_t i = t->nr; i-- > 0;) {
-		struct rst_ctx *c = &t->task[i];
+	for (int round = 0; round < 500; round++) {
+		bool alive = false;
 
-		if (i && !c->zombie)
-			rst_tree_pidfd(c);
-		if (c->pidfd >= 0)
+		for (size_t i = t->nr; i-- > 0;) {
+			struct rst_ctx *c = &t->task[i];
+			struct pollfd p = { c->pidfd, POLLIN, 0 };
+
+			if (i)
+				rst_tree_pidfd(c);
+			if (c->pidfd < 0)
+				continue;
 			syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
-	}
-	rst_task_abort(&t->task[0]);
-	for (size_t i = 1; i < t->nr; i++) {
-		struct rst_ctx *c = &t->task[i];
-		struct pollfd p = { c->pidfd, POLLIN, 0 };
+			if (poll(&p, 1, 0) != 1)
+				alive = true;
+		}
+		if (t->subreaper) {
+			pid_t r;
 
-		if (c->pidfd < 0)
-			continue;
-		poll(&p, 1, 5000);
-		close(c->pidfd);
-		c->pidfd = -1;
+			/* the root, and orphans of the killed tasks, are ours */
+			while ((r = waitpid(-1, NULL, __WALL | WNOHANG)) > 0)
+				;
+			if (r < 0 && errno == ECHILD)
+				break;
+		} else if (!alive) {
+			break;
+		}
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	}
-	/* orphans of the killed tasks came to us */
-	if (t->subreaper)
-		while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
-			;
+	for (size_t i = 0; i < t->nr; i++) {
+		if (t->task[i].pidfd >= 0)
+			close(t->task[i].pidfd);
+		t->task[i].pidfd = -1;
+	}
 }
 
 void rst_tree_free(struct rst_tree *t)
