@@ -408,6 +408,11 @@ static int step_kill(struct run *r)
 		return -1;
 	}
 	r->pid = 0;
+	/* its descendants too (their PIDs are to be restored) */
+	if (kill_everything()) {
+		say("kill: tasks of the tree did not go away");
+		return -1;
+	}
 	return 0;
 }
 

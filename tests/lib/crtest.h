@@ -27,7 +27,7 @@
  *                   same way, after the first image dir)
  *   restore ARGS    crisp restore -d -D <last image dir> ... ARGS
  *   verify          ask the task to verify itself now (it then exits)
- *   kill            SIGKILL the task and reap it
+ *   kill            SIGKILL the task and its descendants, and reap them
  *   spoil N HOW     break image dir img-N: HOW is "gone" (moved away) or
  *                   "short-pages" (its pages-*.img lose their last page)
  *   unspoil N       put img-N back as it was
