@@ -141,8 +141,9 @@ int rst_tree_shm_open(const struct rst_ctx *c, uint64_t shmid);
 /* rst-helpers.c: a session whose leader has exited is rebuilt with a
  * helper task that takes the leader's PID, calls setsid, forks the tasks
  * of the session that were reparented and exits; they go to their dumped
- * parent, which must be a child subreaper. Adds the helpers to @t (whose
- * task array has room for them). 0 or -errno, logged. */
+ * parent, which must be a child subreaper. A group whose leader has exited
+ * gets a helper that holds it until its members joined. Adds the helpers
+ * to @t (whose task array has room for them). 0 or -errno, logged. */
 int rst_helpers_add(struct rst_tree *t);
 __attribute__((noreturn)) void rst_helper_main(struct rst_ctx *h);
 

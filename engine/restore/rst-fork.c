@@ -19,11 +19,18 @@
 
 #define RST_JOIN_TIMEOUT_MS	30000
 
-/* A zombie: exits now as it did, its parent keeps it until the parent's
- * own code reaps it. */
+/* A zombie: exits now as it did (in its session, and in its group if that
+ * exists already), its parent keeps it until the parent's own code reaps it. */
 static __attribute__((noreturn)) void rst_fork_zombie(const struct rst_ctx *z)
 {
 	int sig = (int)(z->exit_code & 0x7f);
+
+	if (z->want_sid == z->pid)
+		setsid();
+	else if (z->want_pgid == z->pid)
+		setpgid(0, 0);
+	else if (z->want_pgid)
+		setpgid(0, z->want_pgid);
 
 	if (sig && sig != 0x7f) {
 		sigset_t one;

@@ -1,15 +1,18 @@
-/* rst-helpers — sessions whose leader has exited. A task of such a session
- * that was reparented (its parent is in another session) is created by a
- * helper: a task with the dead leader's PID that calls setsid, forks it and
- * exits, so that the task is reparented to its dumped parent as it was.
- * That parent must be a child subreaper (else the task would not have been
- * its child). The helper's parent reaps it before it goes on. Groups whose
- * leader has exited in a live session are not rebuilt (refused elsewhere).
+/* rst-helpers — sessions and process groups whose leader has exited.
+ * A task of such a session that was reparented (its parent is in another
+ * session) is created by a helper: a task with the dead leader's PID that
+ * calls setsid, forks it and exits, so that the task is reparented to its
+ * dumped parent as it was. That parent must be a child subreaper (else the
+ * task would not have been its child). A group whose leader has exited gets
+ * a helper with the leader's PID, forked by the first task of its session:
+ * it creates the group, waits until every member has joined, and exits.
+ * A helper's parent reaps it before it goes on.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blog.h"
@@ -30,8 +33,9 @@ static bool rst_helpers_subreaper(const struct rst_ctx *p)
 	return tc && tc->has_child_subreaper && tc->child_subreaper;
 }
 
-static struct rst_ctx *rst_helpers_new(struct rst_tree *t, const struct rst_ctx *c,
-				       const struct rst_ctx *p)
+#define RST_HELPER_JOIN_MS	30000
+
+static struct rst_ctx *rst_helpers_new(struct rst_tree *t, pid_t pid, pid_t sid, pid_t parent)
 {
 	struct rst_ctx *h = &t->task[t->nr];
 
@@ -40,14 +44,38 @@ static struct rst_ctx *rst_helpers_new(struct rst_tree *t, const struct rst_ctx 
 	h->dir = t->dir;
 	h->tree = t;
 	h->idx = t->nr++;
-	h->pid = h->sid = h->pgid = c->sid;
-	h->ppid = h->creator = p->pid;
+	h->pid = h->pgid = pid;
+	h->sid = sid;
+	h->ppid = h->creator = parent;
 	h->helper = true;
 	h->pidfd = -1;
 	h->im.pages_fd = -1;
-	pr_info("session %d lost its leader: a helper with its PID, a child of %d, creates %d",
-		(int)c->sid, (int)p->pid, (int)c->pid);
 	return h;
+}
+
+/* Groups whose leader has exited, in live sessions or helpers' ones (the
+ * caller's job group, with --shell-job, is not ours to make). */
+static int rst_helpers_add_groups(struct rst_tree *t)
+{
+	const struct rst_ctx *root = &t->task[0];
+	size_t nr = t->nr;
+
+	for (size_t i = 0; i < nr; i++) {
+		const struct rst_ctx *c = &t->task[i];
+		const struct rst_ctx *first = NULL;
+
+		if (c->helper || c->zombie || rst_helpers_find(t, c->pgid))
+			continue;
+		if (root->sid != root->pid && c->sid == root->sid && c->pgid == root->pgid)
+			continue;
+		for (size_t k = 0; k < nr && !first; k++)
+			if (!t->task[k].helper && !t->task[k].zombie && t->task[k].sid == c->sid)
+				first = &t->task[k];
+		rst_helpers_new(t, c->pgid, c->sid, first->pid);
+		pr_info("process group %d lost its leader: a helper with its PID, a child of %d, "
+			"holds it until its tasks joined", (int)c->pgid, (int)first->pid);
+	}
+	return 0;
 }
 
 int rst_helpers_add(struct rst_tree *t)
@@ -76,11 +104,35 @@ int rst_helpers_add(struct rst_tree *t)
 			       (int)c->pid, (int)c->sid, (int)p->pid);
 			return -EOPNOTSUPP;
 		}
-		if (!h)
-			h = rst_helpers_new(t, c, p);
+		if (!h) {
+			h = rst_helpers_new(t, c->sid, c->sid, p->pid);
+			pr_info("session %d lost its leader: a helper with its PID, a child of %d, "
+				"creates %d", (int)c->sid, (int)p->pid, (int)c->pid);
+		}
 		c->creator = h->pid;
 	}
-	return 0;
+	return rst_helpers_add_groups(t);
+}
+
+/* A group helper: the group is there until each live member is in it. */
+static __attribute__((noreturn)) void rst_helper_group(struct rst_ctx *h)
+{
+	struct rst_tree *t = h->tree;
+
+	if (setpgid(0, 0))
+		_exit(errno & 0xff);
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct rst_ctx *m = &t->task[i];
+
+		if (m->pgid != h->pid || m == h || m->helper || m->zombie)
+			continue;
+		for (int ms = 0; getpgid(m->pid) != h->pid; ms++) {
+			if (ms >= RST_HELPER_JOIN_MS)
+				_exit(ETIMEDOUT);
+			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+		}
+	}
+	_exit(0);
 }
 
 /* In the helper: its session, the tasks it creates, and out. A failure is
@@ -89,6 +141,8 @@ void rst_helper_main(struct rst_ctx *h)
 {
 	struct rst_tree *t = h->tree;
 
+	if (h->sid != h->pid)
+		rst_helper_group(h);
 	if (setsid() < 0)
 		_exit(errno & 0xff);
 	for (size_t i = 0; i < t->nr; i++) {

@@ -51,8 +51,8 @@ static int rst_tree_read_pstree(struct rst_tree *t)
 		pr_err("bad image pstree.img: no tasks");
 		return -EINVAL;
 	}
-	/* room for a session helper per task (rst-helpers.c) */
-	t->task = calloc(2 * t->pstree.n, sizeof(*t->task));
+	/* room for a session and a group helper per task (rst-helpers.c) */
+	t->task = calloc(3 * t->pstree.n, sizeof(*t->task));
 	if (!t->task)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->pstree.n; i++) {
@@ -112,6 +112,12 @@ static int rst_tree_ids(struct rst_tree *t)
 		const struct rst_ctx *cr = i ? rst_tree_find(t, c->creator) : NULL;
 		const struct rst_ctx *lead = rst_tree_find(t, c->pgid);
 
+		if (c->zombie) {
+			/* as far as it can: a zombie exits as soon as it is made */
+			c->want_sid = c->sid == c->pid ? c->sid : 0;
+			c->want_pgid = lead && lead->sid == c->sid ? c->pgid : 0;
+			continue;
+		}
 		if (outer_sid && c->sid == root->sid)
 			c->want_sid = 0;
 		else if (c->sid == c->pid || (cr && c->sid == cr->sid))
