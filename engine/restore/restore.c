@@ -5,6 +5,7 @@
  * any failure every task is killed and reaped.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -14,17 +15,23 @@
 #include "freeze.h"
 #include "restore.h"
 
+/* Written aside and renamed into place: whoever waits for the file to
+ * appear never reads it half written. */
 static int rst_write_pidfile(const struct rst_ctx *c)
 {
+	char tmp[PATH_MAX];
 	FILE *f;
 
 	if (!c->o->pidfile)
 		return 0;
-	f = fopen(c->o->pidfile, "we");
-	if (!f || fprintf(f, "%d", (int)c->pid) < 0 || fclose(f)) {
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", c->o->pidfile) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "we");
+	if (!f || fprintf(f, "%d", (int)c->pid) < 0 || fclose(f) || rename(tmp, c->o->pidfile)) {
 		int err = -errno;
 
 		pr_perror("cannot write the pid file %s", c->o->pidfile);
+		unlink(tmp);
 		return err ? err : -EIO;
 	}
 	return 0;

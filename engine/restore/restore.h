@@ -126,7 +126,7 @@ struct rst_tree {
 int restore_main(const struct crisp_opts *o);
 
 /* rst-tree.c: pstree.img into tasks, sessions and groups checked; every
- * task's images and plan; shared anonymous objects; creating the root,
+ * task's images and plan; creating the root,
  * waiting until every task is parked, letting all go, or killing all. */
 int rst_tree_prepare(struct rst_tree *t);
 int rst_tree_create(struct rst_tree *t);
@@ -134,9 +134,15 @@ int rst_tree_wait_parked(struct rst_tree *t);
 int rst_tree_release(struct rst_tree *t);
 void rst_tree_abort(struct rst_tree *t);
 void rst_tree_free(struct rst_tree *t);
+
+/* rst-shm.c: one engine mapping per MAP_SHARED anonymous object of the
+ * tree, and runs dropped from later tasks' fills where an earlier task fills
+ * the same object pages. 0 or -errno, logged. */
+int rst_shm_prepare(struct rst_tree *t);
+void rst_shm_free(struct rst_tree *t);
 /* The fd of shared anonymous object @shmid for a task's mapping of it, or
  * -errno (-ENOENT: none was prepared). Runs in the new task. */
-int rst_tree_shm_open(const struct rst_ctx *c, uint64_t shmid);
+int rst_shm_open(const struct rst_ctx *c, uint64_t shmid);
 
 /* rst-helpers.c: a session whose leader has exited is rebuilt with a
  * helper task that takes the leader's PID, calls setsid, forks the tasks

@@ -78,7 +78,7 @@ static void rst_child_map(struct rst_ctx *c, const VmaEntry *v, const struct rst
 		}
 	} else if (v->status & RST_VMA_ANON_SHARED) {
 		/* one object for every VMA (of every task) that mapped it */
-		fd = rst_tree_shm_open(c, v->shmid);
+		fd = rst_shm_open(c, v->shmid);
 		if (fd < 0)
 			rst_child_fail(c, fd, "VMA %#llx: shared anonymous object %llu: %s",
 				       (unsigned long long)v->start, (unsigned long long)v->shmid,

@@ -1,19 +1,17 @@
 /* rst-tree — the restored tree as the engine sees it: pstree.img into one
  * context per task (parents first), sessions and process groups checked
  * against what the restore can build, every task's images and plan, the
- * shared anonymous objects, the root's creation, and the tree-wide steps:
+ * root's creation, and the tree-wide steps:
  * wait until every task is parked, let all go together, or kill them all.
  * What runs inside the new tasks is rst-fork.c and rst-child.c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,7 +23,6 @@
 #include "pstree.pb-c.h"
 #include "restore.h"
 
-#define RST_VMA_ANON_SHARED	(1u << 8)
 #define RST_PID_MAX		(1u << 22)
 
 static struct rst_ctx *rst_tree_find(struct rst_tree *t, pid_t pid)
@@ -212,77 +209,6 @@ static int rst_tree_clone_flags(struct rst_tree *t)
 	return 0;
 }
 
-/* One engine mapping per shared anonymous object, as large as the furthest
- * VMA of any task reaches into it. */
-static int rst_tree_shm(struct rst_tree *t)
-{
-	for (size_t i = 0; i < t->nr; i++) {
-		const struct rst_ctx *c = &t->task[i];
-
-		for (size_t v = 0; c->im.mme && v < c->im.mme->n_vmas; v++) {
-			const VmaEntry *ve = c->im.mme->vmas[v];
-			uint64_t end = ve->pgoff + (ve->end - ve->start);
-			struct rst_shm *s = NULL;
-
-			if (!(ve->status & RST_VMA_ANON_SHARED))
-				continue;
-			if (ve->pgoff % 4096 || end < ve->pgoff) {
-				pr_err("bad image %s: shared VMA %#llx with offset %#llx",
-				       c->im.mm.name, (unsigned long long)ve->start,
-				       (unsigned long long)ve->pgoff);
-				return -EINVAL;
-			}
-			for (size_t k = 0; k < t->nr_shm && !s; k++)
-				if (t->shm[k].shmid == ve->shmid)
-					s = &t->shm[k];
-			if (!s) {
-				s = realloc(t->shm, (t->nr_shm + 1) * sizeof(*s));
-				if (!s)
-					return -ENOMEM;
-				t->shm = s;
-				s = &t->shm[t->nr_shm++];
-				*s = (struct rst_shm){ ve->shmid, 0, NULL };
-			}
-			if (end > s->size)
-				s->size = end;
-		}
-	}
-	for (size_t k = 0; k < t->nr_shm; k++) {
-		void *p = mmap(NULL, t->shm[k].size, PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-		if (p == MAP_FAILED) {
-			int err = -errno;
-
-			pr_perror("a shared anonymous object of %llu bytes",
-				  (unsigned long long)t->shm[k].size);
-			return err;
-		}
-		t->shm[k].addr = p;
-	}
-	return 0;
-}
-
-int rst_tree_shm_open(const struct rst_ctx *c, uint64_t shmid)
-{
-	const struct rst_tree *t = c->tree;
-	char path[96];
-
-	for (size_t k = 0; k < t->nr_shm; k++) {
-		const struct rst_shm *s = &t->shm[k];
-		int fd;
-
-		if (s->shmid != shmid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
-			 (unsigned long)(uintptr_t)s->addr,
-			 (unsigned long)((uintptr_t)s->addr + s->size));
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		return fd < 0 ? -errno : fd;
-	}
-	return -ENOENT;
-}
-
 /* A zombie's core: dead, with its exit status. */
 static int rst_tree_zombie_or_not(struct rst_tree *t, struct rst_ctx *c)
 {
@@ -352,8 +278,6 @@ int rst_tree_prepare(struct rst_tree *t)
 		err = rst_images_read(c);
 		if (!err)
 			err = rst_plan(c);
-		for (size_t r = 0; !err && r < c->im.nr_runs; r++)
-			t->stats.pages_restored += c->im.runs[r].nr_pages;
 	}
 	if (!err)
 		err = rst_helpers_add(t);
@@ -362,7 +286,10 @@ int rst_tree_prepare(struct rst_tree *t)
 	if (!err)
 		err = rst_tree_clone_flags(t);
 	if (!err)
-		err = rst_tree_shm(t);
+		err = rst_shm_prepare(t);
+	for (size_t i = 0; !err && i < t->nr; i++)
+		for (size_t r = 0; r < t->task[i].im.nr_runs; r++)
+			t->stats.pages_restored += t->task[i].im.runs[r].nr_pages;
 	if (!err)
 		err = rst_tree_pids_free(t);
 	return err;
@@ -490,10 +417,7 @@ void rst_tree_free(struct rst_tree *t)
 		if (c->pidfd >= 0)
 			close(c->pidfd);
 	}
-	for (size_t k = 0; k < t->nr_shm; k++)
-		if (t->shm[k].addr)
-			munmap(t->shm[k].addr, t->shm[k].size);
-	free(t->shm);
+	rst_shm_free(t);
 	free(t->task);
 	img_file_free(&t->pstree);
 	if (t->subreaper)
