@@ -1,23 +1,104 @@
 /* rst-shm — MAP_SHARED anonymous memory of the restored tree: one object
  * per dumped object (its inode), made by the engine before any task exists
- * and inherited by every task, which maps it through /proc/self/map_files;
- * and each of its pages filled once: a run of saved pages that an earlier
- * task already brings (same object, same offsets) leaves the later task's
- * fill. The pages stay in each task's pagemap (as crisp dumps them).
- * Maps nothing inside the tasks itself.
+ * and inherited by every task, which maps it through /proc/self/map_files.
+ * Its pages are filled once: from pagemap-shmem-SHMID.img (CRIU's layout,
+ * which crisp writes too) by the engine, straight into the object; and
+ * where they are in tasks' pagemaps (dumps with a parent), a run that an
+ * earlier task already brings (same object, same offsets) leaves the later
+ * task's fill. Maps nothing inside the tasks itself.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "blog.h"
+#include "pagemap.pb-c.h"
 #include "restore.h"
 
 #define RST_SHM_PAGE		4096ull
 #define RST_VMA_ANON_SHARED	(1u << 8)
+
+static int rst_shm_bad(const char *file, size_t i, size_t at, const char *what)
+{
+	pr_err("bad image %s: entry %zu at offset %zu: %s", file, i, at, what);
+	return -EINVAL;
+}
+
+/* The entries of pagemap-shmem-SHMID.img (@f), read from its pages file
+ * into the engine's mapping of the object. */
+static int rst_shm_read_pages(struct rst_tree *t, struct rst_shm *s, const struct img_file *f)
+{
+	const PagemapHead *head = (const PagemapHead *)f->ents[0].msg;
+	uint64_t off = 0;
+	char name[64];
+	int fd, err = 0;
+
+	snprintf(name, sizeof(name), "pages-%u.img", head->pages_id);
+	fd = openat(t->dir.dfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_perror("cannot open %s (named by %s)", name, f->name);
+		return err;
+	}
+	for (size_t i = 1; i < f->n && !err; i++) {
+		const PagemapEntry *pe = (const PagemapEntry *)f->ents[i].msg;
+		uint64_t len = (uint64_t)pe->nr_pages * RST_SHM_PAGE, done = 0;
+		uint32_t flags = pe->has_flags ? pe->flags : 4 /* PE_PRESENT */;
+
+		if ((flags & ~4u) || (pe->has_in_parent && pe->in_parent)) {
+			err = rst_shm_bad(f->name, i, f->ents[i].offset, "pages in a parent image or "
+					  "lazy: not supported for shared memory");
+			break;
+		}
+		if (pe->vaddr % RST_SHM_PAGE || !len || pe->vaddr > s->size || len > s->size - pe->vaddr) {
+			err = rst_shm_bad(f->name, i, f->ents[i].offset, "pages outside the object");
+			break;
+		}
+		while (done < len) {
+			ssize_t n = pread(fd, (char *)s->addr + pe->vaddr + done, len - done,
+					  (off_t)(off + done));
+
+			if (n <= 0) {
+				err = n < 0 ? -errno : -EINVAL;
+				pr_err("reading %s at %llu: %s", name, (unsigned long long)(off + done),
+				       n < 0 ? strerror(errno) : "short file");
+				break;
+			}
+			done += (uint64_t)n;
+		}
+		off += len;
+	}
+	close(fd);
+	return err;
+}
+
+static int rst_shm_fill_saved(struct rst_tree *t, struct rst_shm *s)
+{
+	const struct img_kind *k = img_kind_by_name("SHMEM_PAGEMAP");
+	struct img_file f;
+	char name[64];
+	int err;
+
+	if (!k || img_kind_file(k, (unsigned long)s->shmid, name, sizeof(name)))
+		return -EINVAL;
+	err = img_read(&f, t->dir.dfd, name, k);
+	if (err == -ENOENT)
+		return 0;	/* its pages are in the tasks' pagemaps, if anywhere */
+	if (err) {
+		pr_err("cannot read the image %s in %s: %s", name, t->o->images_dir, strerror(-err));
+		return err;
+	}
+	err = f.n ? rst_shm_read_pages(t, s, &f) : rst_shm_bad(name, 0, 0, "no head");
+	if (!err)
+		pr_info("shared anonymous object %llu (%llu bytes): its pages from %s",
+			(unsigned long long)s->shmid, (unsigned long long)s->size, name);
+	img_file_free(&f);
+	return err;
+}
 
 /* The objects, as large as the furthest VMA of any task reaches into each. */
 static int rst_shm_objects(struct rst_tree *t)
@@ -54,17 +135,21 @@ static int rst_shm_objects(struct rst_tree *t)
 		}
 	}
 	for (size_t k = 0; k < t->nr_shm; k++) {
+		int err;
 		void *p = mmap(NULL, t->shm[k].size, PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 		if (p == MAP_FAILED) {
-			int err = -errno;
+			err = -errno;
 
 			pr_perror("a shared anonymous object of %llu bytes",
 				  (unsigned long long)t->shm[k].size);
 			return err;
 		}
 		t->shm[k].addr = p;
+		err = rst_shm_fill_saved(t, &t->shm[k]);
+		if (err)
+			return err;
 	}
 	return 0;
 }
