@@ -360,8 +360,10 @@ void rst_main(struct rst_args *a)
 	a->mm.auxv = (uint64_t)a->auxv;
 	RST_CHECK(a, RST_STEP_MM_MAP, pie_syscall5(PIE_NR_prctl, RST_PR_SET_MM, RST_PR_SET_MM_MAP,
 						   (long)&a->mm, sizeof(a->mm), 0));
-	/* the task had no open files: nothing of the engine's stays open */
-	pie_syscall3(NR_close_range, 0, ~0u, 0);
+	/* the task had no open files: nothing of the engine's stays open (in a
+	 * table shared with another task, the engine closes them later) */
+	if (!a->keep_fds)
+		pie_syscall3(NR_close_range, 0, ~0u, 0);
 	rst_create_threads(a, th);
 	rst_thread_finish(a, &th[0]);
 }

@@ -121,6 +121,8 @@ struct rst_args {
 	uint32_t nr_threads;
 	uint32_t nr_guards;
 	uint64_t guards;		/* struct rst_guard[nr_guards], in VMA order */
+	uint32_t keep_fds;		/* fd table shared with another task: the
+					 * engine closes its fds once all are parked */
 };
 
 #endif

@@ -242,12 +242,21 @@ int rst_task_finish(struct rst_ctx *c)
 		err = rst_run_to_sigreturn(th[i].tid, false);
 	if (err)
 		return err;
-	/* every thread is past the restorer: its region goes */
+	/* every thread is past the restorer: its region goes (and, in an fd
+	 * table shared with other tasks, every one of them is past its use of
+	 * the engine's fds: they go too) */
 	err = infect_start(&ic, c->pid, c->pid, 0, 0);
 	if (!err) {
 		err = infect_syscall(&ic, SYS_munmap, args, &ret);
 		if (!err && ret)
 			err = (int)ret;
+		if (!err && a->keep_fds) {
+			uint64_t cr[6] = { 0, ~0u, 0, 0, 0, 0 };
+
+			err = infect_syscall(&ic, SYS_close_range, cr, &ret);
+			if (!err && ret)
+				err = (int)ret;
+		}
 		int err2 = infect_stop(&ic);
 		if (!err)
 			err = err2;

@@ -138,8 +138,8 @@ static int rst_tree_ids(struct rst_tree *t)
 	return 0;
 }
 
-/* ids-PID.img: what the task shares with its parent. CLONE_FS is restored;
- * a shared fd table is restored unshared (the task has no fds yet). */
+/* ids-PID.img: what the task shares with its parent (CLONE_FS, CLONE_FILES:
+ * the tasks have no fds of their own yet, but the table is one). */
 static int rst_tree_sharing(struct rst_tree *t, struct rst_ctx *c, TaskKobjIdsEntry **out)
 {
 	const struct img_kind *k = img_kind_by_name("IDS");
@@ -172,6 +172,7 @@ static int rst_tree_clone_flags(struct rst_tree *t)
 	for (size_t i = 0; i < t->nr; i++) {
 		struct rst_ctx *c = &t->task[i];
 		TaskKobjIdsEntry *me, *par;
+		bool fs_ok, files_ok;
 		int err;
 
 		if (!c->pe)
@@ -183,6 +184,8 @@ static int rst_tree_clone_flags(struct rst_tree *t)
 			continue;
 		par = rst_tree_find(t, c->creator)->ids ?
 		      (TaskKobjIdsEntry *)rst_tree_find(t, c->creator)->ids->ents[0].msg : NULL;
+		fs_ok = par && par->fs_id == me->fs_id;
+		files_ok = par && par->files_id == me->files_id;
 		for (size_t j = 0; j < i; j++) {
 			const struct rst_ctx *o = &t->task[j];
 			const TaskKobjIdsEntry *oi = o->ids ? (TaskKobjIdsEntry *)o->ids->ents[0].msg : NULL;
@@ -194,17 +197,22 @@ static int rst_tree_clone_flags(struct rst_tree *t)
 				       "CLONE_THREAD): not supported", (int)o->pid, (int)c->pid);
 				return -EOPNOTSUPP;
 			}
-			if (oi->fs_id == me->fs_id && oi != par) {
-				pr_err("task %d shares its fs struct with %d, not with its parent: "
-				       "not supported", (int)c->pid, (int)o->pid);
+			/* shared with others only through its parent (which shares it too) */
+			if ((oi->fs_id == me->fs_id && !fs_ok) || (oi->files_id == me->files_id && !files_ok)) {
+				pr_err("task %d shares its %s with %d, not with its parent: "
+				       "not supported", (int)c->pid, oi->fs_id == me->fs_id ?
+				       "fs struct" : "fd table", (int)o->pid);
 				return -EOPNOTSUPP;
 			}
 		}
-		if (par && par->fs_id == me->fs_id)
+		if (fs_ok)
 			c->clone_flags |= CLONE_FS;
-		if (par && par->files_id == me->files_id)
-			pr_warn("task %d shared its fd table with its parent %d; it is restored "
-				"with a table of its own", (int)c->pid, (int)c->ppid);
+		if (files_ok) {
+			c->clone_flags |= CLONE_FILES;
+			/* neither closes the engine's fds in its restorer */
+			c->args->keep_fds = 1;
+			rst_tree_find(t, c->creator)->args->keep_fds = 1;
+		}
 	}
 	return 0;
 }
