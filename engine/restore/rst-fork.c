@@ -1,9 +1,10 @@
 /* rst-fork — the first thing a restored task does (engine code, all signals
  * blocked): it dies with its parent while it is engine code, takes up the
  * session and process group it leads, creates its children with their PIDs
- * (zombies exit at once with their status; session helpers create theirs
- * and exit), then joins the group it belongs to. Before memory, files or anything else of its own: children must not
- * inherit those. Maps nothing; a failure goes through rst_child_fail.
+ * (zombies exit at once with their status; helpers do their part and
+ * exit), then joins the group it belongs to. All before memory, files or
+ * anything else of its own: children must not inherit those. Maps
+ * nothing; a failure goes through rst_child_fail.
  */
 #include <errno.h>
 #include <linux/sched.h>
@@ -105,11 +106,12 @@ static void rst_fork_settle_zombies(struct rst_ctx *c)
 			continue;
 		while (waitpid(k->pid, &st, 0) < 0)
 			if (errno != EINTR)
-				rst_child_fail(c, -errno, "session helper %d: %s", (int)k->pid,
+				rst_child_fail(c, -errno, "helper %d: %s", (int)k->pid,
 					       strerror(errno));
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			rst_child_fail(c, -(WIFEXITED(st) ? WEXITSTATUS(st) : EINTR),
-				       "session helper %d failed: %s", (int)k->pid,
+				       "%s helper %d failed: %s", k->sid == k->pid ? "session" : "group",
+				       (int)k->pid,
 				       WIFEXITED(st) ? strerror(WEXITSTATUS(st)) : "killed");
 	}
 	for (size_t i = 0; i < t->nr; i++) {
@@ -151,7 +153,7 @@ void rst_fork_children(struct rst_ctx *c)
 		err = rst_fork_one(c, k);
 		if (err)
 			rst_child_fail(c, err, "creating %s %d (clone3 with set_tid): %s%s",
-				       k->helper ? "session helper" : "child", (int)k->pid,
+				       k->helper ? "helper" : "child", (int)k->pid,
 				       strerror(-err), err == -EEXIST ? " (the PID is in use)" : "");
 	}
 	if (c->want_pgid && c->want_pgid != self && getpgid(0) != c->want_pgid)

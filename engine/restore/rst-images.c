@@ -31,6 +31,10 @@ static int rst_read_kind(struct rst_ctx *c, struct img_file *f, const char *kind
 
 	if (!k || img_kind_file(k, id, name, sizeof(name)))
 		return -EINVAL;
+	if (optional && faccessat(c->dir.dfd, name, F_OK, 0) && errno == ENOENT) {
+		memset(f, 0, sizeof(*f));
+		return 0;	/* quietly: an image that need not be there */
+	}
 	err = img_read(f, c->dir.dfd, name, k);
 	if (err == -ENOENT && optional) {
 		memset(f, 0, sizeof(*f));

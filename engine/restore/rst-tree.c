@@ -90,8 +90,7 @@ static int rst_tree_read_pstree(struct rst_tree *t)
  * stays in its creator's (its parent, or a session helper); a group is led
  * by a task (or helper) of the tree in the same session. With --shell-job
  * the root's session (and a group led outside the tree) belong to the
- * caller: inherited, not recreated. Groups whose leader has exited in a
- * live session would need helper tasks of their own: refused.
+ * caller: inherited, not recreated. Anything else cannot be built: refused.
  */
 static int rst_tree_ids(struct rst_tree *t)
 {
@@ -129,9 +128,8 @@ static int rst_tree_ids(struct rst_tree *t)
 		else if (!lead && outer_sid && c->sid == root->sid && c->pgid == root->pgid)
 			c->want_pgid = 0;	/* the caller's job group */
 		else {
-			pr_err("task %d is in process group %d, whose leader has exited or is in "
-			       "another session; helper tasks for groups are not supported yet",
-			       (int)c->pid, (int)c->pgid);
+			pr_err("task %d is in process group %d, whose leader is in another session "
+			       "or outside the tree: it cannot be rebuilt", (int)c->pid, (int)c->pgid);
 			return -EOPNOTSUPP;
 		}
 	}

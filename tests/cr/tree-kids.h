@@ -81,7 +81,7 @@ static inline void kid_ready(const char *name)
 {
 	char f[64];
 
-	snprintf(f, sizeof(f), "ready-%s", name);
+	snprintf(f, sizeof(f), "ready-%.48s", name);
 	kid_write(f, "1");
 }
 
@@ -93,7 +93,7 @@ static inline int kid_wait_ready(const char *const *names, size_t n)
 		char f[64], b[8];
 
 		for (size_t i = 0; i < n; i++) {
-			snprintf(f, sizeof(f), "ready-%s", names[i]);
+			snprintf(f, sizeof(f), "ready-%.48s", names[i]);
 			ok += kid_read(f, b, sizeof(b)) == 0;
 		}
 		if (ok == n)
@@ -126,7 +126,7 @@ static inline __attribute__((noreturn)) void kid_report(const char *name)
 {
 	char f[64];
 
-	snprintf(f, sizeof(f), "report-%s", name);
+	snprintf(f, sizeof(f), "report-%.48s", name);
 	kid_write(f, kid_report_text[0] ? kid_report_text : "ok");
 	_exit(0);
 }
@@ -136,7 +136,7 @@ static inline void kid_check_report(const char *name)
 {
 	char f[64], buf[512];
 
-	snprintf(f, sizeof(f), "report-%s", name);
+	snprintf(f, sizeof(f), "report-%.48s", name);
 	if (kid_read(f, buf, sizeof(buf)))
 		crt_fail("child %s wrote no report", name);
 	else if (strcmp(buf, "ok"))
