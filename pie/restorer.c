@@ -361,8 +361,10 @@ void rst_main(struct rst_args *a)
 	RST_CHECK(a, RST_STEP_MM_MAP, pie_syscall5(PIE_NR_prctl, RST_PR_SET_MM, RST_PR_SET_MM_MAP,
 						   (long)&a->mm, sizeof(a->mm), 0));
 	/* the task's fds are installed below fd_close_from (rst-child did); the
-	 * engine's copies and the exe fd above it go */
-	pie_syscall3(NR_close_range, (unsigned int)a->fd_close_from, ~0u, 0);
+	 * engine's copies and the exe fd above it go (in a table shared with
+	 * another task, the engine closes them once every task is parked) */
+	if (!a->keep_fds)
+		pie_syscall3(NR_close_range, (unsigned int)a->fd_close_from, ~0u, 0);
 	rst_create_threads(a, th);
 	rst_thread_finish(a, &th[0]);
 }

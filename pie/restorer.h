@@ -122,6 +122,8 @@ struct rst_args {
 	uint32_t nr_guards;
 	uint64_t guards;		/* struct rst_guard[nr_guards], in VMA order */
 	int32_t fd_close_from;		/* the task's fds are below; the rest goes */
+	uint32_t keep_fds;		/* fd table shared with another task: the
+					 * engine closes its fds once all are parked */
 };
 
 #endif

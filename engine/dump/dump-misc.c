@@ -75,6 +75,43 @@ static uint32_t dump_misc_kid(struct dump_ctx *c, size_t i, int kind, size_t off
 	return ++*next;
 }
 
+/* The fds a task holds (engine/files collected them), 0 if none. */
+static size_t dump_misc_nr_fds(const struct dump_ctx *c, pid_t pid)
+{
+	for (size_t i = 0; i < c->fds.nr_t; i++)
+		if (c->fds.t[i].pid == pid)
+			return c->fds.t[i].nr;
+	return 0;
+}
+
+/* A table shared by CLONE_FILES is restored shared, but its fds would be
+ * installed while another of its tasks still uses the engine's: refused
+ * until that is done right, before anything changed. */
+static int dump_misc_refuse_shared_fds(const struct dump_ctx *c)
+{
+	for (size_t i = 0; i < c->nr_tasks; i++) {
+		const struct dump_task *t = &c->tasks[i];
+
+		if (t->zombie)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct dump_task *o = &c->tasks[j];
+			size_t n;
+
+			if (o->zombie || o->files_id != t->files_id)
+				continue;
+			n = dump_misc_nr_fds(c, t->pid);
+			if (!n)
+				continue;
+			pr_err("tasks %d and %d share one fd table (CLONE_FILES) holding %zu open "
+			       "fds: crisp cannot restore a shared table with open fds yet",
+			       (int)o->pid, (int)t->pid, n);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 int dump_misc_collect(struct dump_ctx *c)
 {
 	struct dump_ns_table nt = { .nr = 0 };
@@ -113,7 +150,7 @@ int dump_misc_collect(struct dump_ctx *c)
 		if (err)
 			return err;
 	}
-	return 0;
+	return dump_misc_refuse_shared_fds(c);
 }
 
 void dump_misc_fill_ids(TaskKobjIdsEntry *ids, const struct dump_task *t)

@@ -12,6 +12,25 @@
 
 #define DUMP_DEFAULT_TIMEOUT_S 10	/* as CRIU's --timeout default */
 
+/* A root that does not lead its session is a job of someone else's: its
+ * session (and terminal) is the caller's, which only --shell-job allows. */
+static int dump_tree_refuse_session(struct dump_ctx *c, pid_t root)
+{
+	struct proc_stat st;
+	int err = proc_read_stat(root, 0, &st);
+
+	if (err) {
+		pr_err("task %d: cannot read its stat: %s", (int)root, strerror(-err));
+		return err == -ENOENT ? -ESRCH : err;
+	}
+	if ((pid_t)st.sid == root || c->o->shell_job)
+		return 0;
+	pr_err("task %d is not a session leader: its session %lld belongs to a task outside the "
+	       "tree; dump it as a job of the caller's session with --shell-job (-j)", (int)root,
+	       (long long)st.sid);
+	return -EINVAL;
+}
+
 int dump_tree_freeze_list(struct dump_ctx *c)
 {
 	unsigned int timeout_s = c->o->timeout ? c->o->timeout : DUMP_DEFAULT_TIMEOUT_S;
@@ -24,6 +43,9 @@ int dump_tree_freeze_list(struct dump_ctx *c)
 		pr_err("no process with pid %d", (int)root);
 		return -ESRCH;
 	}
+	if (err)
+		return err;
+	err = dump_tree_refuse_session(c, root);
 	if (err)
 		return err;
 

@@ -58,8 +58,9 @@ static int dump_collect_frozen(struct dump_ctx *c)
 
 static int dump_write_images(struct dump_ctx *c)
 {
+	struct dump_shms *shm = NULL;
 	uint64_t t_pages = 0;
-	int err = 0;
+	int err = dump_shmem_split(c, &shm);
 
 	c->fds.id_base = (uint32_t)c->files.nr;	/* fd files follow the others */
 	for (size_t i = 0; i < c->nr_tasks && !err; i++) {
@@ -79,6 +80,9 @@ static int dump_write_images(struct dump_ctx *c)
 		if (!err)
 			err = dump_misc_write_task(c, t);
 	}
+	if (!err)
+		err = dump_shmem_write(c, shm, (unsigned int)c->nr_tasks + 1);
+	dump_shmem_free(shm);
 	c->stats.memwrite_us = t_pages / 1000;
 	if (!err)
 		err = dump_files_write(c);

@@ -236,6 +236,15 @@ int dump_pages_grow(struct dump_ctx *c, size_t want);
 int dump_pages_read(struct dump_ctx *c, struct dump_task *t);
 int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id);
 
+/* dump-shmem.c: shared anonymous pages once per object, in
+ * pagemap-shmem-SHMID.img (a dump without a parent only). split takes them
+ * out of the tasks' runs (before their pagemaps are written); write puts
+ * each object's pages into pages-(@first_pages_id + k).img. */
+struct dump_shms;
+int dump_shmem_split(struct dump_ctx *c, struct dump_shms **out);
+int dump_shmem_write(struct dump_ctx *c, const struct dump_shms *s, unsigned int first_pages_id);
+void dump_shmem_free(struct dump_shms *s);
+
 /* dump-files.c */
 int dump_files_add(struct dump_files *fs, const char *path, uint32_t flags, uint32_t *id);
 int dump_files_write(struct dump_ctx *c);

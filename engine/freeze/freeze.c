@@ -246,6 +246,42 @@ static int freeze_collect_children(struct freeze_tree *t, size_t idx)
 	return err;
 }
 
+/*
+ * Child @*i exited before or while it was seized. Its parent is stopped and
+ * cannot reap it: it becomes a zombie (once its tracer, us, has seen its
+ * exit), which is dumped as one. Gone altogether (its parent lets children
+ * be reaped at once), it leaves the list and *i steps back.
+ */
+static int freeze_exited_child(struct freeze_tree *t, size_t *i, uint64_t deadline)
+{
+	struct freeze_task *task = &t->task[*i];
+
+	proc_pids_free(&task->threads);
+	for (unsigned int nap_us = 10;; nap_us = nap_us < 1000 ? nap_us * 2 : nap_us) {
+		struct proc_stat st;
+		int err = proc_read_stat(task->pid, 0, &st);
+
+		if (err == -ENOENT || err == -ESRCH) {
+			memmove(task, task + 1, (t->nr - *i - 1) * sizeof(*task));
+			t->nr--;
+			(*i)--;
+			return 0;
+		}
+		if (err)
+			return err;
+		if (st.state == 'Z' || st.state == 'X') {
+			task->zombie = true;
+			pr_debug("task %d exited while it was seized: a zombie", task->pid);
+			return 0;
+		}
+		if (freeze_past(deadline)) {
+			pr_err("task %d neither stopped nor exited in time", task->pid);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&(struct timespec){ 0, nap_us * 1000L }, NULL);
+	}
+}
+
 int freeze_tree(struct freeze_tree *t, pid_t root, unsigned int timeout_ms)
 {
 	uint64_t deadline = 0;
@@ -261,8 +297,8 @@ int freeze_tree(struct freeze_tree *t, pid_t root, unsigned int timeout_ms)
 	for (size_t i = 0; !err && i < t->nr; i++) {
 		err = freeze_one_task(&t->task[i], deadline);
 		if (err == -ESRCH && i) {
-			/* a child that exited before we got to it */
-			err = 0;
+			/* a child that exited before or while we seized it */
+			err = freeze_exited_child(t, &i, deadline);
 			continue;
 		}
 		if (!err)

@@ -40,6 +40,9 @@ static const struct img_kind img_kinds[] = {
 	{ .name = "PAGEMAP", .pattern = "pagemap-%u.img", .magic = 0x56084025,
 	  .hdr = IMG_HDR_COMMON, .desc = &pagemap_entry__descriptor,
 	  .first_desc = &pagemap_head__descriptor },
+	{ .name = "SHMEM_PAGEMAP", .pattern = "pagemap-shmem-%u.img", .magic = 0x56084025,
+	  .hdr = IMG_HDR_COMMON, .desc = &pagemap_entry__descriptor,
+	  .first_desc = &pagemap_head__descriptor },
 	{ .name = "PAGES", .pattern = "pages-%u.img", .hdr = IMG_HDR_RAW },
 	/* shared memory contents (memfd): CRIU gives it the PAGEMAP magic */
 	{ .name = "SHMEM_PAGEMAP", .pattern = "pagemap-shmem-%u.img", .magic = 0x56084025,

@@ -39,7 +39,6 @@
 #define PR_TIMER_CREATE_RESTORE_IDS	77
 #endif
 
-static __attribute__((noreturn, format(printf, 3, 4)))
 void rst_child_fail(struct rst_ctx *c, int err, const char *fmt, ...)
 {
 	struct rst_args *a = c->args;
@@ -78,8 +77,16 @@ static void rst_child_map(struct rst_ctx *c, const VmaEntry *v, const struct rst
 		} else {
 			flags |= MAP_PRIVATE;
 		}
+	} else if (v->status & RST_VMA_ANON_SHARED) {
+		/* one object for every VMA (of every task) that mapped it */
+		fd = rst_shm_open(c, v->shmid);
+		if (fd < 0)
+			rst_child_fail(c, fd, "VMA %#llx: shared anonymous object %llu: %s",
+				       (unsigned long long)v->start, (unsigned long long)v->shmid,
+				       strerror(-fd));
+		flags |= MAP_SHARED;
 	} else {
-		flags |= MAP_ANONYMOUS | (v->status & RST_VMA_ANON_SHARED ? MAP_SHARED : MAP_PRIVATE);
+		flags |= MAP_ANONYMOUS | MAP_PRIVATE;
 	}
 	flags |= (int)(v->flags & (MAP_GROWSDOWN | MAP_NORESERVE));
 	p = mmap((void *)(uintptr_t)r->src, r->len, prot, flags, fd, fd >= 0 ? (off_t)v->pgoff : 0);
@@ -261,14 +268,15 @@ void rst_child_main(struct rst_ctx *c)
 	char msg[sizeof(a->msg)];
 	int err;
 
+	rst_fork_children(c);
 	for (size_t i = 0; i < a->nr_vmas; i++)
 		rst_child_map(c, c->im.mme->vmas[c->premap_vma[i]], &rv[i]);
 	err = rst_fill_task(&fill, msg, sizeof(msg));
 	if (err)
 		rst_child_fail(c, err, "%s", msg);
-	if (c->fr.nr_t) {
+	if (c->tree->fr.nr_t && !(c->clone_flags & CLONE_FILES)) {
 		char why[200] = "";
-		int err = files_rst_install(&c->fr, c->im.pid, why, sizeof(why));
+		int err = files_rst_install(&c->tree->fr, c->im.pid, why, sizeof(why));
 
 		if (err)
 			rst_child_fail(c, err, "installing the task's fds: %s", why);

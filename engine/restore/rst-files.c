@@ -1,10 +1,11 @@
 /* rst-files — the restore's file stage: checks that the files the task
  * maps are the ones dumped (kind, size), finds the task's files id
- * (ids-PID.img) and has engine/files open every description the task uses,
- * once, in the engine, before the task is created; the task installs them
- * (rst-child).
+ * (ids-PID.img) and has engine/files open every description of the tree
+ * once, in the engine, before the root is created; each task installs its
+ * own (rst-child) after it has created its children.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -83,20 +84,33 @@ static int rst_files_check_mapped(struct rst_ctx *c)
 	return err;
 }
 
-int rst_files_open(struct rst_ctx *c)
+/* Every task's fds: the files it maps checked, its table added, then every
+ * description opened once in the engine. A task whose table is its
+ * creator's (CLONE_FILES) adds nothing: the creator installs it. */
+int rst_files_prepare(struct rst_tree *t)
 {
-	uint32_t id;
-	int err = rst_files_check_mapped(c);
+	int err = 0;
 
-	if (!err)
-		err = rst_files_id(c, &id);
+	files_rst_init(&t->fr, t->o, t->dir.dfd, &t->task[0].im.files);
+	for (size_t i = 0; i < t->nr && !err; i++) {
+		struct rst_ctx *c = &t->task[i];
+		uint32_t id;
 
-	files_rst_init(&c->fr, c->o, c->dir.dfd, &c->im.files);
+		if (!c->args)
+			continue;	/* a zombie or a helper */
+		err = rst_files_check_mapped(c);
+		if (!err)
+			err = rst_files_id(c, &id);
+		if (!err && !(c->clone_flags & CLONE_FILES))
+			err = files_rst_add_task(&t->fr, c->im.pid, id);
+	}
 	if (!err)
-		err = files_rst_add_task(&c->fr, c->im.pid, id);
-	if (!err)
-		err = files_rst_open(&c->fr);
-	if (!err)
-		c->args->fd_close_from = files_rst_close_from(&c->fr, c->im.pid);
+		err = files_rst_open(&t->fr);
+	for (size_t i = 0; i < t->nr && !err; i++) {
+		struct rst_ctx *c = &t->task[i];
+
+		if (c->args)
+			c->args->fd_close_from = files_rst_close_from(&t->fr, c->im.pid);
+	}
 	return err;
 }

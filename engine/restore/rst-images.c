@@ -31,6 +31,10 @@ static int rst_read_kind(struct rst_ctx *c, struct img_file *f, const char *kind
 
 	if (!k || img_kind_file(k, id, name, sizeof(name)))
 		return -EINVAL;
+	if (optional && faccessat(c->dir.dfd, name, F_OK, 0) && errno == ENOENT) {
+		memset(f, 0, sizeof(*f));
+		return 0;	/* quietly: an image that need not be there */
+	}
 	err = img_read(f, c->dir.dfd, name, k);
 	if (err == -ENOENT && optional) {
 		memset(f, 0, sizeof(*f));
@@ -65,20 +69,9 @@ static int rst_check_core(const struct img_file *f, const CoreEntry *ce, bool le
 static int rst_read_tree(struct rst_ctx *c)
 {
 	struct rst_images *im = &c->im;
-	PstreeEntry *pe;
+	const PstreeEntry *pe = c->pe;
 	int err;
 
-	err = rst_read_kind(c, &im->pstree, "PSTREE", 0, false);
-	if (err)
-		return err;
-	if (im->pstree.n != 1) {
-		pr_err("%s: %zu tasks; this crisp restores one task (with its threads) only",
-		       im->pstree.name, im->pstree.n);
-		return -EOPNOTSUPP;
-	}
-	pe = (PstreeEntry *)im->pstree.ents[0].msg;
-	if (!pe->pid || pe->pid > (1u << 22))
-		return rst_bad(im->pstree.name, "pid out of range");
 	im->pid = (pid_t)pe->pid;
 	im->nr_threads = pe->n_threads ? pe->n_threads : 1;
 	im->tids = calloc(im->nr_threads, sizeof(*im->tids));
@@ -91,7 +84,7 @@ static int rst_read_tree(struct rst_ctx *c)
 		if (pe->threads[i] == pe->pid)
 			continue;
 		if (n == im->nr_threads || !pe->threads[i] || pe->threads[i] > (1u << 22))
-			return rst_bad(im->pstree.name, "thread list");
+			return rst_bad("pstree.img", "thread list");
 		im->tids[n++] = (pid_t)pe->threads[i];
 	}
 	for (size_t i = 0; i < im->nr_threads; i++) {
@@ -276,7 +269,6 @@ const char *rst_images_file_path(const struct rst_images *im, uint32_t id)
 void rst_images_free(struct rst_images *im)
 {
 	img_file_free(&im->inventory);
-	img_file_free(&im->pstree);
 	img_file_free(&im->mm);
 	img_file_free(&im->pagemap);
 	img_file_free(&im->files);

@@ -128,6 +128,20 @@ static void *rst_map_free_spot(const struct rst_ctx *c, uint64_t len, int prot, 
 			if (p != MAP_FAILED)
 				return p;
 		}
+		/* taken by the regions of the tree's other tasks (same layout):
+		 * down from the top of the gap, 2 MiB at a time */
+		for (uint64_t a = cand[0], tries = 0; a >= lo && tries < (1u << 16); tries++) {
+			void *p;
+
+			if (a + len <= hi && !rst_overlaps(mm, a, len, xs, xl)) {
+				p = mmap((void *)a, len, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
+				if (p != MAP_FAILED)
+					return p;
+			}
+			if (a < lo + (2ull << 20))
+				break;
+			a -= 2ull << 20;
+		}
 	}
 	return NULL;
 }
@@ -331,7 +345,7 @@ int rst_plan(struct rst_ctx *c)
 	memcpy(c->region, pie_restorer_blob, PIE_RESTORER_SIZE);
 
 	a = c->args = (struct rst_args *)(c->region + RST_ALIGN(PIE_RESTORER_SIZE, RST_PAGE));
-	a->stage = RST_STAGE_START;
+	a->stage = 0;	/* the task says RST_STAGE_START once it exists */
 	a->region = (uint64_t)(uintptr_t)c->region;
 	a->region_len = c->region_len;
 	a->premap = c->premap_base;

@@ -2,7 +2,8 @@
  * its PID (clone3 + set_tid), watched until every thread is parked in the
  * restorer, then let go under ptrace until each has passed rt_sigreturn, so
  * that the restorer's region can be unmapped from outside (engine/infect)
- * before the task runs on its own. On failure it is killed and reaped.
+ * before the task runs on its own; rst-tree does each step for every task
+ * of the tree before the next. On failure it is killed and reaped.
  */
 #include <errno.h>
 #include <linux/sched.h>
@@ -75,10 +76,6 @@ int rst_task_create(struct rst_ctx *c)
 	int pidfd = -1;
 	long ret;
 
-	if (kill(tid, 0) == 0 || errno != ESRCH) {
-		pr_err("PID %d is in use: cannot restore the task with its PID", (int)tid);
-		return -EEXIST;
-	}
 	memset(&ca, 0, sizeof(ca));
 	ca.flags = CLONE_PIDFD | (c->o->restore_sibling ? CLONE_PARENT : 0);
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
@@ -123,6 +120,16 @@ int rst_task_wait_parked(struct rst_ctx *c)
 		int st = __atomic_load_n(&a->stage, __ATOMIC_SEQ_CST);
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
+		if (st && c->pidfd < 0) {
+			/* it exists (it said so): hold it by a pidfd */
+			c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+			if (c->pidfd < 0) {
+				int err = -errno;
+
+				pr_perror("pidfd_open of restored task %d", (int)c->pid);
+				return err;
+			}
+		}
 		if (st == RST_STAGE_PARKED)
 			return 0;
 		if (st == RST_STAGE_FAILED) {
@@ -131,7 +138,7 @@ int rst_task_wait_parked(struct rst_ctx *c)
 			       a->msg[0] ? ": " : "", a->msg);
 			return a->err ? a->err : -EIO;
 		}
-		if (rst_task_gone(c)) {
+		if (c->pidfd >= 0 && rst_task_gone(c)) {
 			pr_err("restored task %d died in the restorer (stage %d)", (int)c->pid, st);
 			return -ECHILD;
 		}
@@ -194,18 +201,14 @@ static int rst_run_to_sigreturn(pid_t tid, bool entry)
 	}
 }
 
-int rst_task_release(struct rst_ctx *c)
+int rst_task_seize(struct rst_ctx *c)
 {
-	struct rst_args *a = c->args;
+	const struct rst_args *a = c->args;
 	const struct rst_thread *th = (const struct rst_thread *)(uintptr_t)a->threads;
-	struct infect_ctx ic;
-	uint64_t args[6] = { a->region, a->region_len, 0, 0, 0, 0 };
-	size_t seized = 0;
 	int status, err = 0;
-	long ret;
 
-	for (; seized < a->nr_threads && !err; seized++) {
-		pid_t tid = th[seized].tid;
+	for (size_t i = 0; i < a->nr_threads && !err; i++) {
+		pid_t tid = th[i].tid;
 
 		if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) ||
 		    ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
@@ -215,20 +218,45 @@ int rst_task_release(struct rst_ctx *c)
 		}
 		err = rst_wait_stop(tid, &status);
 	}
-	if (err)
-		return err;
+	return err;
+}
+
+void rst_task_go(struct rst_ctx *c)
+{
+	struct rst_args *a = c->args;
+
 	__atomic_store_n(&a->go, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &a->go, 1 /* FUTEX_WAKE */, 1 << 30, NULL, NULL, 0);
+}
+
+int rst_task_finish(struct rst_ctx *c)
+{
+	struct rst_args *a = c->args;
+	const struct rst_thread *th = (const struct rst_thread *)(uintptr_t)a->threads;
+	struct infect_ctx ic;
+	uint64_t args[6] = { a->region, a->region_len, 0, 0, 0, 0 };
+	int err = 0;
+	long ret;
+
 	for (size_t i = 0; i < a->nr_threads && !err; i++)
 		err = rst_run_to_sigreturn(th[i].tid, false);
 	if (err)
 		return err;
-	/* every thread is past the restorer: its region goes */
+	/* every thread is past the restorer: its region goes (and, in an fd
+	 * table shared with other tasks, every one of them is past its use of
+	 * the engine's fds: they go too) */
 	err = infect_start(&ic, c->pid, c->pid, 0, 0);
 	if (!err) {
 		err = infect_syscall(&ic, SYS_munmap, args, &ret);
 		if (!err && ret)
 			err = (int)ret;
+		if (!err && a->keep_fds) {
+			uint64_t cr[6] = { (uint64_t)a->fd_close_from, ~0u, 0, 0, 0, 0 };
+
+			err = infect_syscall(&ic, SYS_close_range, cr, &ret);
+			if (!err && ret)
+				err = (int)ret;
+		}
 		int err2 = infect_stop(&ic);
 		if (!err)
 			err = err2;
@@ -243,8 +271,15 @@ int rst_task_release(struct rst_ctx *c)
 	for (size_t i = 0; i < a->nr_threads && !err; i++)
 		if (th[i].restarts)
 			err = rst_run_to_sigreturn(th[i].tid, true);
-	if (err)
-		return err;
+	return err;
+}
+
+int rst_task_detach(struct rst_ctx *c)
+{
+	const struct rst_args *a = c->args;
+	const struct rst_thread *th = (const struct rst_thread *)(uintptr_t)a->threads;
+	int err = 0;
+
 	for (size_t i = a->nr_threads; i-- > 0;) {
 		if (ptrace(PTRACE_DETACH, th[i].tid, NULL, NULL)) {
 			err = -errno;

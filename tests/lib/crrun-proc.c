@@ -149,6 +149,13 @@ static size_t descendants(pid_t *out, size_t max)
 	return n;
 }
 
+size_t count_descendants(void)
+{
+	pid_t pids[4096];
+
+	return descendants(pids, sizeof(pids) / sizeof(pids[0]));
+}
+
 /*
  * Kills and reaps every descendant, including orphans reparented to us.
  * Returns the number still left afterwards (0 when all is clean).

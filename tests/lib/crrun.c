@@ -88,7 +88,10 @@ static int start_scenario(struct run *r)
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int null = open("/dev/null", O_RDONLY);
 
-		setsid();
+		/* a job of the caller's session (steps with --shell-job) keeps
+		 * the driver's; every other scenario leads a session of its own */
+		if (!strstr(r->steps, "--shell-job"))
+			setsid();
 		dup2(null, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
@@ -297,6 +300,11 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 		    (int)r->last_pid);
 		return -1;
 	}
+	if (must_fail && is_restore && !r->pid && count_descendants() != (size_t)r->nsquat) {
+		say("step %d: the failed restore left %zu tasks behind", r->nstep,
+		    count_descendants() - (size_t)r->nsquat);
+		return -1;
+	}
 	if (must_fail) {
 		char state;
 
@@ -316,6 +324,11 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 			return -1;
 		}
 		r->pid = 0;
+		/* and its descendants, orphans of ours now, with their PIDs */
+		if (kill_everything()) {
+			say("step %d: tasks of the dumped tree did not go away", r->nstep);
+			return -1;
+		}
 	}
 	if (is_restore) {
 		FILE *f = fopen(pidfile, "re");
@@ -395,6 +408,11 @@ static int step_kill(struct run *r)
 		return -1;
 	}
 	r->pid = 0;
+	/* its descendants too (their PIDs are to be restored) */
+	if (kill_everything()) {
+		say("kill: tasks of the tree did not go away");
+		return -1;
+	}
 	return 0;
 }
 
@@ -433,6 +451,15 @@ static int run_steps(struct run *r)
 		} else if (!strcmp(cmd, "kill")) {
 			if (step_kill(r))
 				return -1;
+		} else if (!strcmp(cmd, "images")) {
+			if (step_images(r))
+				return -1;
+		} else if (!strcmp(cmd, "squat") || !strcmp(cmd, "unsquat")) {
+			if (cmd[0] == 's' ? step_squat(r, rest) : step_unsquat(r))
+				return -1;
+		} else if (!strcmp(cmd, "hide") || !strcmp(cmd, "unhide")) {
+			if (step_hide(r, rest, cmd[0] == 'h'))
+				return -1;
 		} else if (!strcmp(cmd, "check") || !strcmp(cmd, "dump") ||
 			   !strcmp(cmd, "pre-dump") || !strcmp(cmd, "restore")) {
 			if (step_crisp(r, cmd, rest, must_fail))
@@ -450,6 +477,7 @@ static int run_steps(struct run *r)
 static void usage(void)
 {
 	fprintf(stderr, "usage: crtest-run --crisp PATH [--decoder PATH] [--steps STEPS]\n"
+			"                  [--img-tool PATH] [--crit PATH]\n"
 			"                  [--expect-fail TEXT] [--damage]\n"
 			"                  [--timeout SEC] [--keep] -- SCENARIO [ARGS...]\n");
 	exit(2);
@@ -471,6 +499,10 @@ int main(int argc, char **argv)
 			r.crisp = argv[++i];
 		else if (!strcmp(argv[i], "--decoder") && i + 1 < argc)
 			r.decoder = argv[++i];
+		else if (!strcmp(argv[i], "--img-tool") && i + 1 < argc)
+			r.img_tool = argv[++i];
+		else if (!strcmp(argv[i], "--crit") && i + 1 < argc)
+			r.crit = argv[++i];
 		else if (!strcmp(argv[i], "--steps") && i + 1 < argc)
 			snprintf(r.steps, sizeof(r.steps), "%s", argv[++i]);
 		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)

@@ -19,6 +19,8 @@ struct step_opts {
 	const char *says;	/* @says=TEXT */
 };
 
+#define CRRUN_MAX_SQUAT 8
+
 struct run {
 	const char *crisp;
 	const char *decoder;
@@ -41,6 +43,10 @@ struct run {
 	pid_t last_pid;		/* the newest task's PID, also once it is gone */
 	int nstep;
 	struct timespec deadline;
+	const char *img_tool;	/* --img-tool: crisp-img, for "images" */
+	const char *crit;	/* --crit: CRIU's crit, for "images" */
+	pid_t squat[CRRUN_MAX_SQUAT];	/* tasks holding PIDs ("squat") */
+	int nsquat;
 };
 
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -53,6 +59,8 @@ void nap_ms(long ms);
 int wait_pid(const struct run *r, pid_t pid, int *status);
 void describe_status(int st, char *buf, size_t len);
 void show_tail(const char *path, int lines);
+/* How many descendants this process has (orphans reparented to it too). */
+size_t count_descendants(void);
 /* Kills and reaps every descendant; returns how many are still left. */
 size_t kill_everything(void);
 bool task_running(pid_t pid, char *state_out);
@@ -65,6 +73,13 @@ int step_spoil(struct run *r, char *rest);
 int step_unspoil(struct run *r, char *rest);
 /* 'grow NAME' / 'shrink NAME': one byte more or less in a work-dir file. */
 int step_grow(struct run *r, char *rest, bool grow);
+
+/* crrun-tree.c: 'images', 'squat FILE', 'unsquat', 'hide FILE',
+ * 'unhide FILE'; 0 or -1. */
+int step_images(struct run *r);
+int step_squat(struct run *r, char *rest);
+int step_unsquat(struct run *r);
+int step_hide(struct run *r, char *rest, bool hide);
 
 bool steps_need_mounts(const char *steps);
 int private_mounts(void);

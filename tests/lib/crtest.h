@@ -27,15 +27,21 @@
  *                   same way, after the first image dir)
  *   restore ARGS    crisp restore -d -D <last image dir> ... ARGS
  *   verify          ask the task to verify itself now (it then exits)
- *   kill            SIGKILL the task and reap it
+ *   kill            SIGKILL the task and its descendants, and reap them
  *   spoil N HOW     break image dir img-N: HOW is "gone" (moved away) or
  *                   "short-pages" (its pages-*.img lose their last page)
  *   unspoil N       put img-N back as it was
  *   grow NAME       append one byte to file NAME of the work dir
  *   shrink NAME     take one byte off its end again
+ *   images          the newest image dir passes crisp-img check and CRIU's
+ *                   crit decodes each of its images (pages-*.img are raw)
+ *   squat FILE      the driver takes the PID written in FILE of the work
+ *                   dir (a restore into it must then fail)
+ *   unsquat         the squatting tasks go away
+ *   hide FILE       FILE of the work dir is renamed away; unhide FILE: back
  * A step prefixed with '!' must fail (non-zero exit); the task must then
  * still be running unchanged (a failed restore must leave no task with the
- * last PID). A final "verify" is implied.
+ * last PID, nor any task at all when none was running). A final "verify" is implied.
  * CRT_EXPECT_FAIL("text") declares that verification must fail with a
  * message containing text (used to prove the harness notices failures).
  *
@@ -52,6 +58,9 @@
  * it with --damage (the driver sets CRTEST_SELFTEST_DAMAGE=1 for the task,
  * and crt_damage() is then true: the scenario spoils one piece of its state
  * just before checking it). A scenario without it cannot be run --damage.
+ *
+ * A scenario runs in a session of its own, unless its steps name
+ * --shell-job: then it stays in the driver's session, as a job would.
  *
  * The scenario never sees the driver's pipes: it is told to verify by a
  * signal (CRT_VERIFY_SIGNAL) and reports through files in its work dir, so

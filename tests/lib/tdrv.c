@@ -344,8 +344,10 @@ pid_t tdrv_spawn(char *const argv[])
 	if (null < 0)
 		return -errno;
 	pid = fork();
-	if (!pid)
+	if (!pid) {
+		setsid();	/* a tree of its own, as crisp dump wants one */
 		child_exec(null, null, null, argv);
+	}
 	if (pid < 0)
 		pid = -errno;
 	close(null);

@@ -82,8 +82,8 @@ int tdrv_run_wait(struct tdrv_job *j, struct tdrv_out *o, unsigned int timeout_m
 /* Makes this process the subreaper of everything it starts. 0 or -errno. */
 int tdrv_subreaper(void);
 
-/* Starts @argv with stdin/stdout/stderr on /dev/null and no other fds
- * inherited. Returns its pid, or -errno. */
+/* Starts @argv in a session of its own, with stdin/stdout/stderr on
+ * /dev/null and no other fds inherited. Returns its pid, or -errno. */
 pid_t tdrv_spawn(char *const argv[]);
 
 /* Polls (every 5 ms, at most @tries times) until @path exists. Gives up

@@ -1,7 +1,7 @@
 /* check — `crisp-img check DIR`: validates a dump as a whole: the images
  * that others name are there, ids agree across images, pages files hold
- * what their pagemaps promise, parent chains resolve (every PE_PARENT page
- * down to a level that has its data). A pre-dump directory (CRIU's: an
+ * what their pagemaps (and pagemap-shmem-SHMID.img) promise, parent chains
+ * resolve (every PE_PARENT page down to a level that has its data). A pre-dump directory (CRIU's: an
  * inventory with pre_dump_mode, pagemaps and pages only) is checked for
  * its pagemaps and chains. Prints one line per problem and exits 1 if
  * there is any. Reads only.
@@ -168,6 +168,56 @@ static void check_pages(struct chk *c, unsigned int pid)
 	img_file_free(&pm);
 }
 
+/* pagemap-shmem-SHMID.img (shared anonymous memory, once per object): its
+ * pages file holds what it promises; no page in a parent or lazy. */
+static void check_shmem(struct chk *c)
+{
+	int fd = dup(c->dfd);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct img_file pm;
+		unsigned long id;
+		uint64_t bytes = 0;
+		char tail, name[64];
+		struct stat st;
+
+		if (sscanf(de->d_name, "pagemap-shmem-%lu.im%c", &id, &tail) != 2 || tail != 'g')
+			continue;
+		if (tool_load(c->dfd, "SHMEM_PAGEMAP", id, false, &pm)) {
+			problem(c, "%s does not decode", de->d_name);
+			continue;
+		}
+		for (size_t i = 1; i < pm.n; i++) {
+			PagemapEntry *e = (PagemapEntry *)pm.ents[i].msg;
+			uint32_t fl = e->has_flags ? e->flags : PE_PRESENT;
+
+			if (fl != PE_PRESENT || (e->has_in_parent && e->in_parent))
+				problem(c, "%s: entry %zu is not a present page run", de->d_name, i);
+			bytes += (uint64_t)e->nr_pages * PAGE_SZ;
+		}
+		if (!pm.n) {
+			problem(c, "%s has no head entry", de->d_name);
+		} else {
+			snprintf(name, sizeof(name), "pages-%u.img",
+				 ((PagemapHead *)pm.ents[0].msg)->pages_id);
+			if (fstatat(c->dfd, name, &st, 0))
+				problem(c, "%s is missing (named by %s)", name, de->d_name);
+			else if ((uint64_t)st.st_size != bytes)
+				problem(c, "%s holds %lld bytes, %s says %" PRIu64, name,
+					(long long)st.st_size, de->d_name, bytes);
+		}
+		img_file_free(&pm);
+	}
+	closedir(d);
+}
+
 /* A pre-dump has no pstree: its tasks are its pagemap-PID.img files. */
 static void check_predump(struct chk *c)
 {
@@ -200,12 +250,22 @@ static void check_task(struct chk *c, const PstreeEntry *p)
 {
 	struct img_file core = { 0 }, ids, mm, fdi, fs;
 	TaskKobjIdsEntry *cids = NULL;
+	bool zombie = false;
 
 	if (!need(c, "CORE", p->pid, &core, "named by pstree.img")) {
 		if (core.n && ((CoreEntry *)core.ents[0].msg)->ids)
 			cids = ((CoreEntry *)core.ents[0].msg)->ids;
 		if (core.n && !((CoreEntry *)core.ents[0].msg)->tc)
 			problem(c, "core-%u.img lacks the task core", p->pid);
+		/* a zombie (TASK_DEAD) has its core and pstree entry only */
+		zombie = core.n && ((CoreEntry *)core.ents[0].msg)->tc &&
+			 ((CoreEntry *)core.ents[0].msg)->tc->task_state == 2;
+		if (zombie && p->n_threads > 1)
+			problem(c, "core-%u.img: a zombie with %zu threads", p->pid, p->n_threads);
+	}
+	if (zombie) {
+		img_file_free(&core);
+		return;
 	}
 	for (size_t t = 0; t < p->n_threads; t++) {
 		struct img_file th;
@@ -317,6 +377,7 @@ int cmd_check(int argc, char **argv)
 		if (!ps.n)
 			problem(&c, "pstree.img has no tasks");
 		img_file_free(&ps);
+		check_shmem(&c);
 	}
 	if (c.have_files)
 		img_file_free(&c.files);
