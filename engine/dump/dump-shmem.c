@@ -197,6 +197,21 @@ static int dump_shm_write(struct dump_ctx *c, const struct dump_shm *o, unsigned
 	return err ? err : err2;
 }
 
+bool dump_shmem_wanted(const struct dump_ctx *c)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < c->nr_tasks; i++) {
+		const struct dump_task *t = &c->tasks[i];
+
+		if (t->relative || t->parent.nr)
+			return false;
+		for (size_t v = 0; !t->zombie && v < t->maps.nr; v++)
+			any |= (t->vmas[v].status & DUMP_VMA_ANON_SHARED) != 0;
+	}
+	return any;
+}
+
 int dump_shmem_split(struct dump_ctx *c, struct dump_shms **out)
 {
 	struct dump_shms *s = calloc(1, sizeof(*s));

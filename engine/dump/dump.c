@@ -44,6 +44,8 @@ static int dump_collect_frozen(struct dump_ctx *c)
 	err = dump_tree_collect(c);
 	if (!err)
 		err = dump_misc_collect(c);
+	if (c->stream_pages && dump_shmem_wanted(c))
+		c->stream_pages = false;	/* dump-shmem regroups staged pages */
 	t0 = freeze_now_ns();
 	for (size_t i = 0; i < c->nr_tasks && !err; i++) {
 		err = dump_live_arm(c, i);	/* live VMAs first: the rest is read now */

@@ -241,6 +241,9 @@ int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int
  * out of the tasks' runs (before their pagemaps are written); write puts
  * each object's pages into pages-(@first_pages_id + k).img. */
 struct dump_shms;
+/* Whether this dump saves shared anonymous memory per object (no parent,
+ * and some task maps such memory): its pages must then be staged. */
+bool dump_shmem_wanted(const struct dump_ctx *c);
 int dump_shmem_split(struct dump_ctx *c, struct dump_shms **out);
 int dump_shmem_write(struct dump_ctx *c, const struct dump_shms *s, unsigned int first_pages_id);
 void dump_shmem_free(struct dump_shms *s);

@@ -156,6 +156,42 @@ size_t count_descendants(void)
 	return descendants(pids, sizeof(pids) / sizeof(pids[0]));
 }
 
+/* @root and its descendants, breadth first, into @out; their number. */
+size_t tree_of(pid_t root, pid_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if (max)
+		out[n++] = root;
+	for (size_t i = 0; i < n; i++)
+		n = children_of(out[i], out, n, max);
+	return n;
+}
+
+/*
+ * Kills and reaps @pids (a dumped tree, orphans of ours once its root died),
+ * and nothing else of ours. Returns how many are still there.
+ */
+size_t kill_tree(const pid_t *pids, size_t n)
+{
+	double until = now_s() + 10;
+	size_t left;
+
+	do {
+		left = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (kill(pids[i], 0) && errno == ESRCH)
+				continue;
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, WNOHANG | __WALL);
+			left++;
+		}
+		if (left)
+			nap_ms(2);
+	} while (left && now_s() < until);
+	return left;
+}
+
 /*
  * Kills and reaps every descendant, including orphans reparented to us.
  * Returns the number still left afterwards (0 when all is clean).

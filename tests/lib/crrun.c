@@ -265,6 +265,12 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 	if (is_dump && mount_images_dir(r, dirbuf, &opts))
 		return -1;
 
+	/* a dump that kills: the tree it kills, known before (its orphans are
+	 * ours to reap afterwards; other tasks of ours, such as a daemon a
+	 * scenario left, are not part of it) */
+	static pid_t tree[4096];
+	size_t nr_tree = is_dump && r->pid ? tree_of(r->pid, tree, sizeof(tree) / sizeof(tree[0])) : 0;
+
 	st = run_cmd(r, argv, outbuf);
 	if (st == -ETIMEDOUT) {
 		say("step %d: crisp %s did not finish in time", r->nstep, cmd);
@@ -325,7 +331,7 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 		}
 		r->pid = 0;
 		/* and its descendants, orphans of ours now, with their PIDs */
-		if (kill_everything()) {
+		if (kill_tree(tree, nr_tree)) {
 			say("step %d: tasks of the dumped tree did not go away", r->nstep);
 			return -1;
 		}
