@@ -28,17 +28,26 @@ static void kid_on_go(int sig)
 	kid_go = 1;
 }
 
-/* First thing in a new child: no fds, dies with its parent, SIGUSR1 = go. */
-static inline void kid_start(void)
+/* First thing in a new child: only fd @keep (-1: none) stays open, dies
+ * with its parent, SIGUSR1 = go. */
+static inline void kid_start_keeping(int keep)
 {
 	struct sigaction sa;
 
-	syscall(SYS_close_range, 0, ~0u, 0);
+	if (keep > 0)
+		syscall(SYS_close_range, 0, (unsigned int)keep - 1, 0);
+	syscall(SYS_close_range, keep >= 0 ? (unsigned int)keep + 1 : 0, ~0u, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kid_on_go;
 	sa.sa_flags = SA_RESTART;	/* pause() still returns */
 	sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* First thing in a new child: no fds, dies with its parent, SIGUSR1 = go. */
+static inline void kid_start(void)
+{
+	kid_start_keeping(-1);
 }
 
 static inline int kid_write(const char *name, const char *text)
