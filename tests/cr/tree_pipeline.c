@@ -91,6 +91,7 @@ int main(int argc, char **argv)
 {
 	int a[2], b[2], queued = 0, st;
 	pid_t prod, filt;
+	bool broken = false;
 	uint32_t v;
 
 	crt_init(argc, argv);
@@ -125,18 +126,25 @@ int main(int argc, char **argv)
 
 		if (r) {
 			crt_fail("the stream ends after %u of %u values", i, N_VALUES);
+			broken = true;
 			break;
 		}
 		if (v != 3 * i + 1) {
 			crt_fail("value %u of the stream is %u, expected %u", i, v, 3 * i + 1);
+			broken = true;
 			break;
 		}
 	}
-	int end = read_all(b[0], &v, sizeof(v));
+	int end = broken ? 1 : read_all(b[0], &v, sizeof(v));
 
 	if (end != 1)
 		crt_fail("the stream goes on after %u values (%s %u)", N_VALUES,
 			 end ? "a broken value" : "next:", end ? 0 : v);
+	if (broken) {
+		/* the rest of the stream stays unread: the writers would block */
+		kill(prod, SIGKILL);
+		kill(filt, SIGKILL);
+	}
 	if (waitpid(prod, &st, 0) != prod || !WIFEXITED(st) || WEXITSTATUS(st))
 		crt_fail("the producer did not finish cleanly (status %#x)", st);
 	if (waitpid(filt, &st, 0) != filt || !WIFEXITED(st) || WEXITSTATUS(st))
