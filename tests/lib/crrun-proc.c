@@ -153,42 +153,63 @@ size_t count_descendants(void)
 {
 	pid_t pids[4096];
 
+	/* exited orphans (a crisp-track keeper whose task died) are reaped */
+	while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+		;
+
 	return descendants(pids, sizeof(pids) / sizeof(pids[0]));
 }
 
-/* @root and its descendants, breadth first, into @out; their number. */
-size_t tree_of(pid_t root, pid_t *out, size_t max)
+static bool pid_in(pid_t pid, const pid_t *set, size_t n)
 {
-	size_t n = 0;
-
-	if (max)
-		out[n++] = root;
 	for (size_t i = 0; i < n; i++)
-		n = children_of(out[i], out, n, max);
+		if (set[i] == pid)
+			return true;
+	return false;
+}
+
+/* Our descendants outside @root's tree (say, a daemon a scenario left),
+ * into @out; their number. */
+size_t others_than_tree(pid_t root, pid_t *out, size_t max)
+{
+	static pid_t all[4096], tree[4096];
+	size_t na = descendants(all, 4096), nt = 0, n = 0;
+
+	tree[nt++] = root;
+	for (size_t i = 0; i < nt; i++)
+		nt = children_of(tree[i], tree, nt, 4096);
+	for (size_t i = 0; i < na && n < max; i++)
+		if (!pid_in(all[i], tree, nt))
+			out[n++] = all[i];
 	return n;
 }
 
 /*
- * Kills and reaps @pids (a dumped tree, orphans of ours once its root died),
- * and nothing else of ours. Returns how many are still there.
+ * Kills and reaps every descendant but @keep (tasks that were never part
+ * of a dumped tree). Returns how many others are still there after 10 s.
  */
-size_t kill_tree(const pid_t *pids, size_t n)
+size_t kill_all_but(const pid_t *keep, size_t nkeep)
 {
+	static pid_t pids[4096];
 	double until = now_s() + 10;
 	size_t left;
 
-	do {
+	for (;;) {
+		size_t n = descendants(pids, 4096);
+
 		left = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (kill(pids[i], 0) && errno == ESRCH)
+			if (pid_in(pids[i], keep, nkeep))
 				continue;
 			kill(pids[i], SIGKILL);
-			waitpid(pids[i], NULL, WNOHANG | __WALL);
 			left++;
 		}
-		if (left)
-			nap_ms(2);
-	} while (left && now_s() < until);
+		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+			;
+		if (!left || now_s() > until)
+			break;
+		nap_ms(2);
+	}
 	return left;
 }
 

@@ -265,11 +265,11 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 	if (is_dump && mount_images_dir(r, dirbuf, &opts))
 		return -1;
 
-	/* a dump that kills: the tree it kills, known before (its orphans are
-	 * ours to reap afterwards; other tasks of ours, such as a daemon a
-	 * scenario left, are not part of it) */
-	static pid_t tree[4096];
-	size_t nr_tree = is_dump && r->pid ? tree_of(r->pid, tree, sizeof(tree) / sizeof(tree[0])) : 0;
+	/* a dump that kills: its tree's orphans are ours to reap afterwards,
+	 * with whatever the tree forked meanwhile; tasks of ours outside the
+	 * tree (a daemon a scenario left) are not part of it */
+	static pid_t others[4096];
+	size_t nr_others = is_dump && r->pid ? others_than_tree(r->pid, others, 4096) : 0;
 
 	st = run_cmd(r, argv, outbuf);
 	if (st == -ETIMEDOUT) {
@@ -331,7 +331,7 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 		}
 		r->pid = 0;
 		/* and its descendants, orphans of ours now, with their PIDs */
-		if (kill_tree(tree, nr_tree)) {
+		if (kill_all_but(others, nr_others)) {
 			say("step %d: tasks of the dumped tree did not go away", r->nstep);
 			return -1;
 		}

@@ -63,10 +63,10 @@ void show_tail(const char *path, int lines);
 size_t count_descendants(void);
 /* Kills and reaps every descendant; returns how many are still left. */
 size_t kill_everything(void);
-/* @root and its descendants (at most @max) into @out; their number. */
-size_t tree_of(pid_t root, pid_t *out, size_t max);
-/* Kills and reaps the tasks @pids only; the number still there after 10 s. */
-size_t kill_tree(const pid_t *pids, size_t n);
+/* Our descendants outside @root's tree (at most @max) into @out; their number. */
+size_t others_than_tree(pid_t root, pid_t *out, size_t max);
+/* Kills and reaps every descendant but @keep; the number left after 10 s. */
+size_t kill_all_but(const pid_t *keep, size_t nkeep);
 bool task_running(pid_t pid, char *state_out);
 /* Runs @argv with its output into @out_path: its wait status or -errno. */
 int run_cmd(const struct run *r, char *const argv[], const char *out_path);
