@@ -51,10 +51,10 @@ void rst_child_fail(struct rst_ctx *c, int err, const char *fmt, ...)
 	a->err = err;
 	a->err_step = RST_STEP_PREMAP;
 	a->err_tid = c->im.pid;
+	__atomic_store_n(&a->stage, RST_STAGE_FAILED, __ATOMIC_SEQ_CST);
 	/* the creator of a table we share waits for us no longer */
 	if (c->files_owner && c->files_owner != c->im.pid)
 		files_rst_user_failed(&c->tree->fr, c->files_owner);
-	__atomic_store_n(&a->stage, RST_STAGE_FAILED, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &a->stage, 1 /* FUTEX_WAKE */, 1 << 30, NULL, NULL, 0);
 	_exit(1);
 }
@@ -256,8 +256,19 @@ static void rst_child_install(struct rst_ctx *c)
 	if (!c->tree->fr.nr_t)
 		return;
 	err = files_rst_install_shared(&c->tree->fr, c->files_owner, c->im.pid, why, sizeof(why));
-	if (err)
-		rst_child_fail(c, err, "installing the task's fds: %s", why);
+	if (!err)
+		return;
+	/* the engine hears of the first task that failed: the reason is the
+	 * task of the table that failed first */
+	for (size_t i = 0; err == -ECANCELED && i < c->tree->nr; i++) {
+		const struct rst_ctx *k = &c->tree->task[i];
+
+		if (k != c && k->args && k->files_owner == c->im.pid &&
+		    __atomic_load_n(&k->args->stage, __ATOMIC_SEQ_CST) == RST_STAGE_FAILED)
+			rst_child_fail(c, k->args->err, "task %d, which shares the fd table, "
+				       "failed: %s", (int)k->pid, k->args->msg);
+	}
+	rst_child_fail(c, err, "installing the task's fds: %s", why);
 }
 
 /* glibc registered rseq for the engine's thread: its area goes away with
