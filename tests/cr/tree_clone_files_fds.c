@@ -1,5 +1,5 @@
-/* A parent and a child created with CLONE_FILES share one fd table that
- * holds open fds: a regular file (two fds of one description, a separate
+/* A parent, a child created with CLONE_FILES and its own CLONE_FILES child
+ * share one fd table that holds open fds: a regular file (two fds of one description, a separate
  * open of the same file, one fd at a high number), a pipe with data in it
  * and an eventfd with a count. After restore the table is still one
  * (kcmp; fds opened by either after restore are the other's too), the
@@ -40,15 +40,51 @@ static long kcmp(pid_t a, pid_t b, int type, int fa, int fb)
 	return syscall(SYS_kcmp, a, b, type, fa, fb);
 }
 
+/* G, C's child, shares the table through C (CLONE_FILES twice). */
+static void run_g(void)
+{
+	char buf[64];
+	int fd;
+
+	kid_ready("G");
+	kid_wait_go();
+	if (kcmp(getpid(), root, KCMP_FILES, 0, 0))
+		kid_fail("G does not share the root's fd table (kcmp)");
+	else if (kid_read("probe-fd", buf, sizeof(buf)) || fcntl(fd = atoi(buf), F_GETFD) < 0)
+		kid_fail("the fd the root opened after restore is not open in G");
+	else if (kcmp(getpid(), root, KCMP_FILE, HIGH_FD, HIGH_FD))
+		kid_fail("fd %d is another file in G", HIGH_FD);
+	kid_report("G");
+}
+
+static pid_t clone_files_child(void)
+{
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL, NULL, 0);
+	struct sigaction sa = { .sa_handler = kid_on_go, .sa_flags = SA_RESTART };
+
+	if (pid == 0) {
+		/* no close_range here: the table is the root's */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+	return pid;
+}
+
 /* C shares the root's table: every fd is the root's; it reads through the
  * high fd (moving the shared offset), empties the pipe, adds to the
  * eventfd, and opens an fd the root must then see. */
 static void run_c(void)
 {
 	char buf[64], text[32];
+	pid_t g = clone_files_child();
 	ssize_t n;
-	int fd;
+	int fd, st;
 
+	if (g == 0)
+		run_g();
+	snprintf(text, sizeof(text), "%d", (int)g);
+	if (g < 0 || kid_write("pid-G", text))
+		_exit(3);
 	kid_ready("C");
 	kid_wait_go();
 	if (kcmp(getpid(), root, KCMP_FILES, 0, 0))
@@ -75,6 +111,8 @@ static void run_c(void)
 	snprintf(text, sizeof(text), "%d", fd);
 	if (fd < 0 || kid_write("c-fd", text))
 		kid_fail("C cannot open its probe");
+	if (waitpid(g, &st, 0) != g)
+		kid_fail("C cannot wait for G");
 	kid_report("C");	/* leaves fd open: it is the root's too */
 }
 
@@ -133,9 +171,9 @@ static void check_root(void)
 
 int main(int argc, char **argv)
 {
-	static const char *const names[] = { "C", "P" };
+	static const char *const names[] = { "C", "P", "G" };
 	char path[1024], data[4096], text[32];
-	pid_t c, p;
+	pid_t c, p, g;
 	int st, probe;
 
 	crt_init(argc, argv);
@@ -156,20 +194,15 @@ int main(int argc, char **argv)
 	fd_efd = eventfd(0, EFD_NONBLOCK);
 	if (fd_efd < 0 || eventfd_write(fd_efd, EFD_COUNT))
 		return 2;
-	c = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, NULL, NULL, 0);
-	if (c == 0) {
-		struct sigaction sa = { .sa_handler = kid_on_go, .sa_flags = SA_RESTART };
-
-		/* no close_range here: the table is the root's */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		sigaction(SIGUSR1, &sa, NULL);
+	c = clone_files_child();
+	if (c == 0)
 		run_c();
-	}
 	p = fork();
 	if (p == 0)
 		run_p();
-	if (c < 0 || p < 0 || kid_wait_ready(names, 2))
+	if (c < 0 || p < 0 || kid_wait_ready(names, 3) || kid_read("pid-G", text, sizeof(text)))
 		return 2;
+	g = (pid_t)atoi(text);
 	crt_ready();	/* closes 0, 1, 2: of C's table too */
 	crt_wait_verify();
 
@@ -179,9 +212,13 @@ int main(int argc, char **argv)
 	snprintf(text, sizeof(text), "%d", probe);
 	if (probe < 0 || kid_write("probe-fd", text))
 		crt_fail("cannot set up the probe after restore");
+	if (kcmp(root, g, KCMP_FILES, 0, 0))
+		crt_fail("G does not share the root's fd table after restore (kcmp)");
+	kill(g, SIGUSR1);
 	kill(c, SIGUSR1);
 	if (waitpid(c, &st, 0) != c)
 		crt_fail("cannot wait for C");
+	kid_check_report("G");
 	kid_check_report("C");
 	kill(p, SIGUSR1);
 	if (waitpid(p, &st, 0) != p)
