@@ -75,38 +75,44 @@ static uint32_t dump_misc_kid(struct dump_ctx *c, size_t i, int kind, size_t off
 	return ++*next;
 }
 
-/* The fds a task holds (engine/files collected them), 0 if none. */
-static size_t dump_misc_nr_fds(const struct dump_ctx *c, pid_t pid)
+static const struct dump_task *dump_misc_task(const struct dump_ctx *c, pid_t pid)
 {
-	for (size_t i = 0; i < c->fds.nr_t; i++)
-		if (c->fds.t[i].pid == pid)
-			return c->fds.t[i].nr;
-	return 0;
+	for (size_t i = 0; i < c->nr_tasks; i++)
+		if (c->tasks[i].pid == pid && !c->tasks[i].zombie)
+			return &c->tasks[i];
+	return NULL;
 }
 
-/* A table shared by CLONE_FILES is restored shared, but its fds would be
- * installed while another of its tasks still uses the engine's: refused
- * until that is done right, before anything changed. */
-static int dump_misc_refuse_shared_fds(const struct dump_ctx *c)
+/* A table (or fs struct) shared by CLONE_FILES (CLONE_FS) is restored by
+ * creating each task that shares it with its parent's: one shared with a
+ * task that is not its parent (or with its parent only through other
+ * tasks) cannot be rebuilt. Refused here, before anything changed. */
+static int dump_misc_refuse_shared(const struct dump_ctx *c)
 {
 	for (size_t i = 0; i < c->nr_tasks; i++) {
-		const struct dump_task *t = &c->tasks[i];
+		const struct dump_task *t = &c->tasks[i], *p;
 
 		if (t->zombie)
 			continue;
+		p = dump_misc_task(c, t->ppid);
 		for (size_t j = 0; j < i; j++) {
 			const struct dump_task *o = &c->tasks[j];
-			size_t n;
+			bool files = o->files_id == t->files_id, fs = o->fs_id == t->fs_id;
 
-			if (o->zombie || o->files_id != t->files_id)
+			if (o->zombie || (!files && !fs))
 				continue;
-			n = dump_misc_nr_fds(c, t->pid);
-			if (!n)
-				continue;
-			pr_err("tasks %d and %d share one fd table (CLONE_FILES) holding %zu open "
-			       "fds: crisp cannot restore a shared table with open fds yet",
-			       (int)o->pid, (int)t->pid, n);
-			return -EOPNOTSUPP;
+			if (files && (!p || p->files_id != t->files_id)) {
+				pr_err("tasks %d and %d share one fd table (CLONE_FILES), but %d "
+				       "does not share it with its parent %d: crisp cannot restore it",
+				       (int)o->pid, (int)t->pid, (int)t->pid, (int)t->ppid);
+				return -EOPNOTSUPP;
+			}
+			if (fs && (!p || p->fs_id != t->fs_id)) {
+				pr_err("tasks %d and %d share one fs struct (CLONE_FS), but %d "
+				       "does not share it with its parent %d: crisp cannot restore it",
+				       (int)o->pid, (int)t->pid, (int)t->pid, (int)t->ppid);
+				return -EOPNOTSUPP;
+			}
 		}
 	}
 	return 0;
@@ -150,7 +156,7 @@ int dump_misc_collect(struct dump_ctx *c)
 		if (err)
 			return err;
 	}
-	return dump_misc_refuse_shared_fds(c);
+	return dump_misc_refuse_shared(c);
 }
 
 void dump_misc_fill_ids(TaskKobjIdsEntry *ids, const struct dump_task *t)

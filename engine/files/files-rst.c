@@ -2,21 +2,27 @@
  * image, opens every file description the tree uses once in the engine, at
  * fd numbers above all of the tasks' (clone3 children inherit them), and,
  * in each new task, installs its fds with their numbers and flags and
- * closes the rest.
+ * closes the rest; a table several tasks share is installed once, by its
+ * creator, when every task of it is done with the engine's fds.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blog.h"
 #include "files.h"
 
 #define FILES_MAX_FD (1 << 20)
+/* how long the creator of a shared table waits for the other tasks of it;
+ * the engine gives up on the tree as early */
+#define FILES_SHARED_WAIT_MS 60000
 
 static const struct files_ops *const files_rst_kinds[] = {
 	&files_reg_ops, &files_pipe_ops, &files_eventfd_ops, &files_signalfd_ops,
@@ -109,6 +115,11 @@ static struct files_rtask *files_rst_task(const struct files_rst *r, pid_t pid)
 	return NULL;
 }
 
+static int files_rst_cmp_fd(const void *a, const void *b)
+{
+	return ((const struct files_rfd *)a)->fd - ((const struct files_rfd *)b)->fd;
+}
+
 static int files_rst_read_table(struct files_rst *r, struct files_rtask *t, uint32_t files_id)
 {
 	char name[64];
@@ -144,6 +155,7 @@ static int files_rst_read_table(struct files_rst *r, struct files_rtask *t, uint
 		if ((int)e->fd > max)
 			max = (int)e->fd;
 	}
+	qsort(t->fds, t->nr_fds, sizeof(*t->fds), files_rst_cmp_fd);
 	t->close_from = max + 1;
 	return 0;
 }
@@ -161,12 +173,25 @@ int files_rst_add_task(struct files_rst *r, pid_t pid, uint32_t files_id)
 	r->t = n;
 	memset(&n[r->nr_t], 0, sizeof(*n));
 	n[r->nr_t].pid = pid;
+	n[r->nr_t].users = 1;
 	err = files_rst_read_table(r, &n[r->nr_t++], files_id);
 	if (err)
 		return err;
 	/* read now: a task takes its locks where nothing may be logged */
 	if (!files_rst_image(r, "FILE_LOCKS", &err))
 		return err;
+	return 0;
+}
+
+int files_rst_add_user(struct files_rst *r, pid_t owner)
+{
+	struct files_rtask *t = files_rst_task(r, owner);
+
+	if (!t) {
+		pr_err("task %d uses a shared fd table that is not in the restore", (int)owner);
+		return -ENOENT;
+	}
+	t->users++;
 	return 0;
 }
 
@@ -216,6 +241,28 @@ int files_rst_park(struct files_rst *r, int fd)
 	return nfd;
 }
 
+/* One files_rsync per table in a MAP_SHARED page every task inherits. */
+static int files_rst_sync_map(struct files_rst *r)
+{
+	struct files_rsync *s;
+
+	if (!r->nr_t)
+		return 0;
+	r->sync_len = r->nr_t * sizeof(*s);
+	s = mmap(NULL, r->sync_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s == MAP_FAILED) {
+		int err = -errno;
+
+		pr_perror("cannot map the shared fd tables' counters");
+		r->sync_len = 0;
+		return err;
+	}
+	r->sync_map = s;
+	for (size_t i = 0; i < r->nr_t; i++)
+		r->t[i].sync = &s[i];
+	return 0;
+}
+
 int files_rst_open(struct files_rst *r)
 {
 	int err = files_rst_room(r);
@@ -224,6 +271,9 @@ int files_rst_open(struct files_rst *r)
 		pr_err("cannot make room for the task's fds: %s", strerror(-err));
 		return err;
 	}
+	err = files_rst_sync_map(r);
+	if (err)
+		return err;
 	for (size_t i = 0; i < r->nr && !err; i++) {
 		struct files_rfile *f = &r->f[i];
 
@@ -237,11 +287,6 @@ int files_rst_open(struct files_rst *r)
 			       strerror(-err));
 	}
 	return err;
-}
-
-static int files_rst_cmp_fd(const void *a, const void *b)
-{
-	return ((const struct files_rfd *)a)->fd - ((const struct files_rfd *)b)->fd;
 }
 
 /* The SIGIO owner saved in file entry @fe, whatever its kind. */
@@ -303,7 +348,6 @@ int files_rst_install(struct files_rst *r, pid_t pid, char *why, size_t len)
 		snprintf(why, len, "task %d has no fd table in the restore", (int)pid);
 		return -ENOENT;
 	}
-	qsort(t->fds, t->nr_fds, sizeof(*t->fds), files_rst_cmp_fd);
 	for (size_t i = 0; i < t->nr_fds; i++) {
 		const struct files_rfd *d = &t->fds[i];
 
@@ -342,6 +386,89 @@ int files_rst_install(struct files_rst *r, pid_t pid, char *why, size_t len)
 		next = t->fds[i].fd + 1;
 	}
 	return 0;
+}
+
+/* The creator of a shared table: until every other task of it is done with
+ * the engine's fds, or one of them failed, or time is up. */
+static int files_rst_wait_users(const struct files_rtask *t, char *why, size_t len)
+{
+	struct files_rsync *s = t->sync;
+	struct timespec t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		/* ready first: a failure is flagged before ready moves */
+		uint32_t ready = __atomic_load_n(&s->ready, __ATOMIC_SEQ_CST);
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		long ms;
+
+		if (__atomic_load_n(&s->failed, __ATOMIC_SEQ_CST)) {
+			snprintf(why, len, "another task sharing the fd table failed");
+			return -ECANCELED;
+		}
+		if (ready + 1 >= t->users)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > FILES_SHARED_WAIT_MS) {
+			snprintf(why, len, "only %u of the %u other tasks sharing the fd table got "
+				 "ready in %d ms", ready, t->users - 1, FILES_SHARED_WAIT_MS);
+			return -ETIMEDOUT;
+		}
+		syscall(SYS_futex, &s->ready, 0 /* FUTEX_WAIT */, ready, &ts, NULL, 0);
+	}
+}
+
+int files_rst_install_shared(struct files_rst *r, pid_t owner, pid_t self, char *why,
+			     size_t len)
+{
+	struct files_rtask *t = files_rst_task(r, owner);
+	int err;
+
+	if (!t || !t->sync) {
+		snprintf(why, len, "task %d has no fd table in the restore", (int)owner);
+		return -ENOENT;
+	}
+	if (self != owner) {
+		/* nothing of ours is used from here on: the creator may go */
+		__atomic_add_fetch(&t->sync->ready, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &t->sync->ready, 1 /* FUTEX_WAKE */, 1 << 30, NULL, NULL, 0);
+		return 0;
+	}
+	if (t->users > 1) {
+		err = files_rst_wait_users(t, why, len);
+		if (err)
+			return err;
+	}
+	return files_rst_install(r, owner, why, len);
+}
+
+void files_rst_user_failed(struct files_rst *r, pid_t owner)
+{
+	struct files_rtask *t = files_rst_task(r, owner);
+
+	if (!t || !t->sync || t->users < 2)
+		return;
+	__atomic_store_n(&t->sync->failed, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&t->sync->ready, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &t->sync->ready, 1 /* FUTEX_WAKE */, 1 << 30, NULL, NULL, 0);
+}
+
+bool files_rst_hole(const struct files_rst *r, pid_t pid, size_t *pos, int *lo, int *hi)
+{
+	const struct files_rtask *t = files_rst_task(r, pid);
+
+	while (t && *pos < t->nr_fds) {
+		size_t i = (*pos)++;
+		int from = i ? t->fds[i - 1].fd + 1 : 0;
+
+		if (t->fds[i].fd > from) {
+			*lo = from;
+			*hi = t->fds[i].fd - 1;
+			return true;
+		}
+	}
+	return false;
 }
 
 const struct img_file *files_rst_image(struct files_rst *r, const char *kind, int *err)
@@ -383,6 +510,8 @@ void files_rst_free(struct files_rst *r)
 		img_file_free(&r->t[i].fdinfo);
 		free(r->t[i].fds);
 	}
+	if (r->sync_map)
+		munmap(r->sync_map, r->sync_len);
 	free(r->t);
 	free(r->f);
 	memset(r, 0, sizeof(*r));

@@ -94,13 +94,24 @@ struct files_rfd {
 	size_t file;			/* index in files_rst.f */
 };
 
+/* An fd table several tasks share (CLONE_FILES), in a page the engine maps
+ * MAP_SHARED before the root, so every task sees it: how many of the tasks
+ * other than its creator are done with the engine's fds, and whether one
+ * of them failed first. */
+struct files_rsync {
+	uint32_t ready;
+	uint32_t failed;
+};
+
 /* One restored task's fd table. */
 struct files_rtask {
-	pid_t pid;
+	pid_t pid;			/* the task that creates the table */
 	struct img_file fdinfo;
-	struct files_rfd *fds;
+	struct files_rfd *fds;		/* sorted by fd number */
 	size_t nr_fds;
 	int close_from;			/* every fd of the task is below it */
+	uint32_t users;			/* tasks using it, pid's included */
+	struct files_rsync *sync;	/* in files_rst.sync_map */
 };
 
 #define FILES_MAX_IMAGES 8
@@ -113,6 +124,8 @@ struct files_rst {
 	struct files_rtask *t;
 	size_t nr_t;
 	int min_fd;			/* the engine's copies start here */
+	void *sync_map;			/* MAP_SHARED: a files_rsync per table */
+	size_t sync_len;
 	struct img_file img[FILES_MAX_IMAGES];	/* per-kind data images */
 	const char *img_kind[FILES_MAX_IMAGES];
 	size_t nr_img;
@@ -215,6 +228,9 @@ int files_ghost_open(struct files_rst *r, struct files_rfile *f, uint32_t remap_
  * task is created, then files_rst_install in each new task (a clone of the
  * engine, or of a restored parent: the copies are inherited). A description
  * shared by several tasks is opened once, so its offset stays shared.
+ * A table shared by CLONE_FILES: files_rst_add_user for each other task
+ * using it, and each task of it calls files_rst_install_shared instead,
+ * once it is done with the engine's fds; the creator installs.
  */
 void files_rst_init(struct files_rst *r, const struct crisp_opts *o, int dfd,
 		    const struct img_file *files);
@@ -231,6 +247,24 @@ int files_rst_close_from(const struct files_rst *r, pid_t pid);
  * below its close_from, takes its file locks. On failure @why says what
  * went wrong. 0 or -errno. */
 int files_rst_install(struct files_rst *r, pid_t pid, char *why, size_t len);
+/* In the engine, after files_rst_add_task(@owner), before files_rst_open:
+ * one more task uses @owner's table (it was created with CLONE_FILES). */
+int files_rst_add_user(struct files_rst *r, pid_t owner);
+/* In task @self, which uses the table of @owner and is done with the
+ * engine's fds (its children created, its memory filled, its exe open):
+ * another task says so and returns at once; @owner waits until every other
+ * task of the table has, then installs it (files_rst_install). Waiting ends
+ * with an error when one of them failed (files_rst_user_failed) or after a
+ * minute. 0 or -errno, @why says why. */
+int files_rst_install_shared(struct files_rst *r, pid_t owner, pid_t self, char *why,
+			     size_t len);
+/* In a task of @owner's table that fails before it was done: @owner stops
+ * waiting for it. */
+void files_rst_user_failed(struct files_rst *r, pid_t owner);
+/* The fd numbers below @pid's close_from that are none of its table's fds,
+ * range by range into *@lo..*@hi, from *@pos (0 at first); false when no
+ * range is left. In the engine, for closing what is not the table's own. */
+bool files_rst_hole(const struct files_rst *r, pid_t pid, size_t *pos, int *lo, int *hi);
 void files_rst_free(struct files_rst *r);
 /* Data image @kind (e.g. "PIPES_DATA"), read on first use; NULL with
  * *@err set when it is unreadable (an absent image reads as empty). */

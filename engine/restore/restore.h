@@ -79,6 +79,8 @@ struct rst_ctx {
 	bool zombie;				/* core says dead: exits with exit_code */
 	uint32_t exit_code;			/* a wait status, as /proc/PID/stat's */
 	uint64_t clone_flags;			/* CLONE_FS shared with its parent */
+	pid_t files_owner;			/* creates the fd table it uses (CLONE_FILES:
+						 * an ancestor; else itself) */
 	const PstreeEntry *pe;			/* its pstree.img entry */
 	struct img_file *ids;			/* ids-PID.img, NULL if absent */
 	struct img_dir dir;

@@ -3,8 +3,9 @@
  * pages there (pages-N.img and the parent chain); restores
  * what is task-wide and harmless to do early (cwd, umask, personality,
  * rlimits, sigactions, timers, shared pending signals, prctls), installs
- * the task's fds (engine/files), opens the exe for PR_SET_MM_MAP above
- * them, and jumps into the restorer.
+ * the task's fds (engine/files; a table shared by CLONE_FILES once, by its
+ * creator, when all its tasks are done), opens the exe for PR_SET_MM_MAP
+ * above them, and jumps into the restorer.
  * It never returns: a failure is reported in the argument block, then exit.
  */
 #include <errno.h>
@@ -51,6 +52,9 @@ void rst_child_fail(struct rst_ctx *c, int err, const char *fmt, ...)
 	a->err_step = RST_STEP_PREMAP;
 	a->err_tid = c->im.pid;
 	__atomic_store_n(&a->stage, RST_STAGE_FAILED, __ATOMIC_SEQ_CST);
+	/* the creator of a table we share waits for us no longer */
+	if (c->files_owner && c->files_owner != c->im.pid)
+		files_rst_user_failed(&c->tree->fr, c->files_owner);
 	syscall(SYS_futex, &a->stage, 1 /* FUTEX_WAKE */, 1 << 30, NULL, NULL, 0);
 	_exit(1);
 }
@@ -244,6 +248,29 @@ static void rst_child_task(struct rst_ctx *c)
 	}
 }
 
+static void rst_child_install(struct rst_ctx *c)
+{
+	char why[200] = "";
+	int err;
+
+	if (!c->tree->fr.nr_t)
+		return;
+	err = files_rst_install_shared(&c->tree->fr, c->files_owner, c->im.pid, why, sizeof(why));
+	if (!err)
+		return;
+	/* the engine hears of the first task that failed: the reason is the
+	 * task of the table that failed first */
+	for (size_t i = 0; err == -ECANCELED && i < c->tree->nr; i++) {
+		const struct rst_ctx *k = &c->tree->task[i];
+
+		if (k != c && k->args && k->files_owner == c->im.pid &&
+		    __atomic_load_n(&k->args->stage, __ATOMIC_SEQ_CST) == RST_STAGE_FAILED)
+			rst_child_fail(c, k->args->err, "task %d, which shares the fd table, "
+				       "failed: %s", (int)k->pid, k->args->msg);
+	}
+	rst_child_fail(c, err, "installing the task's fds: %s", why);
+}
+
 /* glibc registered rseq for the engine's thread: its area goes away with
  * the engine, so the registration must go first. */
 static void rst_child_drop_rseq(void)
@@ -274,14 +301,14 @@ void rst_child_main(struct rst_ctx *c)
 	err = rst_fill_task(&fill, msg, sizeof(msg));
 	if (err)
 		rst_child_fail(c, err, "%s", msg);
-	if (c->tree->fr.nr_t && !(c->clone_flags & CLONE_FILES)) {
-		char why[200] = "";
-		int err = files_rst_install(&c->tree->fr, c->im.pid, why, sizeof(why));
-
-		if (err)
-			rst_child_fail(c, err, "installing the task's fds: %s", why);
-	}
+	/* A table it creates: installed once every other task of the table is
+	 * done with the engine's fds. A table it shares: done once its exe is
+	 * open too (rst_child_task); the table's creator installs it. */
+	if (c->files_owner == c->im.pid)
+		rst_child_install(c);
 	rst_child_task(c);
+	if (c->files_owner != c->im.pid)
+		rst_child_install(c);
 	rst_child_drop_rseq();
 	(void)PIE_RESTORER_OFF_rst_main;
 	__asm__ volatile("mov %0, %%rsp\n\t"

@@ -2,7 +2,8 @@
  * maps are the ones dumped (kind, size), finds the task's files id
  * (ids-PID.img) and has engine/files open every description of the tree
  * once, in the engine, before the root is created; each task installs its
- * own (rst-child) after it has created its children.
+ * own (rst-child) after it has created its children (a table shared by
+ * CLONE_FILES: its creator, once every task of it is done).
  */
 #include <errno.h>
 #include <sched.h>
@@ -84,9 +85,23 @@ static int rst_files_check_mapped(struct rst_ctx *c)
 	return err;
 }
 
+/* The task whose fd table @c uses: its creator's (CLONE_FILES, and the
+ * creator comes first in the tree), else its own. */
+static pid_t rst_files_owner(const struct rst_tree *t, const struct rst_ctx *c)
+{
+	if (!(c->clone_flags & CLONE_FILES))
+		return c->im.pid;
+	for (size_t i = 0; i < c->idx; i++)
+		if (t->task[i].pid == c->creator)
+			return t->task[i].files_owner;
+	return 0;
+}
+
 /* Every task's fds: the files it maps checked, its table added, then every
  * description opened once in the engine. A task whose table is its
- * creator's (CLONE_FILES) adds nothing: the creator installs it. */
+ * creator's (CLONE_FILES) adds itself as one more user of the table: the
+ * table's creator installs it once all are done with the engine's fds, and
+ * every task of it closes from the table's close_from. */
 int rst_files_prepare(struct rst_tree *t)
 {
 	int err = 0;
@@ -98,11 +113,21 @@ int rst_files_prepare(struct rst_tree *t)
 
 		if (!c->args)
 			continue;	/* a zombie or a helper */
+		c->files_owner = rst_files_owner(t, c);
+		if (!c->files_owner) {
+			pr_err("task %d shares the fd table of %d, which is not restored with one",
+			       (int)c->pid, (int)c->creator);
+			return -EINVAL;
+		}
 		err = rst_files_check_mapped(c);
 		if (!err)
 			err = rst_files_id(c, &id);
-		if (!err && !(c->clone_flags & CLONE_FILES))
+		if (err)
+			break;
+		if (c->files_owner == c->im.pid)
 			err = files_rst_add_task(&t->fr, c->im.pid, id);
+		else
+			err = files_rst_add_user(&t->fr, c->files_owner);
 	}
 	if (!err)
 		err = files_rst_open(&t->fr);
@@ -110,7 +135,7 @@ int rst_files_prepare(struct rst_tree *t)
 		struct rst_ctx *c = &t->task[i];
 
 		if (c->args)
-			c->args->fd_close_from = files_rst_close_from(&t->fr, c->im.pid);
+			c->args->fd_close_from = files_rst_close_from(&t->fr, c->files_owner);
 	}
 	return err;
 }

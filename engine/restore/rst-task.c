@@ -229,6 +229,29 @@ void rst_task_go(struct rst_ctx *c)
 	syscall(SYS_futex, &a->go, 1 /* FUTEX_WAKE */, 1 << 30, NULL, NULL, 0);
 }
 
+static int rst_task_close_range(struct infect_ctx *ic, unsigned int lo, unsigned int hi)
+{
+	uint64_t args[6] = { lo, hi, 0, 0, 0, 0 };
+	long ret;
+	int err = infect_syscall(ic, SYS_close_range, args, &ret);
+
+	return err ? err : (int)ret;
+}
+
+/* A table shared by CLONE_FILES, once, from the task that created it: what
+ * is not the table's own goes (the engine's copies and the tasks' exe fds
+ * at close_from and above, anything in the holes between the table's fds). */
+static int rst_task_close_engine_fds(struct rst_ctx *c, struct infect_ctx *ic)
+{
+	size_t pos = 0;
+	int lo, hi, err;
+
+	err = rst_task_close_range(ic, (unsigned int)c->args->fd_close_from, ~0u);
+	while (!err && files_rst_hole(&c->tree->fr, c->im.pid, &pos, &lo, &hi))
+		err = rst_task_close_range(ic, (unsigned int)lo, (unsigned int)hi);
+	return err;
+}
+
 int rst_task_finish(struct rst_ctx *c)
 {
 	struct rst_args *a = c->args;
@@ -244,19 +267,14 @@ int rst_task_finish(struct rst_ctx *c)
 		return err;
 	/* every thread is past the restorer: its region goes (and, in an fd
 	 * table shared with other tasks, every one of them is past its use of
-	 * the engine's fds: they go too) */
+	 * the engine's fds: they go too, once per table) */
 	err = infect_start(&ic, c->pid, c->pid, 0, 0);
 	if (!err) {
 		err = infect_syscall(&ic, SYS_munmap, args, &ret);
 		if (!err && ret)
 			err = (int)ret;
-		if (!err && a->keep_fds) {
-			uint64_t cr[6] = { (uint64_t)a->fd_close_from, ~0u, 0, 0, 0, 0 };
-
-			err = infect_syscall(&ic, SYS_close_range, cr, &ret);
-			if (!err && ret)
-				err = (int)ret;
-		}
+		if (!err && a->keep_fds && c->files_owner == c->im.pid)
+			err = rst_task_close_engine_fds(c, &ic);
 		int err2 = infect_stop(&ic);
 		if (!err)
 			err = err2;
