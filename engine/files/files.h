@@ -237,6 +237,16 @@ void files_rst_free(struct files_rst *r);
 const struct img_file *files_rst_image(struct files_rst *r, const char *kind, int *err);
 /* The file entry with id @id, or NULL. */
 struct files_rfile *files_rst_find(struct files_rst *r, uint32_t id);
+/* ---- the controlling terminal (ttys.c), in the restored tasks ---- */
+
+/* In the leader of session @sid, right after setsid and before it creates
+ * any task (they inherit the terminal at fork): acquires the pty that was
+ * the session's controlling terminal, if one was dumped. 0 or -errno (@why). */
+int files_tty_take_ctty(struct files_rst *r, pid_t sid, char *why, size_t len);
+/* In a task of session @sid once it is in group @pgid: makes the group
+ * the terminal's foreground if it was. 0 or -errno (@why). */
+int files_tty_foreground(struct files_rst *r, pid_t sid, pid_t pgid, char *why, size_t len);
+
 /* Moves @fd to r->min_fd or above (close-on-exec), closing @fd. */
 int files_rst_park(struct files_rst *r, int fd);
 

@@ -1,10 +1,11 @@
 /* ttys — Unix98 ptys whose master is dumped (the slave ends too, if open):
  * index, termios, window size, lock, packet mode and exclusive mode in
  * tty-info.img, each open end a tty_file_entry naming a reg entry with its
- * path. The restore gets the same index from /dev/ptmx. Not kept: unread
- * data in the pty's buffers, a controlling terminal's session (the tree's
- * part). A slave whose master is outside the dump (the terminal a job runs
- * on) is refused.
+ * path. The restore gets the same index from /dev/ptmx. A pty that is a
+ * session's controlling terminal: its session and foreground group, taken
+ * again by the restored tasks (files_tty_take_ctty, files_tty_foreground).
+ * Not kept: unread data in the pty's buffers. A slave whose master is
+ * outside the dump (the terminal a job runs on) is refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -401,6 +402,86 @@ static int tty_open(struct files_rst *r, struct files_rfile *f)
 		pr_err("tty file %u: a slave of pty %u without its master", f->fe->id, ie->pty->index);
 		err = -EINVAL;
 	}
+	return err;
+}
+
+/* The dumped master entries of tty-info.img, or NULL when the tree has no
+ * pty (then nothing is read: this runs in the restored tasks too). */
+static const struct img_file *tty_infos(struct files_rst *r, int *err)
+{
+	*err = 0;
+	for (size_t i = 0; i < r->nr; i++)
+		if (r->f[i].ops == &files_tty_ops)
+			return files_rst_image(r, "TTY_INFO", err);
+	return NULL;
+}
+
+static bool tty_info_master(const TtyInfoEntry *ie)
+{
+	return ie->type == TTY_TYPE__PTY && ie->pty &&
+	       ie->rdev == makedev(TTY_PTMX_MAJOR, TTY_PTMX_MINOR);
+}
+
+int files_tty_take_ctty(struct files_rst *r, pid_t sid, char *why, size_t len)
+{
+	const struct img_file *img;
+	int err;
+
+	img = tty_infos(r, &err);
+	for (size_t i = 0; img && i < img->n; i++) {
+		const TtyInfoEntry *ie = (const TtyInfoEntry *)img->ents[i].msg;
+		char path[64];
+		int fd;
+
+		if (!tty_info_master(ie) || ie->sid != (uint32_t)sid)
+			continue;
+		/* not the engine's slave: that one's flags are the task's */
+		snprintf(path, sizeof(path), "/dev/pts/%u", ie->pty->index);
+		fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, TIOCSCTTY, 0)) {
+			err = -errno;
+			snprintf(why, len, "session %d: making %s its controlling terminal: %s",
+				 (int)sid, path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return err;
+		}
+		/* TIOCSCTTY made our group the foreground; a later one may take it */
+		close(fd);
+		return 0;
+	}
+	if (err)
+		snprintf(why, len, "tty-info.img: %s", strerror(-err));
+	return err;
+}
+
+int files_tty_foreground(struct files_rst *r, pid_t sid, pid_t pgid, char *why, size_t len)
+{
+	const struct img_file *img;
+	int err;
+
+	img = tty_infos(r, &err);
+	for (size_t i = 0; img && i < img->n; i++) {
+		const TtyInfoEntry *ie = (const TtyInfoEntry *)img->ents[i].msg;
+		int fd;
+
+		if (!tty_info_master(ie) || ie->sid != (uint32_t)sid || ie->pgrp != (uint32_t)pgid)
+			continue;
+		/* the session's terminal: inherited from its leader */
+		fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, TIOCSPGRP, &pgid)) {
+			err = -errno;
+			snprintf(why, len, "making group %d the foreground of pty %u: %s", (int)pgid,
+				 ie->pty->index, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return err;
+		}
+		close(fd);
+		return 0;
+	}
+	if (err)
+		snprintf(why, len, "tty-info.img: %s", strerror(-err));
 	return err;
 }
 
