@@ -5,7 +5,8 @@
  * session's controlling terminal: its session and foreground group, taken
  * again by the restored tasks (files_tty_take_ctty, files_tty_foreground).
  * Not kept: unread data in the pty's buffers. A slave whose master is
- * outside the dump (the terminal a job runs on) is refused.
+ * outside the dump (the terminal a job runs on) only with --shell-job, when
+ * it is the task's controlling terminal: the restore opens its own for it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 
 #include "blog.h"
 #include "files.h"
+#include "proc_stat.h"
 
 #define TTY_PTMX_MAJOR	5
 #define TTY_PTMX_MINOR	2
@@ -33,6 +35,7 @@ struct tty_priv {
 	struct termios tio;
 	struct winsize ws;
 	uint32_t sid, pgrp;
+	bool ctty;			/* a slave: its task's controlling terminal */
 };
 
 static bool tty_is_master(const struct stat *st)
@@ -85,7 +88,13 @@ static int tty_dump(struct files_dump *fd, struct files_desc *d, const char *fdi
 		tp->locked = !ioctl(d->lfd, TIOCGPTLCK, &v) && v;
 		tp->packet = !ioctl(d->lfd, TIOCGPKT, &v) && v;
 	} else {
+		struct proc_stat ps;
+
 		tp->index = (major(d->st.st_rdev) - TTY_PTS_MAJOR) * 256 + minor(d->st.st_rdev);
+		/* tty_nr: the kernel's dev encoding, major in bits 8-19 */
+		tp->ctty = !proc_read_stat(d->pid, 0, &ps) &&
+			   ((ps.tty_nr >> 8) & 0xfff) == major(d->st.st_rdev) &&
+			   ((ps.tty_nr & 0xff) | ((ps.tty_nr >> 12) & 0xfff00)) == minor(d->st.st_rdev);
 	}
 	if (tcgetattr(d->lfd, &tp->tio) || ioctl(d->lfd, TIOCGWINSZ, &tp->ws)) {
 		int err = -errno;
@@ -180,9 +189,14 @@ static int tty_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 	int err;
 
 	files_fown(d, &fown);
-	if (!tp->master && !tty_master_dumped(w->fdump, tp->index)) {
+	/* a job's terminal (--shell-job): written as the pty slave it is,
+	 * without a master, as CRIU does; the restore gives it its own */
+	if (!tp->master && !tty_master_dumped(w->fdump, tp->index) &&
+	    (!w->fdump->o->shell_job || !tp->ctty)) {
 		pr_err("task %d: fd %d is %s, a terminal whose master is outside the dump; crisp "
-		       "cannot dump it (--shell-job is not supported yet)", (int)d->pid, d->fd, d->link);
+		       "dumps it only %s", (int)d->pid, d->fd, d->link,
+		       w->fdump->o->shell_job ? "if it is the task's controlling terminal" :
+		       "with --shell-job, as the caller's terminal");
 		return -EOPNOTSUPP;
 	}
 	re.id = w->next_id++;
@@ -266,7 +280,9 @@ static int tty_ptmx(uint32_t index)
 	return fd >= 0 ? fd : err;
 }
 
-static int tty_apply(int fd, const TtyInfoEntry *ie)
+/* termios always; the window size and exclusive mode only if @all (not
+ * on a terminal that is not the dumped one). */
+static int tty_apply(int fd, const TtyInfoEntry *ie, bool all)
 {
 	struct termios t;
 	struct winsize ws;
@@ -288,6 +304,8 @@ static int tty_apply(int fd, const TtyInfoEntry *ie)
 		if (tcsetattr(fd, TCSANOW, &t))
 			return -errno;
 	}
+	if (!all)
+		return 0;
 	if (ie->winsize) {
 		ws.ws_row = (unsigned short)ie->winsize->ws_row;
 		ws.ws_col = (unsigned short)ie->winsize->ws_col;
@@ -345,7 +363,7 @@ static int tty_open_pty(struct files_rst *r, uint32_t index)
 			}
 			mi = ie;
 			/* unlocked while the slaves are opened; locked again after */
-			if (ioctl(master, TIOCSPTLCK, &(int){ 0 }) || (err = tty_apply(master, ie))) {
+			if (ioctl(master, TIOCSPTLCK, &(int){ 0 }) || (err = tty_apply(master, ie, true))) {
 				err = err ? err : -errno;
 				break;
 			}
@@ -355,7 +373,7 @@ static int tty_open_pty(struct files_rst *r, uint32_t index)
 				continue;	/* after the master */
 			snprintf(slave, sizeof(slave), "/dev/pts/%u", index);
 			fd = open(slave, (int)(o->fe->tty->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
-			if (fd >= 0 && (err = tty_apply(fd, ie)))
+			if (fd >= 0 && (err = tty_apply(fd, ie, true)))
 				close(fd);
 		}
 		if (err)
@@ -383,6 +401,53 @@ static int tty_open_pty(struct files_rst *r, uint32_t index)
 	return err;
 }
 
+/* Is the master of pty @index in the images? */
+static bool tty_has_master(struct files_rst *r, uint32_t index, int *err)
+{
+	const struct img_file *img = files_rst_image(r, "TTY_INFO", err);
+
+	for (size_t i = 0; img && i < img->n; i++) {
+		const TtyInfoEntry *ie = (const TtyInfoEntry *)img->ents[i].msg;
+
+		if (ie->rdev == makedev(TTY_PTMX_MAJOR, TTY_PTMX_MINOR) && ie->pty &&
+		    ie->pty->index == index)
+			return true;
+	}
+	return false;
+}
+
+/* The slave of a job's terminal (--shell-job): this crisp's terminal, its
+ * stdin if that is a tty, else its controlling terminal, opened anew with
+ * the dumped flags and termios. */
+static int tty_open_job(struct files_rst *r, struct files_rfile *f, const TtyInfoEntry *ie)
+{
+	int acc = (int)(f->fe->tty->flags & O_ACCMODE), fd, err;
+	const char *how = isatty(0) ? "/proc/self/fd/0" : "/dev/tty";
+
+	if (!r->o->shell_job) {
+		pr_err("tty file %u is pty %u, the terminal of the job at dump (its master was not "
+		       "dumped); restore it with --shell-job", f->fe->id, ie->pty->index);
+		return -EOPNOTSUPP;
+	}
+	fd = open(how, acc | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("--shell-job: tty file %u was the job's terminal; this crisp has none to give "
+		       "it (stdin is not a tty, %s: %s)", f->fe->id, how, strerror(errno));
+		return err == -ENXIO ? -ENOTTY : err;
+	}
+	err = tty_apply(fd, ie, false);
+	if (!err && fcntl(fd, F_SETFL, f->fe->tty->flags & (O_NONBLOCK | O_ASYNC)))
+		err = -errno;
+	if (err) {
+		pr_err("--shell-job: tty file %u on %s: %s", f->fe->id, how, strerror(-err));
+		close(fd);
+		return err;
+	}
+	f->fd = files_rst_park(r, fd);
+	return f->fd < 0 ? f->fd : 0;
+}
+
 static int tty_open(struct files_rst *r, struct files_rfile *f)
 {
 	const TtyInfoEntry *ie;
@@ -397,6 +462,8 @@ static int tty_open(struct files_rst *r, struct files_rfile *f)
 		pr_err("tty file %u: only ptys can be restored", f->fe->id);
 		return -EOPNOTSUPP;
 	}
+	if (!tty_has_master(r, ie->pty->index, &err))
+		return err ? err : tty_open_job(r, f, ie);
 	err = tty_open_pty(r, ie->pty->index);
 	if (!err && f->fd < 0) {
 		pr_err("tty file %u: a slave of pty %u without its master", f->fe->id, ie->pty->index);
