@@ -237,7 +237,12 @@ void files_rst_free(struct files_rst *r);
 const struct img_file *files_rst_image(struct files_rst *r, const char *kind, int *err);
 /* The file entry with id @id, or NULL. */
 struct files_rfile *files_rst_find(struct files_rst *r, uint32_t id);
-/* ---- the controlling terminal (ttys.c), in the restored tasks ---- */
+/* ---- the controlling terminal (ttys.c) ---- */
+
+/* Dump, every fd collected: task @pid's controlling terminal (tty_nr of its
+ * stat) must be a pty whose master is dumped, unless @callers (a job of the
+ * caller's session with --shell-job). 0 or -EOPNOTSUPP, logged. */
+int files_tty_check_ctty(const struct files_dump *fd, pid_t pid, int64_t tty_nr, bool callers);
 
 /* In the leader of session @sid, right after setsid and before it creates
  * any task (they inherit the terminal at fork): acquires the pty that was

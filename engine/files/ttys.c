@@ -123,6 +123,22 @@ static bool tty_master_dumped(const struct files_dump *fd, uint32_t index)
 	return false;
 }
 
+int files_tty_check_ctty(const struct files_dump *fd, pid_t pid, int64_t tty_nr, bool callers)
+{
+	unsigned int maj = (unsigned int)((tty_nr >> 8) & 0xfff);
+	unsigned int min = (unsigned int)((tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
+
+	/* none, or the caller's, which a --shell-job restore gives its own */
+	if (!tty_nr || callers)
+		return 0;
+	if (maj >= TTY_PTS_MAJOR && maj < TTY_PTS_MAJOR + 8 &&
+	    tty_master_dumped(fd, (maj - TTY_PTS_MAJOR) * 256 + min))
+		return 0;
+	pr_err("task %d: its controlling terminal (device %u:%u) is not a pty whose master is in "
+	       "the dump; crisp cannot restore it", (int)pid, maj, min);
+	return -EOPNOTSUPP;
+}
+
 static void tty_termios(TermiosEntry *te, uint32_t *cc, const struct termios *t)
 {
 	te->c_iflag = t->c_iflag;
