@@ -185,6 +185,15 @@ static int tty_write_info(struct files_wctx *w, const struct files_desc *d, cons
 	ie.packet_mode = tp->packet;
 	ie.sid = tp->sid;
 	ie.pgrp = tp->pgrp;
+	/* a slave's TIOCGSID works only in its session: the master's says it */
+	for (size_t i = 0; !tp->master && !ie.sid && i < w->fdump->nr; i++) {
+		const struct tty_priv *o = w->fdump->d[i].priv;
+
+		if (w->fdump->d[i].ops == &files_tty_ops && o && o->master && o->index == tp->index) {
+			ie.sid = o->sid;
+			ie.pgrp = o->pgrp;
+		}
+	}
 	ie.rdev = (uint32_t)d->st.st_rdev;
 	ie.termios = &te;
 	ie.winsize = &we;
@@ -488,83 +497,91 @@ static int tty_open(struct files_rst *r, struct files_rfile *f)
 	return err;
 }
 
-/* The dumped master entries of tty-info.img, or NULL when the tree has no
- * pty (then nothing is read: this runs in the restored tasks too). */
-static const struct img_file *tty_infos(struct files_rst *r, int *err)
+/* The entry of tty-info.img that names the pty (master in the images) that
+ * was session @sid's controlling terminal (CRIU writes it on the slave's,
+ * crisp on both ends'), or NULL. Reads nothing when the tree has no pty:
+ * this runs in the restored tasks too, where the image is read already. */
+static const TtyInfoEntry *tty_ctty_info(struct files_rst *r, pid_t sid, int *err)
 {
+	const struct img_file *img = NULL;
+
 	*err = 0;
-	for (size_t i = 0; i < r->nr; i++)
+	for (size_t i = 0; i < r->nr && !img; i++)
 		if (r->f[i].ops == &files_tty_ops)
-			return files_rst_image(r, "TTY_INFO", err);
+			img = files_rst_image(r, "TTY_INFO", err);
+	for (size_t i = 0; img && i < img->n; i++) {
+		const TtyInfoEntry *ie = (const TtyInfoEntry *)img->ents[i].msg;
+
+		if (ie->type == TTY_TYPE__PTY && ie->pty && ie->sid == (uint32_t)sid &&
+		    tty_has_master(r, ie->pty->index, err))
+			return ie;
+	}
 	return NULL;
 }
 
-static bool tty_info_master(const TtyInfoEntry *ie)
+/* The engine's copy of a slave of pty @index, or -1. */
+static int tty_parked_slave(struct files_rst *r, uint32_t index)
 {
-	return ie->type == TTY_TYPE__PTY && ie->pty &&
-	       ie->rdev == makedev(TTY_PTMX_MAJOR, TTY_PTMX_MINOR);
+	for (size_t i = 0; i < r->nr; i++) {
+		const struct files_rfile *o = &r->f[i];
+		const TtyInfoEntry *ie;
+		int err;
+
+		if (o->ops != &files_tty_ops || o->fd < 0 || !o->fe->tty)
+			continue;
+		ie = tty_info(r, o->fe->tty->tty_info_id, &err);
+		if (ie && ie->pty && ie->pty->index == index &&
+		    ie->rdev != makedev(TTY_PTMX_MAJOR, TTY_PTMX_MINOR))
+			return o->fd;
+	}
+	return -1;
 }
 
 int files_tty_take_ctty(struct files_rst *r, pid_t sid, char *why, size_t len)
 {
-	const struct img_file *img;
-	int err;
+	const TtyInfoEntry *ie;
+	char path[64];
+	int fd, parked, err;
 
-	img = tty_infos(r, &err);
-	for (size_t i = 0; img && i < img->n; i++) {
-		const TtyInfoEntry *ie = (const TtyInfoEntry *)img->ents[i].msg;
-		char path[64];
-		int fd;
-
-		if (!tty_info_master(ie) || ie->sid != (uint32_t)sid)
-			continue;
-		/* not the engine's slave: that one's flags are the task's */
-		snprintf(path, sizeof(path), "/dev/pts/%u", ie->pty->index);
-		fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0 || ioctl(fd, TIOCSCTTY, 0)) {
-			err = -errno;
-			snprintf(why, len, "session %d: making %s its controlling terminal: %s",
-				 (int)sid, path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return err;
-		}
-		/* TIOCSCTTY made our group the foreground; a later one may take it */
-		close(fd);
-		return 0;
+	ie = tty_ctty_info(r, sid, &err);
+	if (!ie) {
+		if (err)
+			snprintf(why, len, "tty-info.img: %s", strerror(-err));
+		return err;
 	}
-	if (err)
-		snprintf(why, len, "tty-info.img: %s", strerror(-err));
+	/* the engine's slave (opened before the pty was locked again) or anew */
+	snprintf(path, sizeof(path), "/dev/pts/%u", ie->pty->index);
+	fd = parked = tty_parked_slave(r, ie->pty->index);
+	if (fd < 0)
+		fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, TIOCSCTTY, 0)) {
+		err = -errno;
+		snprintf(why, len, "session %d: making %s its controlling terminal: %s", (int)sid,
+			 path, strerror(errno));
+	}
+	/* TIOCSCTTY made our group the foreground; files_tty_foreground may
+	 * give it to another */
+	if (fd >= 0 && fd != parked)
+		close(fd);
 	return err;
 }
 
 int files_tty_foreground(struct files_rst *r, pid_t sid, pid_t pgid, char *why, size_t len)
 {
-	const struct img_file *img;
-	int err;
+	const TtyInfoEntry *ie = tty_ctty_info(r, sid, &(int){ 0 });
+	int fd, err = 0;
 
-	img = tty_infos(r, &err);
-	for (size_t i = 0; img && i < img->n; i++) {
-		const TtyInfoEntry *ie = (const TtyInfoEntry *)img->ents[i].msg;
-		int fd;
-
-		if (!tty_info_master(ie) || ie->sid != (uint32_t)sid || ie->pgrp != (uint32_t)pgid)
-			continue;
-		/* the session's terminal: inherited from its leader */
-		fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (fd < 0 || ioctl(fd, TIOCSPGRP, &pgid)) {
-			err = -errno;
-			snprintf(why, len, "making group %d the foreground of pty %u: %s", (int)pgid,
-				 ie->pty->index, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return err;
-		}
-		close(fd);
+	if (!ie || ie->pgrp != (uint32_t)pgid)
 		return 0;
+	/* the session's terminal: inherited from its leader */
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, TIOCSPGRP, &pgid)) {
+		err = -errno;
+		snprintf(why, len, "making group %d the foreground of pty %u: %s", (int)pgid,
+			 ie->pty->index, strerror(errno));
 	}
-	if (err)
-		snprintf(why, len, "tty-info.img: %s", strerror(-err));
+	if (fd >= 0)
+		close(fd);
 	return err;
 }
 

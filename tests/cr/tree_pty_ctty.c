@@ -1,8 +1,10 @@
-/* A pty with a child running in it: the root holds the master, a child
- * starts a session, opens the slave (its controlling terminal) and sets raw
- * mode, VMIN 2, ^G as VINTR and a 33x77 window. After restore the child's
- * /dev/tty is that slave, the session and foreground group are its own, the
- * settings hold, and bytes go both ways between master and child. */
+/* Ptys with a child running in each: the root holds the masters, each child
+ * starts a session, opens its slave (its controlling terminal) and sets raw
+ * mode, VMIN 2, ^G as VINTR and a 33x77 window; child K keeps the slave
+ * open, child N closes it and has only its session's terminal. After
+ * restore a child's /dev/tty is its slave, the session and foreground group
+ * are its own, the settings hold, and bytes go both ways between master and
+ * child. */
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -42,7 +44,7 @@ static void kid_checks(int s)
 		kid_fail("the window is %ux%u, expected 33x77", ws.ws_row, ws.ws_col);
 }
 
-static __attribute__((noreturn)) void kid_main(const char *name)
+static __attribute__((noreturn)) void kid_main(const char *name, const char *kid, bool keep)
 {
 	struct termios t;
 	struct winsize ws = { .ws_row = 33, .ws_col = 77 };
@@ -61,8 +63,15 @@ static __attribute__((noreturn)) void kid_main(const char *name)
 	t.c_cc[VINTR] = 7;
 	if (tcsetattr(s, TCSANOW, &t) || ioctl(s, TIOCSWINSZ, &ws))
 		_exit(2);
-	kid_ready("K");
+	if (!keep)
+		close(s);
+	kid_ready(kid);
 	kid_wait_go();
+	if (!keep && (s = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0)
+		kid_fail("open /dev/tty: %s", strerror(errno));
+	/* a master reads EIO while no slave is open: the root waits for this */
+	snprintf(buf, sizeof(buf), "%s-tty", kid);
+	kid_ready(buf);
 	kid_checks(s);
 	/* echo: two bytes in from the slave, their upper case out through
 	 * /dev/tty (which the root reading them proves is the slave) */
@@ -75,41 +84,67 @@ static __attribute__((noreturn)) void kid_main(const char *name)
 	buf[1] = (char)(buf[1] & ~0x20);
 	if (write(tty >= 0 ? tty : s, buf, 2) != 2)
 		kid_fail("cannot write to /dev/tty: %s", strerror(errno));
-	kid_report("K");
+	kid_report(kid);
+}
+
+/* Opens a pty: its master, the slave's path in @name. */
+static int open_pty(char *name, size_t len)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+
+	if (m < 0 || grantpt(m) || unlockpt(m) || ptsname_r(m, name, len))
+		exit(2);
+	return m;
+}
+
+/* Child @k on master @m: its session, its terminal, and the echo. */
+static void check_kid(int m, pid_t k, const char *kid)
+{
+	char buf[16];
+	ssize_t n;
+	int st;
+
+	if (tcgetsid(m) != k)
+		crt_fail("%s: the pty's session is %d, expected the child's %d", kid,
+			 (int)tcgetsid(m), (int)k);
+	kill(k, SIGUSR1);
+	snprintf(buf, sizeof(buf), "%s-tty", kid);
+	if (kid_wait_ready(&(const char *){ buf }, 1))
+		crt_fail("%s: the child did not open its terminal", kid);
+	if (write(m, "ok", 2) != 2)
+		crt_fail("%s: cannot write to the master", kid);
+	n = read_some(m, buf, sizeof(buf));
+	if (n != 2 || memcmp(buf, "OK", 2))
+		crt_fail("%s: the master read %zd bytes, expected 'OK' from the child", kid, n);
+	if (waitpid(k, &st, 0) != k)
+		crt_fail("cannot wait for child %s", kid);
+	kid_check_report(kid);
 }
 
 int main(int argc, char **argv)
 {
-	static const char *const names[] = { "K" };
-	char name[64], buf[16];
-	pid_t kid;
-	ssize_t n;
-	int m, st;
+	static const char *const names[] = { "K", "N" };
+	char kname[64], nname[64];
+	pid_t k, n;
+	int km, nm;
 
 	crt_init(argc, argv);
-	m = posix_openpt(O_RDWR | O_NOCTTY);
-	if (m < 0 || grantpt(m) || unlockpt(m) || ptsname_r(m, name, sizeof(name)))
-		return 2;
-	kid = fork();
-	if (kid == 0)
-		kid_main(name);
-	if (kid < 0 || kid_wait_ready(names, 1))
+	km = open_pty(kname, sizeof(kname));
+	nm = open_pty(nname, sizeof(nname));
+	k = fork();
+	if (k == 0)
+		kid_main(kname, "K", true);
+	n = k > 0 ? fork() : -1;
+	if (n == 0)
+		kid_main(nname, "N", false);
+	if (k < 0 || n < 0 || kid_wait_ready(names, 2))
 		return 2;
 	crt_ready();
 	crt_wait_verify();
 
 	if (crt_damage())
-		ioctl(m, TIOCSWINSZ, &(struct winsize){ .ws_row = 1, .ws_col = 1 });
-	if (tcgetsid(m) != kid)
-		crt_fail("the pty's session is %d, expected the child's %d", (int)tcgetsid(m), (int)kid);
-	kill(kid, SIGUSR1);
-	if (write(m, "ok", 2) != 2)
-		crt_fail("cannot write to the master");
-	n = read_some(m, buf, sizeof(buf));
-	if (n != 2 || memcmp(buf, "OK", 2))
-		crt_fail("the master read %zd bytes, expected 'OK' from the child", n);
-	if (waitpid(kid, &st, 0) != kid)
-		crt_fail("cannot wait for child %d", (int)kid);
-	kid_check_report("K");
+		ioctl(nm, TIOCSWINSZ, &(struct winsize){ .ws_row = 1, .ws_col = 1 });
+	check_kid(km, k, "K");
+	check_kid(nm, n, "N");
 	return crt_finish();
 }
