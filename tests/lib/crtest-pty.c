@@ -1,10 +1,7 @@
-/* crtest-pty — runs a command on a terminal of its own: allocates a pty,
- * makes its slave the controlling terminal of a new session and the
- * command's stdin/stdout/stderr, copies what the command writes to our
- * stdout, reaps every orphan (a subreaper) and exits as the command did.
- * For tests of crisp's --shell-job with the caller's terminal; the driver
- * that runs the tests has none. Usage: crtest-pty COMMAND [ARG...]
- */
+/* crtest-pty — runs a command on a pty of its own (controlling terminal of
+ * a new session, its stdio), copies its output to stdout, reaps orphans and
+ * exits as it did; for --shell-job tests (the test driver has no terminal).
+ * Usage: crtest-pty COMMAND [ARG...] */
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
