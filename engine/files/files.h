@@ -252,6 +252,11 @@ int files_tty_take_ctty(struct files_rst *r, pid_t sid, char *why, size_t len);
  * the terminal's foreground if it was. 0 or -errno (@why). */
 int files_tty_foreground(struct files_rst *r, pid_t sid, pid_t pgid, char *why, size_t len);
 
+/* In the root of a --shell-job tree, leading its group @pgid: when the job
+ * was on the caller's terminal and crisp runs in the foreground of its own
+ * (stdin), the job's group takes the foreground, as under CRIU. 0 or -errno. */
+int files_tty_job_foreground(struct files_rst *r, pid_t pgid, char *why, size_t len);
+
 /* Moves @fd to r->min_fd or above (close-on-exec), closing @fd. */
 int files_rst_park(struct files_rst *r, int fd);
 

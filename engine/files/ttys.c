@@ -585,6 +585,32 @@ int files_tty_foreground(struct files_rst *r, pid_t sid, pid_t pgid, char *why, 
 	return err;
 }
 
+int files_tty_job_foreground(struct files_rst *r, pid_t pgid, char *why, size_t len)
+{
+	bool job = false;
+
+	for (size_t i = 0; r->o->shell_job && i < r->nr && !job; i++) {
+		const struct files_rfile *o = &r->f[i];
+		const TtyInfoEntry *ie;
+		int err;
+
+		if (o->ops != &files_tty_ops || !o->fe->tty)
+			continue;
+		ie = tty_info(r, o->fe->tty->tty_info_id, &err);
+		job = ie && ie->pty && !tty_has_master(r, ie->pty->index, &err);
+	}
+	/* crisp's stdin is still ours here; crisp itself in the background:
+	 * the terminal stays with whoever has it */
+	if (!job || !isatty(0) || tcgetpgrp(0) != getpgid(getppid()))
+		return 0;
+	if (tcsetpgrp(0, pgid)) {
+		snprintf(why, len, "--shell-job: making group %d the terminal's foreground: %s",
+			 (int)pgid, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 const struct files_ops files_tty_ops = {
 	.name = "pty",
 	.type = FD_TYPES__TTY,

@@ -165,6 +165,8 @@ void rst_fork_children(struct rst_ctx *c)
 		rst_fork_join(c, c->want_pgid);
 	rst_fork_settle_zombies(c);
 	err = files_tty_foreground(&t->fr, getsid(0), getpgid(0), why, sizeof(why));
+	if (!err && !c->ppid && c->want_pgid == self && !c->want_sid)
+		err = files_tty_job_foreground(&t->fr, self, why, sizeof(why));
 	if (err)
 		rst_child_fail(c, err, "%s", why);
 	/* from here on the restorer sets the task's own (or none) */

@@ -3,7 +3,7 @@
  * an fd of that terminal (O_NONBLOCK). Without --shell-job the dump
  * refuses; with it the fd is restored on the restoring crisp's terminal
  * (here the same pty): the same device, a terminal of this session, its
- * flags kept. */
+ * flags kept, and the job's group in the foreground (crisp was). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +68,10 @@ int main(int argc, char **argv)
 	if (tcgetsid(fd) != getsid(0))
 		crt_fail("fd %d: the terminal's session is %d, ours %d", fd, (int)tcgetsid(fd),
 			 (int)getsid(0));
+	/* crisp ran in the foreground of the terminal: the job has it now */
+	if (tcgetpgrp(fd) != getpgrp())
+		crt_fail("fd %d: the terminal's foreground group is %d, expected ours %d", fd,
+			 (int)tcgetpgrp(fd), (int)getpgrp());
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR || !(fl & O_NONBLOCK))
 		crt_fail("fd %d: flags %#x, expected O_RDWR|O_NONBLOCK", fd, fl);
