@@ -115,8 +115,24 @@ static int dump_tree_collect_task(struct dump_ctx *c, struct dump_task *t)
 
 int dump_tree_collect(struct dump_ctx *c)
 {
+	pid_t caller_sid = 0;
+
 	for (size_t i = 0; i < c->nr_tasks; i++) {
 		int err = dump_tree_collect_task(c, &c->tasks[i]);
+
+		if (err)
+			return err;
+	}
+	/* every pty known: each session's terminal must be one of them, but
+	 * the caller's (a --shell-job root's session) */
+	for (size_t i = 0; i < c->nr_tasks; i++)
+		if (c->tasks[i].pid == c->o->tree_pid && c->tasks[i].sid != c->tasks[i].pid)
+			caller_sid = c->tasks[i].sid;
+	for (size_t i = 0; i < c->nr_tasks; i++) {
+		const struct dump_task *t = &c->tasks[i];
+		bool callers = c->o->shell_job && caller_sid && t->sid == caller_sid;
+		int err = t->zombie ? 0 : files_tty_check_ctty(&c->fds, t->pid, t->stat.tty_nr,
+							       callers);
 
 		if (err)
 			return err;

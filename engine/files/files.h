@@ -271,6 +271,26 @@ void files_rst_free(struct files_rst *r);
 const struct img_file *files_rst_image(struct files_rst *r, const char *kind, int *err);
 /* The file entry with id @id, or NULL. */
 struct files_rfile *files_rst_find(struct files_rst *r, uint32_t id);
+/* ---- the controlling terminal (ttys.c) ---- */
+
+/* Dump, every fd collected: task @pid's controlling terminal (tty_nr of its
+ * stat) must be a pty whose master is dumped, unless @callers (a job of the
+ * caller's session with --shell-job). 0 or -EOPNOTSUPP, logged. */
+int files_tty_check_ctty(const struct files_dump *fd, pid_t pid, int64_t tty_nr, bool callers);
+
+/* In the leader of session @sid, right after setsid and before it creates
+ * any task (they inherit the terminal at fork): acquires the pty that was
+ * the session's controlling terminal, if one was dumped. 0 or -errno (@why). */
+int files_tty_take_ctty(struct files_rst *r, pid_t sid, char *why, size_t len);
+/* In a task of session @sid once it is in group @pgid: makes the group
+ * the terminal's foreground if it was. 0 or -errno (@why). */
+int files_tty_foreground(struct files_rst *r, pid_t sid, pid_t pgid, char *why, size_t len);
+
+/* In the root of a --shell-job tree, leading its group @pgid: when the job
+ * was on the caller's terminal and crisp runs in the foreground of its own
+ * (stdin), the job's group takes the foreground, as under CRIU. 0 or -errno. */
+int files_tty_job_foreground(struct files_rst *r, pid_t pgid, char *why, size_t len);
+
 /* Moves @fd to r->min_fd or above (close-on-exec), closing @fd. */
 int files_rst_park(struct files_rst *r, int fd);
 

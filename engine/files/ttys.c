@@ -1,10 +1,12 @@
 /* ttys — Unix98 ptys whose master is dumped (the slave ends too, if open):
  * index, termios, window size, lock, packet mode and exclusive mode in
  * tty-info.img, each open end a tty_file_entry naming a reg entry with its
- * path. The restore gets the same index from /dev/ptmx. Not kept: unread
- * data in the pty's buffers, a controlling terminal's session (the tree's
- * part). A slave whose master is outside the dump (the terminal a job runs
- * on) is refused.
+ * path. The restore gets the same index from /dev/ptmx. A pty that is a
+ * session's controlling terminal: its session and foreground group, taken
+ * again by the restored tasks (files_tty_take_ctty, files_tty_foreground).
+ * Not kept: unread data in the pty's buffers. A slave whose master is
+ * outside the dump (the terminal a job runs on) only with --shell-job, when
+ * it is the task's controlling terminal: the restore opens its own for it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 
 #include "blog.h"
 #include "files.h"
+#include "proc_stat.h"
 
 #define TTY_PTMX_MAJOR	5
 #define TTY_PTMX_MINOR	2
@@ -32,6 +35,7 @@ struct tty_priv {
 	struct termios tio;
 	struct winsize ws;
 	uint32_t sid, pgrp;
+	bool ctty;			/* a slave: its task's controlling terminal */
 };
 
 static bool tty_is_master(const struct stat *st)
@@ -84,7 +88,13 @@ static int tty_dump(struct files_dump *fd, struct files_desc *d, const char *fdi
 		tp->locked = !ioctl(d->lfd, TIOCGPTLCK, &v) && v;
 		tp->packet = !ioctl(d->lfd, TIOCGPKT, &v) && v;
 	} else {
+		struct proc_stat ps;
+
 		tp->index = (major(d->st.st_rdev) - TTY_PTS_MAJOR) * 256 + minor(d->st.st_rdev);
+		/* tty_nr: the kernel's dev encoding, major in bits 8-19 */
+		tp->ctty = !proc_read_stat(d->pid, 0, &ps) &&
+			   ((ps.tty_nr >> 8) & 0xfff) == major(d->st.st_rdev) &&
+			   ((ps.tty_nr & 0xff) | ((ps.tty_nr >> 12) & 0xfff00)) == minor(d->st.st_rdev);
 	}
 	if (tcgetattr(d->lfd, &tp->tio) || ioctl(d->lfd, TIOCGWINSZ, &tp->ws)) {
 		int err = -errno;
@@ -111,6 +121,22 @@ static bool tty_master_dumped(const struct files_dump *fd, uint32_t index)
 			return true;
 	}
 	return false;
+}
+
+int files_tty_check_ctty(const struct files_dump *fd, pid_t pid, int64_t tty_nr, bool callers)
+{
+	unsigned int maj = (unsigned int)((tty_nr >> 8) & 0xfff);
+	unsigned int min = (unsigned int)((tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00));
+
+	/* none, or the caller's, which a --shell-job restore gives its own */
+	if (!tty_nr || callers)
+		return 0;
+	if (maj >= TTY_PTS_MAJOR && maj < TTY_PTS_MAJOR + 8 &&
+	    tty_master_dumped(fd, (maj - TTY_PTS_MAJOR) * 256 + min))
+		return 0;
+	pr_err("task %d: its controlling terminal (device %u:%u) is not a pty whose master is in "
+	       "the dump; crisp cannot restore it", (int)pid, maj, min);
+	return -EOPNOTSUPP;
 }
 
 static void tty_termios(TermiosEntry *te, uint32_t *cc, const struct termios *t)
@@ -159,6 +185,15 @@ static int tty_write_info(struct files_wctx *w, const struct files_desc *d, cons
 	ie.packet_mode = tp->packet;
 	ie.sid = tp->sid;
 	ie.pgrp = tp->pgrp;
+	/* a slave's TIOCGSID works only in its session: the master's says it */
+	for (size_t i = 0; !tp->master && !ie.sid && i < w->fdump->nr; i++) {
+		const struct tty_priv *o = w->fdump->d[i].priv;
+
+		if (w->fdump->d[i].ops == &files_tty_ops && o && o->master && o->index == tp->index) {
+			ie.sid = o->sid;
+			ie.pgrp = o->pgrp;
+		}
+	}
 	ie.rdev = (uint32_t)d->st.st_rdev;
 	ie.termios = &te;
 	ie.winsize = &we;
@@ -179,9 +214,14 @@ static int tty_write(struct files_wctx *w, const struct files_desc *d, uint32_t 
 	int err;
 
 	files_fown(d, &fown);
-	if (!tp->master && !tty_master_dumped(w->fdump, tp->index)) {
+	/* a job's terminal (--shell-job): written as the pty slave it is,
+	 * without a master, as CRIU does; the restore gives it its own */
+	if (!tp->master && !tty_master_dumped(w->fdump, tp->index) &&
+	    (!w->fdump->o->shell_job || !tp->ctty)) {
 		pr_err("task %d: fd %d is %s, a terminal whose master is outside the dump; crisp "
-		       "cannot dump it (--shell-job is not supported yet)", (int)d->pid, d->fd, d->link);
+		       "dumps it only %s", (int)d->pid, d->fd, d->link,
+		       w->fdump->o->shell_job ? "if it is the task's controlling terminal" :
+		       "with --shell-job, as the caller's terminal");
 		return -EOPNOTSUPP;
 	}
 	re.id = w->next_id++;
@@ -265,7 +305,9 @@ static int tty_ptmx(uint32_t index)
 	return fd >= 0 ? fd : err;
 }
 
-static int tty_apply(int fd, const TtyInfoEntry *ie)
+/* termios always; the window size and exclusive mode only if @all (not
+ * on a terminal that is not the dumped one). */
+static int tty_apply(int fd, const TtyInfoEntry *ie, bool all)
 {
 	struct termios t;
 	struct winsize ws;
@@ -287,6 +329,8 @@ static int tty_apply(int fd, const TtyInfoEntry *ie)
 		if (tcsetattr(fd, TCSANOW, &t))
 			return -errno;
 	}
+	if (!all)
+		return 0;
 	if (ie->winsize) {
 		ws.ws_row = (unsigned short)ie->winsize->ws_row;
 		ws.ws_col = (unsigned short)ie->winsize->ws_col;
@@ -344,7 +388,7 @@ static int tty_open_pty(struct files_rst *r, uint32_t index)
 			}
 			mi = ie;
 			/* unlocked while the slaves are opened; locked again after */
-			if (ioctl(master, TIOCSPTLCK, &(int){ 0 }) || (err = tty_apply(master, ie))) {
+			if (ioctl(master, TIOCSPTLCK, &(int){ 0 }) || (err = tty_apply(master, ie, true))) {
 				err = err ? err : -errno;
 				break;
 			}
@@ -354,7 +398,7 @@ static int tty_open_pty(struct files_rst *r, uint32_t index)
 				continue;	/* after the master */
 			snprintf(slave, sizeof(slave), "/dev/pts/%u", index);
 			fd = open(slave, (int)(o->fe->tty->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
-			if (fd >= 0 && (err = tty_apply(fd, ie)))
+			if (fd >= 0 && (err = tty_apply(fd, ie, true)))
 				close(fd);
 		}
 		if (err)
@@ -382,6 +426,53 @@ static int tty_open_pty(struct files_rst *r, uint32_t index)
 	return err;
 }
 
+/* Is the master of pty @index in the images? */
+static bool tty_has_master(struct files_rst *r, uint32_t index, int *err)
+{
+	const struct img_file *img = files_rst_image(r, "TTY_INFO", err);
+
+	for (size_t i = 0; img && i < img->n; i++) {
+		const TtyInfoEntry *ie = (const TtyInfoEntry *)img->ents[i].msg;
+
+		if (ie->rdev == makedev(TTY_PTMX_MAJOR, TTY_PTMX_MINOR) && ie->pty &&
+		    ie->pty->index == index)
+			return true;
+	}
+	return false;
+}
+
+/* The slave of a job's terminal (--shell-job): this crisp's terminal, its
+ * stdin if that is a tty, else its controlling terminal, opened anew with
+ * the dumped flags and termios. */
+static int tty_open_job(struct files_rst *r, struct files_rfile *f, const TtyInfoEntry *ie)
+{
+	int acc = (int)(f->fe->tty->flags & O_ACCMODE), fd, err;
+	const char *how = isatty(0) ? "/proc/self/fd/0" : "/dev/tty";
+
+	if (!r->o->shell_job) {
+		pr_err("tty file %u is pty %u, the terminal of the job at dump (its master was not "
+		       "dumped); restore it with --shell-job", f->fe->id, ie->pty->index);
+		return -EOPNOTSUPP;
+	}
+	fd = open(how, acc | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("--shell-job: tty file %u was the job's terminal; this crisp has none to give "
+		       "it (stdin is not a tty, %s: %s)", f->fe->id, how, strerror(errno));
+		return err == -ENXIO ? -ENOTTY : err;
+	}
+	err = tty_apply(fd, ie, false);
+	if (!err && fcntl(fd, F_SETFL, f->fe->tty->flags & (O_NONBLOCK | O_ASYNC)))
+		err = -errno;
+	if (err) {
+		pr_err("--shell-job: tty file %u on %s: %s", f->fe->id, how, strerror(-err));
+		close(fd);
+		return err;
+	}
+	f->fd = files_rst_park(r, fd);
+	return f->fd < 0 ? f->fd : 0;
+}
+
 static int tty_open(struct files_rst *r, struct files_rfile *f)
 {
 	const TtyInfoEntry *ie;
@@ -396,12 +487,128 @@ static int tty_open(struct files_rst *r, struct files_rfile *f)
 		pr_err("tty file %u: only ptys can be restored", f->fe->id);
 		return -EOPNOTSUPP;
 	}
+	if (!tty_has_master(r, ie->pty->index, &err))
+		return err ? err : tty_open_job(r, f, ie);
 	err = tty_open_pty(r, ie->pty->index);
 	if (!err && f->fd < 0) {
 		pr_err("tty file %u: a slave of pty %u without its master", f->fe->id, ie->pty->index);
 		err = -EINVAL;
 	}
 	return err;
+}
+
+/* The entry of tty-info.img that names the pty (master in the images) that
+ * was session @sid's controlling terminal (CRIU writes it on the slave's,
+ * crisp on both ends'), or NULL. Reads nothing when the tree has no pty:
+ * this runs in the restored tasks too, where the image is read already. */
+static const TtyInfoEntry *tty_ctty_info(struct files_rst *r, pid_t sid, int *err)
+{
+	const struct img_file *img = NULL;
+
+	*err = 0;
+	for (size_t i = 0; i < r->nr && !img; i++)
+		if (r->f[i].ops == &files_tty_ops)
+			img = files_rst_image(r, "TTY_INFO", err);
+	for (size_t i = 0; img && i < img->n; i++) {
+		const TtyInfoEntry *ie = (const TtyInfoEntry *)img->ents[i].msg;
+
+		if (ie->type == TTY_TYPE__PTY && ie->pty && ie->sid == (uint32_t)sid &&
+		    tty_has_master(r, ie->pty->index, err))
+			return ie;
+	}
+	return NULL;
+}
+
+/* The engine's copy of a slave of pty @index, or -1. */
+static int tty_parked_slave(struct files_rst *r, uint32_t index)
+{
+	for (size_t i = 0; i < r->nr; i++) {
+		const struct files_rfile *o = &r->f[i];
+		const TtyInfoEntry *ie;
+		int err;
+
+		if (o->ops != &files_tty_ops || o->fd < 0 || !o->fe->tty)
+			continue;
+		ie = tty_info(r, o->fe->tty->tty_info_id, &err);
+		if (ie && ie->pty && ie->pty->index == index &&
+		    ie->rdev != makedev(TTY_PTMX_MAJOR, TTY_PTMX_MINOR))
+			return o->fd;
+	}
+	return -1;
+}
+
+int files_tty_take_ctty(struct files_rst *r, pid_t sid, char *why, size_t len)
+{
+	const TtyInfoEntry *ie;
+	char path[64];
+	int fd, parked, err;
+
+	ie = tty_ctty_info(r, sid, &err);
+	if (!ie) {
+		if (err)
+			snprintf(why, len, "tty-info.img: %s", strerror(-err));
+		return err;
+	}
+	/* the engine's slave (opened before the pty was locked again) or anew */
+	snprintf(path, sizeof(path), "/dev/pts/%u", ie->pty->index);
+	fd = parked = tty_parked_slave(r, ie->pty->index);
+	if (fd < 0)
+		fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, TIOCSCTTY, 0)) {
+		err = -errno;
+		snprintf(why, len, "session %d: making %s its controlling terminal: %s", (int)sid,
+			 path, strerror(errno));
+	}
+	/* TIOCSCTTY made our group the foreground; files_tty_foreground may
+	 * give it to another */
+	if (fd >= 0 && fd != parked)
+		close(fd);
+	return err;
+}
+
+int files_tty_foreground(struct files_rst *r, pid_t sid, pid_t pgid, char *why, size_t len)
+{
+	const TtyInfoEntry *ie = tty_ctty_info(r, sid, &(int){ 0 });
+	int fd, err = 0;
+
+	if (!ie || ie->pgrp != (uint32_t)pgid)
+		return 0;
+	/* the session's terminal: inherited from its leader */
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, TIOCSPGRP, &pgid)) {
+		err = -errno;
+		snprintf(why, len, "making group %d the foreground of pty %u: %s", (int)pgid,
+			 ie->pty->index, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+int files_tty_job_foreground(struct files_rst *r, pid_t pgid, char *why, size_t len)
+{
+	bool job = false;
+
+	for (size_t i = 0; r->o->shell_job && i < r->nr && !job; i++) {
+		const struct files_rfile *o = &r->f[i];
+		const TtyInfoEntry *ie;
+		int err;
+
+		if (o->ops != &files_tty_ops || !o->fe->tty)
+			continue;
+		ie = tty_info(r, o->fe->tty->tty_info_id, &err);
+		job = ie && ie->pty && !tty_has_master(r, ie->pty->index, &err);
+	}
+	/* crisp's stdin is still ours here; crisp itself in the background:
+	 * the terminal stays with whoever has it */
+	if (!job || !isatty(0) || tcgetpgrp(0) != getpgid(getppid()))
+		return 0;
+	if (tcsetpgrp(0, pgid)) {
+		snprintf(why, len, "--shell-job: making group %d the terminal's foreground: %s",
+			 (int)pgid, strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 const struct files_ops files_tty_ops = {

@@ -1,6 +1,7 @@
 /* rst-fork — the first thing a restored task does (engine code, all signals
  * blocked): it dies with its parent while it is engine code, takes up the
- * session and process group it leads, creates its children with their PIDs
+ * session and process group it leads (and the session's controlling
+ * terminal, before any child), creates its children with their PIDs
  * (zombies exit at once with their status; helpers do their part and
  * exit), then joins the group it belongs to. All before memory, files or
  * anything else of its own: children must not inherit those. Maps
@@ -135,6 +136,8 @@ void rst_fork_children(struct rst_ctx *c)
 {
 	struct rst_tree *t = c->tree;
 	pid_t self = c->im.pid;
+	char why[200];
+	int err;
 
 	__atomic_store_n(&c->args->stage, RST_STAGE_START, __ATOMIC_SEQ_CST);
 	/* before a helper of ours exits: its tasks are to come to us */
@@ -144,9 +147,11 @@ void rst_fork_children(struct rst_ctx *c)
 		rst_child_fail(c, -errno, "setsid: %s", strerror(errno));
 	else if (c->want_sid != self && c->want_pgid == self && setpgid(0, 0))
 		rst_child_fail(c, -errno, "setpgid(0, 0): %s", strerror(errno));
+	/* before any child: a task has the terminal its parent had at fork */
+	if (c->want_sid == self && (err = files_tty_take_ctty(&t->fr, self, why, sizeof(why))))
+		rst_child_fail(c, err, "%s", why);
 	for (size_t i = 0; i < t->nr; i++) {
 		struct rst_ctx *k = &t->task[i];
-		int err;
 
 		if (k->creator != self || k == c)
 			continue;
@@ -159,6 +164,11 @@ void rst_fork_children(struct rst_ctx *c)
 	if (c->want_pgid && c->want_pgid != self && getpgid(0) != c->want_pgid)
 		rst_fork_join(c, c->want_pgid);
 	rst_fork_settle_zombies(c);
+	err = files_tty_foreground(&t->fr, getsid(0), getpgid(0), why, sizeof(why));
+	if (!err && !c->ppid && c->want_pgid == self && !c->want_sid)
+		err = files_tty_job_foreground(&t->fr, self, why, sizeof(why));
+	if (err)
+		rst_child_fail(c, err, "%s", why);
 	/* from here on the restorer sets the task's own (or none) */
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 }

@@ -1,0 +1,67 @@
+/* A session leader whose controlling terminal is a pty held elsewhere (a
+ * daemon outside the dumped task has the master) and which has no fd on it
+ * any more: the dump must refuse, naming the controlling terminal (a
+ * restore could not give it back), and the task runs on with its terminal. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crtest.h"
+
+CRT_SCENARIO("!dump @says=controlling; verify");
+CRT_DAMAGE_FAILS("no controlling terminal");
+
+int main(int argc, char **argv)
+{
+	char name[64], buf[4];
+	int m, s, ready[2];
+	pid_t mid;
+
+	crt_init(argc, argv);
+	if (getsid(0) != getpid() || pipe(ready))
+		return 2;	/* the driver makes us a session leader */
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	if (m < 0 || grantpt(m) || unlockpt(m) || ptsname_r(m, name, sizeof(name)))
+		return 2;
+	mid = fork();
+	if (mid == 0) {
+		/* the master's holder, in a session of its own; the driver
+		 * adopts and kills it */
+		if (fork() == 0) {
+			setsid();
+			signal(CRT_VERIFY_SIGNAL, SIG_IGN);
+			close(ready[0]);
+			(void)!write(ready[1], "r", 1);
+			close(ready[1]);
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	close(m);
+	close(ready[1]);
+	if (mid < 0 || waitpid(mid, NULL, 0) != mid || read(ready[0], buf, 1) != 1)
+		return 2;
+	close(ready[0]);
+	s = open(name, O_RDWR);	/* a leader's first terminal: its controlling one */
+	if (s < 0)
+		return 2;
+	close(s);
+	crt_ready();
+	crt_wait_verify();
+
+	if (crt_damage() && (s = open("/dev/tty", O_RDWR)) >= 0) {
+		signal(SIGHUP, SIG_IGN);	/* a leader's TIOCNOTTY hangs its group up */
+		ioctl(s, TIOCNOTTY);
+		close(s);
+	}
+	s = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	if (s < 0)
+		crt_fail("no controlling terminal after the refused dump");
+	else
+		close(s);
+	return crt_finish();
+}
