@@ -262,6 +262,28 @@ static int hx_parse(int argc, char **argv, struct hx_config *c, const char **jso
 	return 0;
 }
 
+/* Each engine's name in the results: its file name, with "#N" (its place
+ * on the command line) when another engine has the same one, so that two
+ * builds of crisp compared side by side stay apart. */
+static void hx_label_engines(struct hx_config *c)
+{
+	for (unsigned int e = 0; e < c->nengines; e++) {
+		const char *slash = strrchr(c->engines[e], '/');
+		const char *base = slash ? slash + 1 : c->engines[e];
+		bool twin = false;
+
+		for (unsigned int o = 0; o < c->nengines; o++) {
+			const char *os = strrchr(c->engines[o], '/');
+
+			twin |= o != e && !strcmp(os ? os + 1 : c->engines[o], base);
+		}
+		if (twin)
+			snprintf(c->labels[e], sizeof(c->labels[e]), "%.50s#%u", base, e + 1);
+		else
+			snprintf(c->labels[e], sizeof(c->labels[e]), "%.60s", base);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct hx_config c = { 0 };
@@ -294,6 +316,7 @@ int main(int argc, char **argv)
 		}
 		c.engines[e] = abs;
 	}
+	hx_label_engines(&c);
 	if (!c.dir) {
 		const char *tmp = getenv("TMPDIR");
 

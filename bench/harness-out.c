@@ -16,9 +16,7 @@
 
 static const char *hx_engine_label(const struct hx_config *c, unsigned int e)
 {
-	const char *slash = strrchr(c->engines[e], '/');
-
-	return slash ? slash + 1 : c->engines[e];
+	return c->labels[e];
 }
 
 void hx_print_table(const struct hx_config *c, const struct hx_results *r, FILE *out)

@@ -29,6 +29,7 @@ enum hx_scenario {
 
 struct hx_config {
 	const char *engines[HX_MAX_ENGINES];
+	char labels[HX_MAX_ENGINES][64];	/* basename, "#N" added when two share it */
 	unsigned int nengines;
 	const char *workload;
 	unsigned int sizes[HX_MAX_LIST];	/* MiB */
