@@ -517,10 +517,14 @@ int snap_copy(struct snap_ctx *s, uint8_t *base)
 	close(s->uffd);
 	s->uffd = -1;
 	s->st.copy_us = snap_now_us() - t0;
-	if (s->st.vanished)
-		pr_warn("task %d: %llu pages were unmapped or dropped by the task before the live "
-			"copy reached them: the snapshot has zeros there", (int)s->pid,
-			(unsigned long long)s->st.vanished);
+	/* their value at the freeze is gone: an image with zeros there would
+	 * restore a task that differs from the one dumped */
+	if (s->st.vanished && !err) {
+		pr_err("task %d: %llu pages were unmapped by the task before the live copy reached "
+		       "them: the snapshot would be incomplete (dump again, or use --snapshot frozen)",
+		       (int)s->pid, (unsigned long long)s->st.vanished);
+		err = -EAGAIN;
+	}
 	pr_info("task %d: live_copy_us=%llu pages by the copier %llu, kept at write faults %llu "
 		"(of %llu faults)", (int)s->pid, (unsigned long long)s->st.copy_us,
 		(unsigned long long)s->st.pages_copied, (unsigned long long)s->st.pages_faulted,

@@ -28,8 +28,9 @@
  *
  * Writes no images and knows nothing of the dump: the caller gives each
  * area a destination buffer and turns the claimed bits into page runs.
- * Pages the task unmaps or drops (munmap, MADV_DONTNEED, mremap) before they
- * were copied are lost to the snapshot and counted in snap_stats.vanished.
+ * Pages the task unmaps (munmap, mremap) before they were copied are counted
+ * in snap_stats.vanished and make snap_copy fail: their value at the freeze
+ * is gone. Pages dropped by MADV_DONTNEED meanwhile read as zeros, unseen.
  */
 #ifndef CRISP_SNAP_H
 #define CRISP_SNAP_H
