@@ -504,9 +504,11 @@ int snap_copy(struct snap_ctx *s, uint8_t *base)
 	nice_was = getpriority(PRIO_PROCESS, 0);
 	if (errno)
 		nice_was = 0;
-	setpriority(PRIO_PROCESS, 0, SNAP_COPIER_NICE);
+	if (nice_was < SNAP_COPIER_NICE)	/* never above what the caller chose */
+		setpriority(PRIO_PROCESS, 0, SNAP_COPIER_NICE);
 	err = snap_copy_areas(s);
-	setpriority(PRIO_PROCESS, 0, nice_was);
+	if (nice_was < SNAP_COPIER_NICE)
+		setpriority(PRIO_PROCESS, 0, nice_was);
 	if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one) && !err)
 		err = -errno;
 	pthread_join(s->handler, NULL);
