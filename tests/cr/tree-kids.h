@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,6 +151,19 @@ static inline void kid_check_report(const char *name)
 		crt_fail("child %s wrote no report", name);
 	else if (strcmp(buf, "ok"))
 		crt_fail("child %s: %s", name, buf);
+}
+
+/* The root, verifying: child @kid goes (SIGUSR1) and is reaped, then the
+ * reports of @names (it and the tasks it waited for) must say ok. */
+static inline void kid_go_and_check(pid_t kid, const char *const *names, size_t n)
+{
+	int st;
+
+	kill(kid, SIGUSR1);
+	if (waitpid(kid, &st, 0) != kid)
+		crt_fail("cannot wait for the child %d", (int)kid);
+	for (size_t i = 0; i < n; i++)
+		kid_check_report(names[i]);
 }
 
 #endif

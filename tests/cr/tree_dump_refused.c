@@ -76,10 +76,6 @@ int main(int argc, char **argv)
 	crt_ready();
 	crt_wait_verify();
 
-	kill(kid, SIGUSR1);
-	if (waitpid(kid, &st, 0) != kid)
-		crt_fail("cannot wait for the child %d", (int)kid);
-	kid_check_report("K");
-	kid_check_report("G");
+	kid_go_and_check(kid, (const char *const[]){ "K", "G" }, 2);
 	return crt_finish();
 }

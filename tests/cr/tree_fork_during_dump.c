@@ -62,7 +62,6 @@ int main(int argc, char **argv)
 {
 	static const char *const names[] = { "F" };
 	pid_t kid;
-	int st;
 
 	crt_init(argc, argv);
 	kid = fork();
@@ -75,9 +74,6 @@ int main(int argc, char **argv)
 	crt_ready();
 	crt_wait_verify();
 
-	kill(kid, SIGUSR1);
-	if (waitpid(kid, &st, 0) != kid)
-		crt_fail("cannot wait for the forking child %d", (int)kid);
-	kid_check_report("F");
+	kid_go_and_check(kid, (const char *const[]){ "F" }, 1);
 	return crt_finish();
 }

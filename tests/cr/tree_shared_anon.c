@@ -78,7 +78,6 @@ int main(int argc, char **argv)
 	static const char *const names[] = { "K" };
 	pid_t kid;
 	ino_t ino;
-	int st;
 
 	crt_init(argc, argv);
 	page = (size_t)sysconf(_SC_PAGESIZE);
@@ -105,10 +104,7 @@ int main(int argc, char **argv)
 	/* page 1 is the mailbox from here on */
 	shared[wpp] = (uint64_t)ino;
 	shared[wpp + 1] = crt_damage() ? 0 : 0x5eed;
-	kill(kid, SIGUSR1);
-	if (waitpid(kid, &st, 0) != kid)
-		crt_fail("cannot wait for the child %d", (int)kid);
-	kid_check_report("K");
+	kid_go_and_check(kid, (const char *const[]){ "K" }, 1);
 	if (shared[wpp + 2] != 0xcafe)
 		crt_fail("the parent does not see the child's write (%#llx)",
 			 (unsigned long long)shared[wpp + 2]);

@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 {
 	static const char *const names[] = { "K" };
 	char path[1024], data[4096];
-	int fd, own, st;
+	int fd, own;
 	off_t at;
 	pid_t kid;
 
@@ -64,10 +64,7 @@ int main(int argc, char **argv)
 	crt_ready();
 	crt_wait_verify();
 
-	kill(kid, SIGUSR1);
-	if (waitpid(kid, &st, 0) != kid)
-		crt_fail("cannot wait for the child %d", (int)kid);
-	kid_check_report("K");
+	kid_go_and_check(kid, (const char *const[]){ "K" }, 1);
 	if (crt_damage())
 		lseek(fd, 1, SEEK_CUR);
 	at = lseek(fd, 0, SEEK_CUR);

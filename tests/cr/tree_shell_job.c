@@ -18,7 +18,6 @@ static pid_t root, kid, sid;
 int main(int argc, char **argv)
 {
 	static const char *const names[] = { "K" };
-	int st;
 
 	crt_init(argc, argv);
 	root = getpid();
@@ -46,9 +45,6 @@ int main(int argc, char **argv)
 		crt_fail("root: pgid is %d, expected %d", (int)getpgid(0), (int)root);
 	if (getsid(0) != sid)
 		crt_fail("root: sid is %d, expected the caller's %d", (int)getsid(0), (int)sid);
-	kill(kid, SIGUSR1);
-	if (waitpid(kid, &st, 0) != kid)
-		crt_fail("cannot wait for child %d", (int)kid);
-	kid_check_report("K");
+	kid_go_and_check(kid, (const char *const[]){ "K" }, 1);
 	return crt_finish();
 }

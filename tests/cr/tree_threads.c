@@ -131,10 +131,6 @@ int main(int argc, char **argv)
 	crt_wait_verify();
 
 	check_workers(crt_fail_v);
-	kill(kid, SIGUSR1);
-	if (waitpid(kid, &st, 0) != kid)
-		crt_fail("cannot wait for the child %d", (int)kid);
-	kid_check_report("K");
-	kid_check_report("G");
+	kid_go_and_check(kid, (const char *const[]){ "K", "G" }, 2);
 	return crt_finish();
 }
