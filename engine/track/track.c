@@ -4,6 +4,7 @@
  * mm; reads no page contents.
  */
 #include "track.h"
+#include "proc_maps.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,6 +27,9 @@
  * holds the task's mmap lock for reading, and a writer waiting behind it
  * (an mmap in the task) would hold up the task's page faults meanwhile. */
 #define TRACK_STEP (32ull << 20)
+/* The kernel does not reschedule inside one unprotect: a small step keeps
+ * each ioctl, and so what a thread sharing our CPU waits, short. */
+#define TRACK_UNWIND_STEP (2ull << 20)
 #define TRACK_UFFD_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
 #define PM_PFN_MASK ((1ULL << 55) - 1)
 
@@ -499,6 +504,39 @@ int track_commit(struct track_ctx *t, const struct track_stamp *s)
 	return err;
 }
 
+/*
+ * Closing the last uffd reference makes the kernel unprotect and unregister
+ * every VMA at once, holding the task's mmap lock for writing throughout:
+ * about 0.5 s at 4 GiB on this machine's kernel, during which any fault or
+ * mmap of the task waits. Undoing it here 2 MiB at a time (unprotect
+ * under the lock taken for reading, then unregister) lets the task run
+ * meanwhile. Best effort: whatever fails is left to the close.
+ */
+static void track_unwind(struct track_ctx *t)
+{
+	struct proc_maps m;
+
+	if (proc_read_maps(t->pid, false, &m))
+		return;		/* gone (killed): nothing to spare it */
+	for (size_t i = 0; i < m.nr; i++) {
+		const struct proc_vma *v = &m.vma[i];
+
+		if (v->ino || !(v->prot & PROT_WRITE))
+			continue;	/* only anonymous writable memory is registered */
+		for (uint64_t a = v->start, e; a < v->end; a = e) {
+			struct uffdio_writeprotect wp = { .range = { a, 0 }, .mode = 0 };
+			struct uffdio_range r;
+
+			e = v->end - a > TRACK_UNWIND_STEP ? a + TRACK_UNWIND_STEP : v->end;
+			wp.range.len = e - a;
+			r = wp.range;
+			if (!ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp))
+				ioctl(t->uffd, UFFDIO_UNREGISTER, &r);
+		}
+	}
+	proc_maps_free(&m);
+}
+
 int track_disarm(struct track_ctx *t)
 {
 	int err = 0;
@@ -512,7 +550,9 @@ int track_disarm(struct track_ctx *t)
 		t->keeper = -1;
 	}
 	if (t->uffd >= 0) {
-		/* the last reference: the kernel unregisters and unprotects */
+		if (t->mode == TRACK_UFFD_WP)
+			track_unwind(t);
+		/* the last reference: the kernel drops what is left */
 		close(t->uffd);
 		t->uffd = -1;
 	}
