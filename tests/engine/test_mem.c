@@ -31,6 +31,37 @@ static bool written(uint64_t i)
 	return i % 3 == 0;
 }
 
+/* Some kernels (a PVM guest booted with pvm_no_zero_page) give a read
+ * fault a zero-filled page of its own instead of the shared zero page: such
+ * a page is present memory and the scan must find it, with zeros in it. */
+static bool no_zero_page;
+
+static bool scanned(uint64_t i)
+{
+	return written(i) || (no_zero_page && i % 3 == 1);
+}
+
+static bool probe_no_zero_page(void)
+{
+	char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct mem_scanner s;
+	struct mem_ranges r = { 0 };
+	volatile char sink;
+	bool found = false;
+
+	CHECK(p != MAP_FAILED);
+	sink = p[0];
+	(void)sink;
+	if (!mem_scanner_open(&s, getpid(), 0)) {
+		found = !mem_scan(&s, (uint64_t)(uintptr_t)p, (uint64_t)(uintptr_t)p + PG, 0, &r) &&
+			r.pages == 1;
+		mem_scanner_close(&s);
+	}
+	mem_ranges_free(&r);
+	munmap(p, PG);
+	return found;
+}
+
 static int child_main(void *arg)
 {
 	struct shared *sh = arg;
@@ -83,9 +114,10 @@ static void check_scan(pid_t pid, struct shared *sh, unsigned int flags,
 			uint64_t idx = (out->r[i].start - sh->area) / PG + p;
 
 			found++;
-			bad += !written(idx);
+			bad += !scanned(idx);
 		}
-	UNIT_RECORD(found == (AREA_PAGES + 2) / 3 && bad == 0,
+	UNIT_RECORD(found == (no_zero_page ? (2 * AREA_PAGES + 2) / 3 : (AREA_PAGES + 2) / 3) &&
+		    bad == 0,
 		    "flags %#x: %llu pages found, %llu not written", flags,
 		    (unsigned long long)found, (unsigned long long)bad);
 	CHECK(out->pages == found);
@@ -124,7 +156,10 @@ static uint64_t check_batches(pid_t pid, const struct mem_ranges *rg, size_t buf
 								       b.seg[i].off + p * PG);
 				uint64_t va = b.seg[i].vaddr + p * PG;
 
-				wrong += w[0] != va || w[PG / 8 - 1] != va + PG / 8 - 1;
+				if (written((va - rg->r[0].start) / PG))
+					wrong += w[0] != va || w[PG / 8 - 1] != va + PG / 8 - 1;
+				else	/* a read page of a kernel without the zero page */
+					wrong += w[0] != 0 || w[PG / 8 - 1] != 0;
 			}
 			off += b.seg[i].nr_pages * PG;
 			pages += b.seg[i].nr_pages;
@@ -147,6 +182,9 @@ int main(void)
 	pid_t pid;
 
 	scratch_init();
+	no_zero_page = probe_no_zero_page();
+	if (no_zero_page)
+		printf("mem: this kernel maps no shared zero page: read pages count as present\n");
 	sh = scratch_shared(sizeof(*sh));
 	pid = scratch_fork(child_main, sh);
 	while (!sh->ready)
@@ -168,11 +206,12 @@ int main(void)
 	sh->unmap = 1;
 	while (!sh->unmapped)
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	/* 300 and 3000 are written pages (multiples of 3); 3001, 3002 are not */
-	CHECK_INT(check_batches(pid, &a, 16 << 20, &vanished), a.pages - 2);
-	CHECK_INT(vanished, 2);
-	CHECK_INT(check_batches(pid, &a, 5 * PG, &vanished), a.pages - 2);
-	CHECK_INT(vanished, 2);
+	/* 300 and 3000 are written pages (multiples of 3); 3001 is only read
+	 * (found without a zero page), 3002 untouched */
+	CHECK_INT(check_batches(pid, &a, 16 << 20, &vanished), a.pages - 2 - no_zero_page);
+	CHECK_INT(vanished, 2 + no_zero_page);
+	CHECK_INT(check_batches(pid, &a, 5 * PG, &vanished), a.pages - 2 - no_zero_page);
+	CHECK_INT(vanished, 2 + no_zero_page);
 	mem_ranges_free(&a);
 
 	kill(pid, SIGKILL);
