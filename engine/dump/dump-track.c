@@ -256,11 +256,15 @@ int dump_track_collect(struct dump_ctx *c, struct dump_task *t, bool reprotect,
 }
 
 /*
- * The frozen half of a pre-dump in uffd-wp mode: only the written pages,
- * re-protected (t->written_frozen), and the VMAs not tracked yet
- * (t->untracked). Everything else waits until the task runs again.
+ * The first half of a pre-dump's collection in uffd-wp mode, the task
+ * running: the pages written since the last round, re-protected in the same
+ * walk (t->written_frozen), and the VMAs not tracked yet (t->untracked).
+ * The walk is atomic per page, so a page written after its re-protection
+ * is simply written again for the next round. The VMA list is the one read
+ * at the freeze: a VMA unmapped since has nothing to collect, and one mapped
+ * at the same place since is not registered and counts as not tracked.
  */
-int dump_track_collect_frozen(struct dump_ctx *c, struct dump_task *t)
+int dump_track_reprotect(struct dump_ctx *c, struct dump_task *t)
 {
 	int err = 0;
 
@@ -285,8 +289,8 @@ int dump_track_collect_frozen(struct dump_ctx *c, struct dump_task *t)
 }
 
 /*
- * The rest, once the task runs again: per tracked VMA the pages present
- * now; those written before the freeze (t->written_frozen) or since (not
+ * The second half, right after the first: per tracked VMA the pages present
+ * now; those just re-protected (t->written_frozen) or written since (not
  * write-protected any more) are copied, the others were not written since
  * the last round and are left to the parent. A page that became present
  * since the freeze was written (or is the zero page, left out), so it is

@@ -132,7 +132,7 @@ struct dump_task {
 	struct mem_ranges parent;	/* pages left to the parent (PE_PARENT) */
 	struct mem_ranges guards;	/* guard-region pages (guards-PID.img) */
 	struct mem_ranges untracked;	/* whole VMAs to start tracking (pre-dump) */
-	struct mem_ranges written_frozen; /* pre-dump: written, re-protected at the freeze */
+	struct mem_ranges written_frozen; /* pre-dump: written, just re-protected */
 	/* live snapshot (dump-live.c) */
 	struct snap_ctx *snap;		/* NULL: copied frozen */
 };
@@ -269,7 +269,7 @@ int dump_track_open_task(struct dump_ctx *c, struct dump_task *t);
 void dump_track_classify(struct dump_task *t);
 int dump_track_collect(struct dump_ctx *c, struct dump_task *t, bool reprotect,
 		       struct mem_ranges *copy);
-int dump_track_collect_frozen(struct dump_ctx *c, struct dump_task *t);
+int dump_track_reprotect(struct dump_ctx *c, struct dump_task *t);
 int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy);
 int dump_track_finish(struct dump_ctx *c, bool ok);
 

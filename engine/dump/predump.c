@@ -1,7 +1,9 @@
 /* predump — `crisp pre-dump`, the orchestrator: the task keeps running.
- * The frozen window holds only seize, (first round) the remote
- * userfaultfd(), the VMA list and the collection of written ranges (which
- * re-protects them); the pages are copied after the task runs again. It
+ * In uffd-wp mode the frozen window holds only seize, (first round) the
+ * remote userfaultfd() and the VMA list. Collecting the written ranges
+ * (which re-protects them, atomically per page) and copying the pages
+ * happen after the task runs again: a page written meanwhile is either
+ * collected now or left written for the next round. It
  * writes what CRIU's pre-dump writes: pagemap-PID.img, pages-N.img,
  * stats-dump and an inventory.img with dump_uptime and pre_dump_mode.
  */
@@ -59,9 +61,8 @@ static int predump_collect_frozen(struct dump_ctx *c, struct mem_ranges *copy)
 		if (!t->vmas)
 			return -ENOMEM;
 		dump_track_classify(t);
-		if (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0)
-			err = dump_track_collect_frozen(c, t);	/* the rest after the freeze */
-		else
+		/* uffd-wp: everything else once the tree runs again */
+		if (t->trk.mode != TRACK_UFFD_WP || t->trk.uffd < 0)
 			err = dump_track_collect(c, t, true, &copy[i]);
 	}
 	return err;
@@ -153,8 +154,11 @@ static int predump_run(struct dump_ctx *c, struct mem_ranges **copyp)
 
 		if (t->zombie)
 			continue;
-		if (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0)
-			err = dump_track_plan(c, t, &copy[i]);
+		if (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0) {
+			err = dump_track_reprotect(c, t);
+			if (!err)
+				err = dump_track_plan(c, t, &copy[i]);
+		}
 		if (!err)
 			err = predump_track_new(t, &copy[i]);
 		if (err == -EOPNOTSUPP)
