@@ -22,8 +22,10 @@ int dump_guards_collect(struct dump_task *t)
 	for (size_t i = 0; i < t->maps.nr && !err; i++) {
 		const struct proc_vma *v = &t->maps.vma[i];
 
-		/* the kernel's own areas never carry guard markers */
-		if (t->vmas[i].status & (DUMP_VMA_VSYSCALL | DUMP_VMA_VDSO | DUMP_VMA_VVAR))
+		/* the kernel's own areas never carry guard markers; the final
+		 * walk of a tracked task finds those of its VMAs with pages */
+		if (t->vmas[i].status & (DUMP_VMA_VSYSCALL | DUMP_VMA_VDSO | DUMP_VMA_VVAR) ||
+		    dump_track_final_covers(t, i))
 			continue;
 		err = mem_scan_guards(&sc, v->start, v->end, &t->guards);
 		if (err)

@@ -236,7 +236,7 @@ static int dump_pages_scan(struct dump_task *t, struct dump_scan *s)
 static int dump_pages_scan_tracked(struct dump_ctx *c, struct dump_task *t, struct dump_scan *s)
 {
 	struct mem_ranges copy = { 0 };
-	int err = dump_track_collect(c, t, false, &copy);
+	int err = dump_track_collect_final(c, t, &copy);
 
 	for (size_t i = 0; i < copy.nr && !err; i++) {
 		uint64_t a = copy.r[i].start;

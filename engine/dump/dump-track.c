@@ -15,6 +15,7 @@
 #include "blog.h"
 #include "dump.h"
 #include "inventory.pb-c.h"
+#include "page-chain.h"
 
 #define DUMP_PARENT_LINK "parent"
 
@@ -98,6 +99,30 @@ int dump_track_open_root(struct dump_ctx *c)
 	return c->predump ? track_begin_round(&c->root_trk) : 0;
 }
 
+/* The pages the parent chain holds for @t (entries of the parent's pagemap):
+ * only those may be left to it. 0, or -errno when it cannot be read. */
+static int dump_track_parent_has(struct dump_ctx *c, struct dump_task *t)
+{
+	const struct page_chain_entry *e;
+	struct page_chain *pc;
+	size_t nr;
+	int pfd, err;
+
+	pfd = openat(c->dir.dfd, DUMP_PARENT_LINK, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	err = page_chain_open(&pc, pfd, DUMP_PARENT_LINK, (unsigned long)t->pid);
+	close(pfd);
+	if (err)
+		return err;
+	e = page_chain_entries(pc, &nr);
+	for (size_t i = 0; i < nr && !err; i++)
+		if (e[i].flags & (PAGE_CHAIN_PE_PRESENT | PAGE_CHAIN_PE_PARENT))
+			err = mem_ranges_add(&t->parent_has, e[i].vaddr, e[i].nr_pages);
+	page_chain_close(pc);
+	return err;
+}
+
 int dump_track_open_task(struct dump_ctx *c, struct dump_task *t)
 {
 	int err;
@@ -126,6 +151,15 @@ int dump_track_open_task(struct dump_ctx *c, struct dump_task *t)
 		pr_warn("task %d started after its parent images were written: pid reused, "
 			"every page is saved", (int)t->pid);
 		t->relative = false;
+	}
+	if (t->relative) {
+		err = dump_track_parent_has(c, t);
+		if (err) {
+			pr_warn("task %d: the parent's pagemap cannot be read (%s): every page is saved",
+				(int)t->pid, strerror(-err));
+			mem_ranges_free(&t->parent_has);
+			t->relative = false;
+		}
 	}
 	pr_info("task %d: dirty tracking %s, %s", (int)t->pid, track_mode_name(t->trk.mode),
 		t->relative ? "pages unchanged since the parent are left to it" :
@@ -210,6 +244,68 @@ static int dump_track_append(struct mem_ranges *out, const struct mem_ranges *in
 	return 0;
 }
 
+/* @a and @b (both sorted), appended to @out. */
+static int dump_track_and(const struct mem_ranges *a, const struct mem_ranges *b,
+			  struct mem_ranges *out)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->nr && j < b->nr) {
+		uint64_t as = a->r[i].start, ae = as + a->r[i].nr_pages * MEM_PAGE_SIZE;
+		uint64_t bs = b->r[j].start, be = bs + b->r[j].nr_pages * MEM_PAGE_SIZE;
+		uint64_t s = as > bs ? as : bs, e = ae < be ? ae : be;
+
+		if (s < e) {
+			struct mem_range r = { s, (e - s) / MEM_PAGE_SIZE };
+			struct mem_ranges one = { &r, 1, 1, r.nr_pages };
+			int err = dump_track_append(out, &one);
+
+			if (err)
+				return err;
+		}
+		if (ae <= be)
+			i++;
+		else
+			j++;
+	}
+	return 0;
+}
+
+/*
+ * Of @present, the pages @unchanged names (both sorted) go to the parent
+ * where the parent chain holds them; every other page of @present is
+ * copied. A page can be unchanged and still missing from the parent: one
+ * the kernel populated on a read since (this kernel may have no shared zero
+ * page), or an image set that lost it. The parent is never named for it.
+ */
+static int dump_track_split(struct dump_task *t, const struct mem_ranges *present,
+			    const struct mem_ranges *unchanged, struct mem_ranges *copy)
+{
+	struct mem_ranges left = { 0 };
+	int err = dump_track_and(unchanged, &t->parent_has, &left);
+
+	if (!err)
+		err = dump_track_append(&t->parent, &left);
+	if (!err)
+		err = dump_track_minus(present, &left, copy);
+	mem_ranges_free(&left);
+	return err;
+}
+
+/* One tracked VMA of a task relative to its parent: what was not written
+ * goes to the parent where it can, the rest to @copy. */
+static int dump_track_relative(struct dump_task *t, const struct track_vma_scan *s,
+			       struct mem_ranges *copy)
+{
+	struct mem_ranges unchanged = { 0 };
+	int err = dump_track_minus(&s->present, &s->written, &unchanged);
+
+	if (!err)
+		err = dump_track_split(t, &s->present, &unchanged, copy);
+	mem_ranges_free(&unchanged);
+	return err;
+}
+
 /*
  * Collects every VMA with pages worth saving: @copy gets the pages to copy
  * (written ones, or all present ones without a usable parent), t->parent
@@ -241,9 +337,7 @@ int dump_track_collect(struct dump_ctx *c, struct dump_task *t, bool reprotect,
 
 			err = dump_track_append(&t->untracked, &one);
 		} else if (t->relative && s.tracked) {
-			err = dump_track_append(copy, &s.written);
-			if (!err)
-				err = dump_track_minus(&s.present, &s.written, &t->parent);
+			err = dump_track_relative(t, &s, copy);
 		} else {
 			err = dump_track_append(copy, &s.present);
 		}
@@ -251,6 +345,71 @@ int dump_track_collect(struct dump_ctx *c, struct dump_task *t, bool reprotect,
 	}
 	if (!err && reprotect)
 		err = track_sd_reset(&t->trk);
+	c->stats.pages_skipped_parent += t->parent.pages;
+	return err;
+}
+
+bool dump_track_final_covers(const struct dump_task *t, size_t i)
+{
+	return t->relative && t->vmas[i].dump_pages &&
+	       !(t->vmas[i].status & (DUMP_VMA_VSYSCALL | DUMP_VMA_VDSO | DUMP_VMA_VVAR));
+}
+
+static int dump_guard_cmp(const void *a, const void *b)
+{
+	const struct mem_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The final dump's collection, the task frozen: @copy gets the written pages,
+ * t->parent the present ones left to the parent, t->guards the guard pages
+ * of these VMAs (dump_guards_collect left them out). One walk per VMA where
+ * the kernel allows; a VMA without tracking is copied whole.
+ */
+int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy)
+{
+	struct mem_scanner sc;
+	bool sc_open = false;
+	size_t guards_before = t->guards.nr;
+	int err = 0;
+
+	for (size_t i = 0; i < t->maps.nr && !err; i++) {
+		const struct proc_vma *v = &t->maps.vma[i];
+		struct track_vma_scan s;
+
+		if (!dump_track_final_covers(t, i))
+			continue;
+		t->pages_scanned += (v->end - v->start) / MEM_PAGE_SIZE;
+		err = track_collect_final(&t->trk, v->start, v->end,
+					  t->vmas[i].file_skip ? MEM_SCAN_SKIP_FILE : 0, &s);
+		if (err)
+			break;
+		if (s.tracked) {
+			err = dump_track_relative(t, &s, copy);
+		} else {
+			err = dump_track_append(copy, &s.present);
+		}
+		if (!err && s.guards_scanned) {
+			err = dump_track_append(&t->guards, &s.guards);
+		} else if (!err) {
+			if (!sc_open)
+				err = mem_scanner_open(&sc, t->pid, 0);
+			sc_open = !err;
+			if (!err)
+				err = mem_scan_guards(&sc, v->start, v->end, &t->guards);
+		}
+		track_vma_scan_free(&s);
+	}
+	if (sc_open)
+		mem_scanner_close(&sc);
+	/* the other VMAs' guards came first: keep the list in address order */
+	if (!err && t->guards.nr > guards_before && guards_before)
+		qsort(t->guards.r, t->guards.nr, sizeof(t->guards.r[0]), dump_guard_cmp);
+	if (!err && t->guards.nr > guards_before)
+		pr_info("task %d: %llu guard pages in %zu ranges", (int)t->pid,
+			(unsigned long long)t->guards.pages, t->guards.nr);
 	c->stats.pages_skipped_parent += t->parent.pages;
 	return err;
 }
@@ -324,12 +483,7 @@ int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *
 			if (!err)
 				err = dump_track_minus(&keep, &s.written, &left);
 			if (!err)
-				err = dump_track_append(&t->parent, &left);
-			keep.nr = keep.pages = 0;
-			if (!err)
-				err = dump_track_minus(&s.present, &left, &keep);
-			if (!err)
-				err = dump_track_append(copy, &keep);
+				err = dump_track_split(t, &s.present, &left, copy);
 		}
 		track_vma_scan_free(&s);
 	}

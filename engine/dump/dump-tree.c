@@ -199,6 +199,7 @@ static void dump_task_free(struct dump_task *t)
 	free(t->shared_pending);
 	free(t->runs);
 	mem_ranges_free(&t->parent);
+	mem_ranges_free(&t->parent_has);
 	mem_ranges_free(&t->guards);
 	mem_ranges_free(&t->untracked);
 	mem_ranges_free(&t->written_frozen);

@@ -130,6 +130,7 @@ struct dump_task {
 	bool relative;			/* written sets are relative to the parent */
 	bool uffd_ours;			/* "uw" VmFlags are our registration */
 	struct mem_ranges parent;	/* pages left to the parent (PE_PARENT) */
+	struct mem_ranges parent_has;	/* pages the parent chain holds (relative) */
 	struct mem_ranges guards;	/* guard-region pages (guards-PID.img) */
 	struct mem_ranges untracked;	/* whole VMAs to start tracking (pre-dump) */
 	struct mem_ranges written_frozen; /* pre-dump: written, just re-protected */
@@ -270,6 +271,10 @@ void dump_track_classify(struct dump_task *t);
 int dump_track_collect(struct dump_ctx *c, struct dump_task *t, bool reprotect,
 		       struct mem_ranges *copy);
 int dump_track_reprotect(struct dump_ctx *c, struct dump_task *t);
+/* The final dump of a task relative to its parent: VMA @i is collected by
+ * dump_track_collect_final, guard pages included. */
+bool dump_track_final_covers(const struct dump_task *t, size_t i);
+int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy);
 int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy);
 int dump_track_finish(struct dump_ctx *c, bool ok);
 

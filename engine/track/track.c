@@ -57,7 +57,52 @@ void track_vma_scan_free(struct track_vma_scan *s)
 {
 	mem_ranges_free(&s->present);
 	mem_ranges_free(&s->written);
+	mem_ranges_free(&s->guards);
 	s->tracked = false;
+	s->guards_scanned = false;
+}
+
+/*
+ * The pagemap entry (swap bit and swap entry) of a uffd-wp marker on this
+ * kernel, learnt once on a page of our own: protecting a page never
+ * populated leaves one. 0 when none shows.
+ */
+static uint64_t track_marker_entry(void)
+{
+	static uint64_t marker;
+	static bool probed;
+	struct uffdio_api api = { .api = UFFD_API, .features = TRACK_UFFD_FEATURES };
+	long ps = sysconf(_SC_PAGESIZE);
+	uint64_t e = 0;
+	int uffd, pm;
+	char *m;
+
+	if (probed)
+		return marker;
+	probed = true;
+	m = mmap(NULL, (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return 0;
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (uffd >= 0 && !ioctl(uffd, UFFDIO_API, &api)) {
+		struct uffdio_register reg = { .range = { (uintptr_t)m, (uint64_t)ps },
+					       .mode = UFFDIO_REGISTER_MODE_WP };
+		struct uffdio_writeprotect wp = { .range = reg.range,
+						  .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+
+		pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		if (pm >= 0 && !ioctl(uffd, UFFDIO_REGISTER, &reg) &&
+		    !ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) &&
+		    pread(pm, &e, sizeof(e), (off_t)((uintptr_t)m / (uint64_t)ps * 8)) == sizeof(e) &&
+		    (e & (PM_ENTRY_SWAP | PM_ENTRY_PRESENT)) == PM_ENTRY_SWAP)
+			marker = e & (PM_ENTRY_SWAP | PM_PFN_MASK);
+		if (pm >= 0)
+			close(pm);
+	}
+	if (uffd >= 0)
+		close(uffd);
+	munmap(m, (size_t)ps);
+	return marker;
 }
 
 int track_open(struct track_ctx *t, pid_t pid, enum track_mode mode)
@@ -104,6 +149,7 @@ int track_open(struct track_ctx *t, pid_t pid, enum track_mode mode)
 		return -ENOMEM;
 	if (mode != TRACK_UFFD_WP)
 		return 0;
+	t->marker = track_marker_entry();
 	t->keeper = track_keeper_connect(pid, t->start_time);
 	if (t->keeper < 0) {
 		t->keeper = -1;
@@ -203,15 +249,61 @@ int track_create(struct track_ctx *t, struct infect_ctx *ic)
 	return err;
 }
 
-/* A region of a written-pages scan: present, and written too if marked so. */
+/*
+ * [@start, @end), reported swapped and not written: adds to @out->present
+ * the pages that hold something, reading their pagemap entries to leave
+ * out the markers. Without a known marker every page counts.
+ */
+static int track_swapped(struct track_ctx *t, uint64_t start, uint64_t end,
+			 struct mem_ranges *present)
+{
+	uint64_t pm[512];
+
+	if (!t->marker)
+		return mem_ranges_add(present, start, (end - start) / MEM_PAGE_SIZE);
+	while (start < end) {
+		uint64_t pages = (end - start) / MEM_PAGE_SIZE;
+		ssize_t n;
+
+		if (pages > sizeof(pm) / sizeof(pm[0]))
+			pages = sizeof(pm) / sizeof(pm[0]);
+		n = pread(t->pagemap_fd, pm, pages * 8, (off_t)(start / MEM_PAGE_SIZE * 8));
+		if (n <= 0 || n % 8)
+			return n < 0 ? -errno : -EIO;
+		for (size_t i = 0; i < (size_t)n / 8; i++) {
+			int err;
+
+			if (!(pm[i] & PM_ENTRY_PRESENT) &&
+			    (pm[i] & (PM_ENTRY_SWAP | PM_PFN_MASK)) == t->marker)
+				continue;
+			err = mem_ranges_add(present, start + i * MEM_PAGE_SIZE, 1);
+			if (err)
+				return err;
+		}
+		start += (uint64_t)n / 8 * MEM_PAGE_SIZE;
+	}
+	return 0;
+}
+
+/* What a present-pages walk classifies. */
+struct track_present {
+	struct track_ctx *t;
+	struct track_vma_scan *out;
+};
+
+/* A region of a present-pages walk: present (or swapped), and written too
+ * if marked so; swapped, unwritten ones may be markers. */
 static int track_scan_region(const struct page_region *r, void *arg)
 {
-	struct track_vma_scan *out = arg;
-	uint64_t pages = (r->end - r->start) / MEM_PAGE_SIZE;
-	int err = mem_ranges_add(&out->present, r->start, pages);
+	struct track_present *p = arg;
+	uint64_t cat = r->categories, pages = (r->end - r->start) / MEM_PAGE_SIZE;
+	int err;
 
-	if (!err && (r->categories & PAGE_IS_WRITTEN))
-		err = mem_ranges_add(&out->written, r->start, pages);
+	if (!(cat & (PAGE_IS_PRESENT | PAGE_IS_WRITTEN)))
+		return track_swapped(p->t, r->start, r->end, &p->out->present);
+	err = mem_ranges_add(&p->out->present, r->start, pages);
+	if (!err && (cat & PAGE_IS_WRITTEN))
+		err = mem_ranges_add(&p->out->written, r->start, pages);
 	return err;
 }
 
@@ -220,6 +312,7 @@ static int track_scan_region(const struct page_region *r, void *arg)
 static int track_scan(struct track_ctx *t, uint64_t start, uint64_t end, unsigned int flags,
 		      uint64_t sflags, struct track_vma_scan *out)
 {
+	struct track_present p = { t, out };
 	struct pm_scan_arg a = {
 		.size = sizeof(a),
 		.flags = sflags,
@@ -228,14 +321,14 @@ static int track_scan(struct track_ctx *t, uint64_t start, uint64_t end, unsigne
 		.category_inverted = PAGE_IS_PFNZERO,
 		.category_mask = PAGE_IS_PFNZERO,
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.return_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PRESENT,
 	};
 
 	if (flags & MEM_SCAN_SKIP_FILE) {
 		a.category_inverted |= PAGE_IS_FILE;
 		a.category_mask |= PAGE_IS_FILE;
 	}
-	return mem_pagemap_walk(t->pagemap_fd, &a, start, end, track_scan_region, out, NULL);
+	return mem_pagemap_walk(t->pagemap_fd, &a, start, end, track_scan_region, &p, NULL);
 }
 
 /* Present pages only, everything written: the untracked case. */
@@ -322,6 +415,91 @@ int track_collect(struct track_ctx *t, uint64_t start, uint64_t end,
 	}
 	if (err)
 		pr_err("task %d: PAGEMAP_SCAN (written pages) of %#llx-%#llx: %s", (int)t->pid,
+		       (unsigned long long)start, (unsigned long long)end, strerror(-err));
+	return err;
+}
+
+/* What the final walk classifies, in address order. */
+struct track_final {
+	struct track_ctx *t;
+	struct track_vma_scan *out;
+	uint64_t cursor;		/* classified up to here */
+	bool skip_file;
+};
+
+/* [cursor, @to) did not come back from the walk: present, not written, not
+ * the zero page, no guard (nor a file page, where those are left out). */
+static int track_final_unchanged(struct track_final *f, uint64_t to)
+{
+	uint64_t from = f->cursor;
+
+	if (to <= from)
+		return 0;
+	f->cursor = to;
+	return mem_ranges_add(&f->out->present, from, (to - from) / MEM_PAGE_SIZE);
+}
+
+static int track_final_region(const struct page_region *r, void *arg)
+{
+	struct track_final *f = arg;
+	uint64_t cat = r->categories, pages = (r->end - r->start) / MEM_PAGE_SIZE;
+	int err = track_final_unchanged(f, r->start);
+
+	f->cursor = r->end;
+	if (err)
+		return err;
+	/* a guard marker also reads as swapped: it goes first */
+	if (cat & PAGE_IS_GUARD)
+		return mem_ranges_add(&f->out->guards, r->start, pages);
+	if ((cat & PAGE_IS_PFNZERO) || ((cat & PAGE_IS_FILE) && f->skip_file))
+		return 0;
+	if (!(cat & (PAGE_IS_PRESENT | PAGE_IS_SWAPPED)))
+		return 0;	/* nothing mapped: reads as zeros */
+	if (!(cat & (PAGE_IS_PRESENT | PAGE_IS_WRITTEN)))
+		return track_swapped(f->t, r->start, r->end, &f->out->present);
+	err = mem_ranges_add(&f->out->present, r->start, pages);
+	if (!err && (cat & PAGE_IS_WRITTEN))
+		err = mem_ranges_add(&f->out->written, r->start, pages);
+	return err;
+}
+
+int track_collect_final(struct track_ctx *t, uint64_t start, uint64_t end,
+			unsigned int flags, struct track_vma_scan *out)
+{
+	bool skip_file = flags & MEM_SCAN_SKIP_FILE;
+	uint64_t any = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | PAGE_IS_GUARD | PAGE_IS_PRESENT |
+		       (skip_file ? PAGE_IS_FILE : 0);
+	/* PRESENT inverted: "any of" then also takes every page not present */
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = PM_SCAN_CHECK_WPASYNC,
+		.vec = (uint64_t)(uintptr_t)t->vec,
+		.vec_len = t->vec_len,
+		.category_inverted = PAGE_IS_PRESENT,
+		.category_anyof_mask = any,
+		.return_mask = any | PAGE_IS_SWAPPED,
+	};
+	struct track_final f = { .t = t, .out = out, .cursor = start, .skip_file = skip_file };
+	bool ioctl_failed = false;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((start | end) & (MEM_PAGE_SIZE - 1) || start > end)
+		return -EINVAL;
+	if (t->mode != TRACK_UFFD_WP || t->uffd < 0)
+		return track_collect(t, start, end, flags, false, out);
+	out->tracked = out->guards_scanned = true;
+	err = mem_pagemap_walk(t->pagemap_fd, &a, start, end, track_final_region, &f,
+			       &ioctl_failed);
+	if (!err)
+		err = track_final_unchanged(&f, end);
+	if (err && ioctl_failed && (err == -EPERM || err == -EINVAL)) {
+		/* not registered, or no PAGE_IS_GUARD in this kernel's walk */
+		track_vma_scan_free(out);
+		return track_collect(t, start, end, flags, false, out);
+	}
+	if (err)
+		pr_err("task %d: PAGEMAP_SCAN (final) of %#llx-%#llx: %s", (int)t->pid,
 		       (unsigned long long)start, (unsigned long long)end, strerror(-err));
 	return err;
 }

@@ -56,14 +56,20 @@ struct track_ctx {
 	void *vec;		/* PAGEMAP_SCAN regions */
 	size_t vec_len;
 	uint64_t zero_pfn;	/* soft-dirty mode: pages to leave out */
+	uint64_t marker;	/* uffd-wp mode: pagemap entry of a marker (0: unknown) */
 	const char *keeper_exe;	/* binary that runs the keeper (default: ourselves) */
 };
 
-/* The ranges of one VMA worth saving, and which of them were written. */
+/* The ranges of one VMA worth saving, and which of them were written.
+ * In uffd-wp mode a page never populated (or emptied) since it was
+ * protected carries a marker the walks report as swapped: such pages hold
+ * nothing and are left out of present, as the zero page is. */
 struct track_vma_scan {
 	struct mem_ranges present;	/* present or swapped, not the zero page */
 	struct mem_ranges written;	/* subset of present written since the last round */
+	struct mem_ranges guards;	/* track_collect_final: guard pages (not in present) */
 	bool tracked;			/* false: not covered, all of present counts as written */
+	bool guards_scanned;		/* guards holds every guard page of the range */
 };
 
 /* The mode this kernel gives (probes on a scratch mapping of our own). */
@@ -103,7 +109,18 @@ int track_collect(struct track_ctx *t, uint64_t start, uint64_t end,
 		  unsigned int flags, bool reprotect, struct track_vma_scan *out);
 
 /*
- * The frozen half of a round (uffd-wp mode): appends to @written the pages
+ * The final dump's collection, the task stopped: what track_collect gives
+ * without re-protecting, plus the guard pages, in one walk that returns
+ * only what is not plain present memory (written, zero, guard, not present)
+ * and takes everything else as present and unchanged. Falls back to
+ * track_collect (guards_scanned false) for a VMA that is not tracked, in
+ * the other modes, and on a kernel whose walk cannot report guards.
+ */
+int track_collect_final(struct track_ctx *t, uint64_t start, uint64_t end,
+			unsigned int flags, struct track_vma_scan *out);
+
+/*
+ * A pre-dump's re-protecting walk (uffd-wp mode): appends to @written the pages
  * of [@start, @end) written since the last round and write-protects them
  * again, in one walk on the kernel's fast path (written pages only, zero
  * and file pages included). *@tracked is false (and nothing is appended)

@@ -1,6 +1,7 @@
 /* crrun-tree — driver steps for scenarios with process trees:
  *   images        the newest image dir passes `crisp-img check`, and crit
- *                 decodes every protobuf image in it (pages-*.img are raw)
+ *                 decodes every CRIU image in it (pages-*.img are raw,
+ *                 guards-*.img crisp's own)
  *   squat FILE    a task of the driver's takes the PID written in the work
  *                 dir's FILE (clone3 with set_tid), so a restore must fail
  *   unsquat       those tasks go again
@@ -59,7 +60,10 @@ int step_images(struct run *r)
 	while (!ret && (de = readdir(d))) {
 		size_t len = strlen(de->d_name);
 
-		if (len < 5 || strcmp(de->d_name + len - 4, ".img") || !strncmp(de->d_name, "pages-", 6))
+		/* raw pages, and crisp's own kind (proto/EXTENSIONS.md), which
+		 * crit does not know: crisp-img check covered them */
+		if (len < 5 || strcmp(de->d_name + len - 4, ".img") || !strncmp(de->d_name, "pages-", 6) ||
+		    !strncmp(de->d_name, "guards-", 7))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		ret = images_run(r, (char *[]){ (char *)r->crit, "decode", "--pretty", "-i", path, NULL },
