@@ -51,7 +51,7 @@ static int dump_core_remote(struct dump_task *t, struct dump_thread *th, bool le
 	long ret;
 	int err, err2;
 
-	err = infect_start(&ic, t->pid, th->tid, COLLECT_SCRATCH_SIZE, 0);
+	err = infect_start(&ic, t->pid, th->tid, collect_scratch_size(t->ptimer_ids.nr), 0);
 	if (err) {
 		pr_err("thread %d: cannot run remote calls in it: %s", (int)th->tid, strerror(-err));
 		return err;
