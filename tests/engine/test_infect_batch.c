@@ -6,7 +6,8 @@
  * and after poked code; a second batch runs in the other thread. The
  * results are right and both threads' registers, the memory map, the signal
  * masks and the pending signals are as before; the child checks from
- * inside that it runs on unchanged. */
+ * inside that it runs on unchanged. A batch cut short by a stop signal or
+ * by the task's exit fails cleanly. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -44,8 +45,10 @@
 struct shared {
 	volatile int ready, verify, verdict;	/* verdict: 1 ok, -line of failure */
 	volatile int mdwe;			/* 1 set, -errno refused */
+	volatile int single;			/* no second thread */
 	volatile long counter, counter2;
 	volatile pid_t tid2;
+	stack_t ss2;				/* the second thread's altstack */
 	char why[128];
 };
 
@@ -71,6 +74,7 @@ static void *second_thread(void *arg)
 {
 	struct shared *sh = arg;
 
+	sigaltstack(NULL, &sh->ss2);	/* none, or the sanitizer's */
 	sh->tid2 = (pid_t)syscall(SYS_gettid);
 	while (!sh->verify) {
 		nap();
@@ -97,7 +101,9 @@ static int child_main(void *arg)
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	if (sh->mdwe)
 		sh->mdwe = prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) ? -errno : 1;
-	if (pthread_create(&th, NULL, second_thread, sh))
+	if (sh->single)
+		sh->tid2 = -1;
+	else if (pthread_create(&th, NULL, second_thread, sh))
 		return 3;
 	raise(SIGUSR2);		/* pending in this thread while we work */
 	while (!sh->tid2)
@@ -108,7 +114,8 @@ static int child_main(void *arg)
 		nap();
 		sh->counter++;
 	}
-	pthread_join(th, NULL);
+	if (!sh->single)
+		pthread_join(th, NULL);
 	sigaction(SIGUSR1, NULL, &got);
 	CHILD_CHECK(got.sa_sigaction == on_usr1);
 	CHILD_CHECK((got.sa_flags & (SA_SIGINFO | SA_RESTART)) == (SA_SIGINFO | SA_RESTART));
@@ -250,8 +257,9 @@ static void batch_full(struct infect_ctx *c)
 }
 
 /* The second thread, sharing the leader's scratch and code. */
-static void batch_sibling(struct infect_ctx *c, pid_t tid2, bool blob)
+static void batch_sibling(struct infect_ctx *c, const struct shared *sh, bool blob)
 {
+	pid_t tid2 = sh->tid2;
 	struct infect_ctx s;
 	struct infect_batch b;
 	stack_t *ss;
@@ -267,7 +275,8 @@ static void batch_sibling(struct infect_ctx *c, pid_t tid2, bool blob)
 	CHECK_INT(infect_batch_run(&b), 0);
 	CHECK_INT(infect_batch_ret(&b, i_tid), tid2);
 	CHECK_INT(infect_batch_ret(&b, i_ss), 0);
-	CHECK(ss && ss->ss_flags == SS_DISABLE);
+	CHECK(ss && ss->ss_sp == sh->ss2.ss_sp && ss->ss_size == sh->ss2.ss_size &&
+	      ss->ss_flags == sh->ss2.ss_flags);
 	CHECK_INT(s.nr_stops, blob ? 1 : 2);
 	infect_batch_free(&b);
 	CHECK_INT(infect_stop(&s), 0);
@@ -311,7 +320,7 @@ static void test_batch(unsigned int mode)
 	if (c.poked)
 		memcpy(&code_before, &c.poke_orig, sizeof(code_before));
 	/* the sibling first: the leader's batch needs the scratch it shares */
-	batch_sibling(&c, sh->tid2, blob);
+	batch_sibling(&c, sh, blob);
 	batch_leader(&c, pid, blob);
 	if (!mode)
 		batch_full(&c);
@@ -341,6 +350,65 @@ out:
 	munmap(sh, sizeof(*sh));
 }
 
+/* A batch stopped short: the thread gets a SIGSTOP in the middle (-EIO),
+ * or the task exits (-ESRCH). */
+static void test_batch_fails(unsigned int flags, bool die)
+{
+	struct shared *sh = scratch_shared(sizeof(*sh));
+	struct freeze_tree t;
+	struct thread_state lead;
+	struct infect_batch b;
+	struct infect_ctx c;
+	char *maps_before = NULL, *maps_after;
+	pid_t pid;
+	int status;
+
+	printf("mode: %s, %s\n", flags & INFECT_BATCH_BY_CALL ? "by-call" : "blob",
+	       die ? "the task exits in the batch" : "a SIGSTOP in the batch");
+	sh->single = die;
+	pid = scratch_fork(child_main, sh);
+	while (!sh->ready)
+		nap();
+	CHECK_INT(freeze_tree(&t, pid, 5000), 0);
+	if (!die) {
+		thread_state_get(pid, &lead);
+		maps_before = maps_text(pid);
+	}
+	CHECK_INT(infect_start(&c, pid, pid, SCRATCH_SIZE, INFECT_BATCH | flags), 0);
+	CHECK_INT(infect_batch_init(&b, &c), 0);
+	infect_batch_add(&b, SYS_getpid, (uint64_t[6]){ 0 });
+	if (die)
+		infect_batch_add(&b, SYS_exit_group, (uint64_t[6]){ 7 });
+	else
+		infect_batch_add(&b, SYS_tgkill, (uint64_t[6]){ (uint64_t)pid, (uint64_t)pid, SIGSTOP });
+	infect_batch_add(&b, SYS_getppid, (uint64_t[6]){ 0 });
+	CHECK_INT(infect_batch_run(&b), die ? -ESRCH : -EIO);
+	infect_batch_free(&b);
+	if (die) {
+		/* gone, and reaped by the wait that saw it go */
+		CHECK(infect_stop(&c) < 0);
+		CHECK(kill(pid, 0) < 0 && errno == ESRCH);
+		freeze_tree_free(&t);
+		munmap(sh, sizeof(*sh));
+		return;
+	}
+	/* the SIGSTOP is dropped; the thread is put back as it was */
+	CHECK_INT(infect_stop(&c), 0);
+	thread_state_same(pid, &lead);
+	maps_after = maps_text(pid);
+	CHECK(maps_before && maps_after && strcmp(maps_before, maps_after) == 0);
+	free(maps_before);
+	free(maps_after);
+	CHECK_INT(freeze_release(&t, FREEZE_RESUME), 0);
+	freeze_tree_free(&t);
+	CHECK(moves(&sh->counter) && moves(&sh->counter2));
+	sh->verify = 1;
+	CHECK_INT(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	UNIT_RECORD(sh->verdict == 1, "child verdict %d: %s", sh->verdict, sh->why);
+	munmap(sh, sizeof(*sh));
+}
+
 int main(void)
 {
 	scratch_init();
@@ -349,6 +417,10 @@ int main(void)
 	test_batch(INFECT_FORCE_POKE);
 	test_batch(INFECT_FORCE_POKE | INFECT_BATCH_BY_CALL);
 	test_batch(MODE_MDWE);
+	test_batch_fails(0, false);
+	test_batch_fails(INFECT_BATCH_BY_CALL, false);
+	test_batch_fails(0, true);
+	test_batch_fails(INFECT_BATCH_BY_CALL, true);
 	scratch_cleanup();
 	return unit_summary("infect-batch");
 }
