@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -42,56 +41,87 @@ static int dump_core_pending(pid_t tid, bool shared, siginfo_t **out, size_t *nr
 	return 0;
 }
 
-/* What the thread itself must tell: sigaltstack, clear_child_tid, pdeath
- * signal (and for the leader the task-wide collectors). */
-static int dump_core_remote(struct dump_task *t, struct dump_thread *th, bool leader)
+/* Queues what thread @th itself must tell (sigaltstack, clear_child_tid,
+ * pdeath signal; for the leader also the task-wide state) in one batch and
+ * runs it in @ic's thread. */
+static int dump_core_batch(struct dump_task *t, struct dump_thread *th, struct infect_ctx *ic,
+			   bool leader)
 {
-	struct infect_ctx ic;
-	uint64_t a[6] = { PR_GET_TID_ADDRESS, 0, 0, 0, 0, 0 };
-	long ret;
-	int err, err2;
+	struct collect_batch cb;
+	int err = collect_batch_init(&cb, ic);
 
-	err = infect_start(&ic, t->pid, th->tid, COLLECT_SCRATCH_SIZE, 0);
 	if (err) {
-		pr_err("thread %d: cannot run remote calls in it: %s", (int)th->tid, strerror(-err));
+		pr_err("thread %d: no batch of remote calls: %s", (int)th->tid, strerror(-err));
 		return err;
 	}
-	err = collect_sigaltstack(&ic, &th->sas);
-	if (!err) {
-		a[1] = ic.scratch;
-		err = infect_syscall(&ic, SYS_prctl, a, &ret);
-		if (!err && ret < 0)
-			err = (int)ret;
-		if (!err)
-			err = infect_scratch_read(&ic, 0, &th->clear_tid, sizeof(th->clear_tid));
-		if (err)
-			pr_err("thread %d: prctl(PR_GET_TID_ADDRESS): %s", (int)th->tid, strerror(-err));
-	}
+	err = collect_sigaltstack_add(&cb, &th->sas);
+	if (!err)
+		err = collect_tid_address_add(&cb, &th->clear_tid);
 	if (!err && leader) {
-		err = collect_sigactions(&ic, t->act);
+		err = collect_sigactions_add(&cb, t->act);
 		if (!err)
-			err = collect_itimers(&ic, t->itimers);
+			err = collect_itimers_add(&cb, t->itimers);
 		if (!err)
-			err = collect_prctl(&ic, &t->prctl);
+			err = collect_prctl_add(&cb, &t->prctl);
 		if (!err && t->ptimer_ids.nr) {
 			t->ptimers = calloc(t->ptimer_ids.nr, sizeof(*t->ptimers));
-			err = t->ptimers ? collect_posix_timers(&ic, &t->ptimer_ids, t->ptimers) : -ENOMEM;
+			err = t->ptimers ? collect_posix_timers_add(&cb, &t->ptimer_ids, t->ptimers)
+					 : -ENOMEM;
 		}
-		th->pdeath = t->prctl.pdeathsig;
 	} else if (!err) {
-		uint64_t p[6] = { PR_GET_PDEATHSIG, ic.scratch, 0, 0, 0, 0 };
-		int sig = 0;
-
-		err = infect_syscall(&ic, SYS_prctl, p, &ret);
-		if (!err && ret < 0)
-			err = (int)ret;
-		if (!err)
-			err = infect_scratch_read(&ic, 0, &sig, sizeof(sig));
-		th->pdeath = sig;
+		err = collect_pdeathsig_add(&cb, &th->pdeath);
 	}
-	err2 = infect_stop(&ic);
+	if (!err)
+		err = collect_batch_run(&cb);
+	collect_batch_free(&cb);
+	if (!err && leader)
+		th->pdeath = t->prctl.pdeathsig;
+	if (err)
+		pr_err("thread %d: remote calls failed: %s", (int)th->tid, strerror(-err));
+	return err;
+}
+
+/* Every thread's remote calls: one scratch mapping for the task, mapped
+ * and unmapped by the leader, and one batch (a single ptrace stop where
+ * the scratch can be executable) per thread. */
+static int dump_core_remote(struct dump_task *t)
+{
+	struct infect_ctx lead;
+	size_t scratch = collect_scratch_size(t->ptimer_ids.nr);
+	int err, err2;
+
+	err = infect_start(&lead, t->pid, t->th[0].tid, scratch, INFECT_BATCH);
+	if (err) {
+		pr_err("thread %d: cannot run remote calls in it: %s", (int)t->th[0].tid,
+		       strerror(-err));
+		return err;
+	}
+	err = dump_core_batch(t, &t->th[0], &lead, true);
+	for (size_t i = 1; i < t->nr_th && !err; i++) {
+		struct infect_ctx ic;
+
+		err = infect_start_sibling(&ic, &lead, t->th[i].tid);
+		if (err) {
+			pr_err("thread %d: cannot run remote calls in it: %s", (int)t->th[i].tid,
+			       strerror(-err));
+			break;
+		}
+		err = dump_core_batch(t, &t->th[i], &ic, false);
+		err2 = infect_stop(&ic);
+		if (err2)
+			pr_err("thread %d: restoring it after remote calls: %s", (int)t->th[i].tid,
+			       strerror(-err2));
+		lead.nr_calls += ic.nr_calls;
+		lead.nr_stops += ic.nr_stops;
+		if (!err)
+			err = err2;
+	}
+	err2 = infect_stop(&lead);
 	if (err2)
-		pr_err("thread %d: restoring it after remote calls: %s", (int)th->tid, strerror(-err2));
+		pr_err("thread %d: restoring it after remote calls: %s", (int)t->th[0].tid,
+		       strerror(-err2));
+	pr_debug("task %d: %lu remote syscalls in %lu ptrace stops (%zu threads)", (int)t->pid,
+		 lead.nr_calls, lead.nr_stops, t->nr_th);
 	return err ? err : err2;
 }
 
@@ -113,7 +143,9 @@ static void dump_core_rseq(pid_t pid, struct dump_thread *th)
 		th->rseq_cs = 0;
 }
 
-static int dump_core_thread(struct dump_task *t, struct dump_thread *th, bool leader)
+/* What ptrace and /proc tell of thread @th; no remote call (those come
+ * after every thread's registers and mask are read). */
+static int dump_core_thread(struct dump_task *t, struct dump_thread *th)
 {
 	struct sched_param sp;
 	struct proc_stat st;
@@ -165,7 +197,7 @@ static int dump_core_thread(struct dump_task *t, struct dump_thread *th, bool le
 		return err;
 	}
 	snprintf(th->comm, sizeof(th->comm), "%s", st.comm);
-	return dump_core_remote(t, th, leader);
+	return 0;
 }
 
 static int dump_core_read_int(pid_t pid, const char *name, long long *val)
@@ -214,11 +246,12 @@ int dump_core_collect(struct dump_ctx *c, struct dump_task *t)
 		if (ft->threads.pid[i] != t->pid)
 			t->th[t->nr_th++].tid = ft->threads.pid[i];
 	for (size_t i = 0; i < t->nr_th; i++) {
-		err = dump_core_thread(t, &t->th[i], i == 0);
+		err = dump_core_thread(t, &t->th[i]);
 		if (err)
 			return err;
 	}
-	return dump_core_pending(t->pid, true, &t->shared_pending, &t->nr_shared);
+	err = dump_core_pending(t->pid, true, &t->shared_pending, &t->nr_shared);
+	return err ? err : dump_core_remote(t);
 }
 
 /* ---- encoding ------------------------------------------------------------ */

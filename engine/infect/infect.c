@@ -80,10 +80,10 @@ static int infect_poke_code(struct infect_ctx *c, const struct proc_maps *m)
 	return -ENOENT;
 }
 
-/* Resumes the thread over one syscall and waits for the trap after it. */
-static int infect_run(struct infect_ctx *c)
+/* Resumes the thread (@req: PTRACE_SINGLESTEP or PTRACE_CONT) and waits
+ * until it stops with SIGTRAP. */
+static int infect_resume_wait(struct infect_ctx *c, int req)
 {
-	int req = c->poked ? PTRACE_CONT : PTRACE_SINGLESTEP;
 	int status;
 
 	for (;;) {
@@ -118,6 +118,26 @@ static int infect_run(struct infect_ctx *c)
 	}
 }
 
+int infect_run_to_trap(struct infect_ctx *c, struct user_regs_struct *r,
+		       bool step, uint64_t trap_ip)
+{
+	int err = regs_set_gpr(c->tid, r);
+
+	if (!err)
+		err = infect_resume_wait(c, step ? PTRACE_SINGLESTEP : PTRACE_CONT);
+	if (!err)
+		err = regs_get_gpr(c->tid, r);
+	if (err)
+		return err;
+	c->nr_stops++;
+	if (r->rip != trap_ip) {
+		pr_err("task %d: thread %d stopped at %#llx, not at %#llx", c->pid, c->tid,
+		       r->rip, (unsigned long long)trap_ip);
+		return -EIO;
+	}
+	return 0;
+}
+
 int infect_syscall(struct infect_ctx *c, long nr, const uint64_t args[6],
 		   long *ret)
 {
@@ -134,17 +154,10 @@ int infect_syscall(struct infect_ctx *c, long nr, const uint64_t args[6],
 	r.rip = c->syscall_ip;
 	/* not in a syscall: the kernel must not restart the interrupted one */
 	r.orig_rax = (unsigned long long)-1;
-	err = regs_set_gpr(c->tid, &r);
-	if (!err)
-		err = infect_run(c);
-	if (!err)
-		err = regs_get_gpr(c->tid, &r);
-	if (err)
+	err = infect_run_to_trap(c, &r, !c->poked, c->syscall_ip + (c->poked ? 3 : 2));
+	if (err) {
+		pr_err("task %d: remote syscall %ld did not complete", c->pid, nr);
 		return err;
-	if (r.rip != c->syscall_ip + (c->poked ? 3 : 2)) {
-		pr_err("task %d: remote syscall %ld stopped at %#llx, not after %#llx",
-		       c->pid, nr, r.rip, (unsigned long long)c->syscall_ip);
-		return -EIO;
 	}
 	*ret = (long)r.rax;
 	c->nr_calls++;
@@ -152,25 +165,84 @@ int infect_syscall(struct infect_ctx *c, long nr, const uint64_t args[6],
 	return 0;
 }
 
+/* Saves the thread's registers and mask, then blocks every signal: no
+ * handler may run in the middle of our calls. */
+static int infect_grab_thread(struct infect_ctx *c)
+{
+	int err = regs_get_gpr(c->tid, &c->saved);
+
+	if (err)
+		return err;
+	if (ptrace(PTRACE_GETSIGMASK, c->tid, (void *)sizeof(uint64_t), &c->saved_sigmask)) {
+		err = -errno;
+		pr_perror("task %d: PTRACE_GETSIGMASK of thread %d", c->pid, c->tid);
+		return err;
+	}
+	return 0;
+}
+
+static int infect_block_signals(struct infect_ctx *c)
+{
+	uint64_t all = ~0ULL;
+
+	if (ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof(all), &all)) {
+		int err = -errno;
+
+		pr_perror("task %d: PTRACE_SETSIGMASK of thread %d", c->pid, c->tid);
+		return err;
+	}
+	return 0;
+}
+
+/* mmap of @prot scratch in the task: the address, or -errno. */
+static long infect_map_scratch(struct infect_ctx *c, size_t size, int prot)
+{
+	const uint64_t a[6] = { 0, size, (uint64_t)prot, MAP_PRIVATE | MAP_ANONYMOUS,
+				(uint64_t)-1, 0 };
+	long ret;
+	int err = infect_syscall(c, SYS_mmap, a, &ret);
+
+	if (err)
+		return err;
+	return ret;
+}
+
+/* Maps the scratch; executable for batches when the task allows. */
+static int infect_start_scratch(struct infect_ctx *c, size_t size)
+{
+	int rw = PROT_READ | PROT_WRITE;
+	bool exec = (c->flags & INFECT_BATCH) && !(c->flags & INFECT_BATCH_BY_CALL);
+	long ret = infect_map_scratch(c, size, exec ? rw | PROT_EXEC : rw);
+
+	if (exec && (ret == -EACCES || ret == -EPERM)) {
+		pr_info("task %d: no writable+executable scratch (%s): remote calls run one by one",
+			c->pid, strerror((int)-ret));
+		exec = false;
+		ret = infect_map_scratch(c, size, rw);
+	}
+	if (ret < 0 && ret > -4096) {
+		pr_err("task %d: remote mmap of %zu bytes: %s", c->pid, size, strerror((int)-ret));
+		return (int)ret;
+	}
+	c->scratch = (uint64_t)ret;
+	c->scratch_size = size;
+	c->scratch_exec = exec;
+	return 0;
+}
+
 int infect_start(struct infect_ctx *c, pid_t pid, pid_t tid,
 		 size_t scratch_size, unsigned int flags)
 {
-	uint64_t all = ~0ULL;
 	struct proc_maps m;
-	long ret;
 	int err;
 
 	memset(c, 0, sizeof(*c));
 	c->pid = pid;
 	c->tid = tid;
-	err = regs_get_gpr(tid, &c->saved);
+	c->flags = flags;
+	err = infect_grab_thread(c);
 	if (err)
 		return err;
-	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(uint64_t), &c->saved_sigmask)) {
-		err = -errno;
-		pr_perror("task %d: PTRACE_GETSIGMASK of thread %d", pid, tid);
-		return err;
-	}
 	err = proc_read_maps(pid, false, &m);
 	if (err) {
 		pr_err("task %d: cannot read its maps: %s", pid, strerror(-err));
@@ -184,30 +256,35 @@ int infect_start(struct infect_ctx *c, pid_t pid, pid_t tid,
 	proc_maps_free(&m);
 	if (err)
 		return err;
-	/* no handler may run in the middle of our calls */
-	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(all), &all)) {
-		err = -errno;
-		pr_perror("task %d: PTRACE_SETSIGMASK of thread %d", pid, tid);
-		goto undo;
-	}
-	if (scratch_size) {
-		const uint64_t a[6] = { 0, scratch_size, PROT_READ | PROT_WRITE,
-					MAP_PRIVATE | MAP_ANONYMOUS, (uint64_t)-1, 0 };
+	err = infect_block_signals(c);
+	if (!err && scratch_size)
+		err = infect_start_scratch(c, scratch_size);
+	if (err)
+		infect_stop(c);
+	return err;
+}
 
-		err = infect_syscall(c, SYS_mmap, a, &ret);
-		if (!err && ret < 0 && ret > -4096) {
-			pr_err("task %d: remote mmap of %zu bytes: %s", pid, scratch_size,
-			       strerror((int)-ret));
-			err = (int)ret;
-		}
-		if (err)
-			goto undo;
-		c->scratch = (uint64_t)ret;
-		c->scratch_size = scratch_size;
-	}
-	return 0;
-undo:
-	infect_stop(c);
+int infect_start_sibling(struct infect_ctx *c, const struct infect_ctx *owner,
+			 pid_t tid)
+{
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->pid = owner->pid;
+	c->tid = tid;
+	c->flags = owner->flags;
+	c->syscall_ip = owner->syscall_ip;
+	c->poked = owner->poked;
+	c->sibling = true;
+	c->scratch = owner->scratch;
+	c->scratch_size = owner->scratch_size;
+	c->scratch_exec = owner->scratch_exec;
+	err = infect_grab_thread(c);
+	if (err)
+		return err;
+	err = infect_block_signals(c);
+	if (err)
+		infect_stop(c);
 	return err;
 }
 
@@ -250,7 +327,7 @@ int infect_stop(struct infect_ctx *c)
 	int ret = 0, err;
 	long r;
 
-	if (c->scratch) {
+	if (c->scratch && !c->sibling) {
 		const uint64_t a[6] = { c->scratch, c->scratch_size };
 
 		err = infect_syscall(c, SYS_munmap, a, &r);
@@ -260,9 +337,9 @@ int infect_stop(struct infect_ctx *c)
 			pr_err("task %d: remote munmap: %s", c->pid, strerror(-err));
 			ret = err;
 		}
-		c->scratch = 0;
 	}
-	if (c->poked) {
+	c->scratch = 0;
+	if (c->poked && !c->sibling) {
 		if (ptrace(PTRACE_POKEDATA, c->tid, (void *)(uintptr_t)c->poke_addr,
 			   (void *)c->poke_orig)) {
 			pr_perror("task %d: restoring code at %#llx", c->pid,

@@ -201,7 +201,7 @@ static void test_infect(unsigned int flags)
 	CHECK_INT(regs_get(pid, &before), 0);
 	maps_before = maps_text(pid);
 
-	CHECK_INT(infect_start(&c, pid, pid, COLLECT_SCRATCH_SIZE, flags), 0);
+	CHECK_INT(infect_start(&c, pid, pid, collect_scratch_size(4), flags), 0);
 	CHECK(c.scratch != 0 && c.poked == !!(flags & INFECT_FORCE_POKE));
 	unsigned long code_before = 0, code_now = 0;
 	if (c.poked) {
