@@ -22,6 +22,10 @@
 #include "proc_read.h"
 
 #define DUMP_STAGING_SLACK (16ull << 20)
+/* address space (not memory: MAP_NORESERVE, touched on use) kept at the
+ * staging area so that growing it never moves it: growing it with mremap
+ * inside the freeze of a 64 MiB live snapshot took about 0.5 ms here */
+#define DUMP_STAGING_RESERVE (256ull << 30)
 /* per write: 2 MiB writes ran 4 times slower here than 1 MiB ones (1 GiB
  * kill dump, 2.2 s vs 0.5 s; the page cache then takes 2 MiB folios) */
 #define DUMP_STREAM_BUF	(1u << 20)
@@ -34,16 +38,30 @@ int dump_pages_grow(struct dump_ctx *c, size_t want)
 	if (want <= c->staging_len)
 		return 0;
 	want = (want + DUMP_STAGING_SLACK) & ~(size_t)(MEM_PAGE_SIZE - 1);
-	if (c->staging)
-		p = mremap(c->staging, c->staging_len, want, MREMAP_MAYMOVE);
-	else
-		p = mmap(NULL, want, PROT_READ | PROT_WRITE,
+	if (want <= c->staging_resv) {
+		c->staging_len = want;	/* reserved already: nothing moves */
+		return 0;
+	}
+	p = MAP_FAILED;
+	if (!c->staging && want < DUMP_STAGING_RESERVE)
+		p = mmap(NULL, DUMP_STAGING_RESERVE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
-		int err = -errno;
+	if (p != MAP_FAILED) {
+		c->staging_resv = DUMP_STAGING_RESERVE;
+	} else {
+		/* no room for the reserve (RLIMIT_AS, say): exactly what is asked */
+		if (c->staging)
+			p = mremap(c->staging, c->staging_resv, want, MREMAP_MAYMOVE);
+		else
+			p = mmap(NULL, want, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED) {
+			int err = -errno;
 
-		pr_perror("cannot map %zu bytes to stage pages in", want);
-		return err;
+			pr_perror("cannot map %zu bytes to stage pages in", want);
+			return err;
+		}
+		c->staging_resv = want;
 	}
 	c->staging = p;
 	c->staging_len = want;

@@ -201,7 +201,7 @@ int dump_main(const struct crisp_opts *o)
 	proc_maps_free(&c.pre_smaps);
 	dump_end(&c, err, "Dumping");
 	if (c.staging)
-		munmap(c.staging, c.staging_len);
+		munmap(c.staging, c.staging_resv);
 	dump_ctx_free(&c);
 	return err;
 }

@@ -172,6 +172,7 @@ struct dump_ctx {
 	struct dump_stats stats;
 	uint8_t *staging;		/* every saved page, in pagemap order */
 	size_t staging_len, staging_used;
+	size_t staging_resv;		/* address space reserved at staging (>= staging_len) */
 	bool stream_pages;		/* no staging: pages-N.img written as pages are read */
 	uint64_t t_start, t_frozen, t_memdump_end, t_released;
 	bool predump;			/* `crisp pre-dump` */
@@ -232,7 +233,8 @@ int dump_guards_write(struct dump_ctx *c, const struct dump_task *t);
 
 /* dump-pages.c */
 int dump_pages_prepare(struct dump_ctx *c);
-/* Makes the staging area at least @want bytes (it may move). 0 or -errno. */
+/* Makes the staging area at least @want bytes; it moves only when its
+ * address-space reserve could not be had. 0 or -errno. */
 int dump_pages_grow(struct dump_ctx *c, size_t want);
 int dump_pages_read(struct dump_ctx *c, struct dump_task *t);
 int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id);
