@@ -90,7 +90,7 @@ static int dump_core_remote(struct dump_task *t)
 	size_t scratch = collect_scratch_size(t->ptimer_ids.nr);
 	int err, err2;
 
-	err = infect_start(&lead, t->pid, t->th[0].tid, scratch, INFECT_BATCH);
+	err = infect_start_maps(&lead, t->pid, t->th[0].tid, scratch, INFECT_BATCH, &t->maps);
 	if (err) {
 		pr_err("thread %d: cannot run remote calls in it: %s", (int)t->th[0].tid,
 		       strerror(-err));

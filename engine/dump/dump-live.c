@@ -202,7 +202,7 @@ static int dump_live_create(struct dump_ctx *c, size_t i)
 	struct infect_ctx ic;
 	int err, err2;
 
-	err = infect_start(&ic, t->pid, tid, 0, 0);
+	err = infect_start_maps(&ic, t->pid, tid, 0, 0, &t->maps);
 	if (err) {
 		pr_err("task %d: cannot run remote calls in it: %s", (int)t->pid, strerror(-err));
 		return err;
@@ -215,8 +215,8 @@ static int dump_live_create(struct dump_ctx *c, size_t i)
 /*
  * While the tree is frozen, before its pages are read: creates the task's
  * userfaultfd and write-protects its live VMAs, each given a slot in the
- * staging area past what is used (reserved now, mapped by
- * dump_live_reserve). A task that cannot be armed is copied frozen, unless
+ * staging area (dump_pages_live_next; taken now, grown to before the
+ * copy). A task that cannot be armed is copied frozen, unless
  * live was demanded. 0 or -errno.
  */
 int dump_live_arm(struct dump_ctx *c, size_t i)
@@ -260,7 +260,7 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 
 		if (!dump_live_vma(v, d))
 			continue;
-		err = snap_protect(t->snap, v->start, v->end, c->staging_used);
+		err = snap_protect(t->snap, v->start, v->end, dump_pages_live_next(c));
 		if (err == -EINVAL || err == -EBUSY) {
 			pr_debug("task %d: %#llx-%#llx cannot be write-protected (%d): copied frozen",
 				 (int)t->pid, (unsigned long long)v->start,
@@ -270,7 +270,7 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 		if (err)
 			return err;
 		d->live = true;
-		c->staging_used += len;
+		dump_pages_live_take(c, len);
 		live++;
 	}
 	pr_info("task %d: %zu mappings write-protected for the live copy (%llu pages inside "

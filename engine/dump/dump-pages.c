@@ -68,6 +68,31 @@ int dump_pages_grow(struct dump_ctx *c, size_t want)
 	return 0;
 }
 
+/* the live slots' part of the reserve: its upper half */
+#define DUMP_STAGING_LIVE (DUMP_STAGING_RESERVE / 2)
+
+size_t dump_pages_live_next(const struct dump_ctx *c)
+{
+	if (c->staging_resv < DUMP_STAGING_RESERVE)
+		return c->staging_used;
+	return DUMP_STAGING_LIVE + c->live_used;
+}
+
+void dump_pages_live_take(struct dump_ctx *c, size_t len)
+{
+	if (c->staging_resv < DUMP_STAGING_RESERVE)
+		c->staging_used += len;
+	else
+		c->live_used += len;
+}
+
+size_t dump_pages_live_end(const struct dump_ctx *c)
+{
+	if (c->staging_resv < DUMP_STAGING_RESERVE)
+		return c->staging_used;
+	return c->live_used ? DUMP_STAGING_LIVE + c->live_used : c->staging_used;
+}
+
 /* Before the freeze: a staging buffer as big as the root's resident memory,
  * already faulted in, so that copying into it does not fault while frozen.
  * An incremental dump copies only what was written since its parent: it

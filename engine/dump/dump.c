@@ -53,7 +53,7 @@ static int dump_collect_frozen(struct dump_ctx *c)
 			err = dump_pages_read(c, &c->tasks[i]);
 	}
 	if (!err && c->live)
-		err = dump_pages_grow(c, c->staging_used);	/* the live slots */
+		err = dump_pages_grow(c, dump_pages_live_end(c));	/* the live slots */
 	c->stats.memdump_us = (freeze_now_ns() - t0) / 1000;
 	return err;
 }

@@ -173,6 +173,7 @@ struct dump_ctx {
 	uint8_t *staging;		/* every saved page, in pagemap order */
 	size_t staging_len, staging_used;
 	size_t staging_resv;		/* address space reserved at staging (>= staging_len) */
+	size_t live_used;		/* live snapshot slots, past DUMP_STAGING_LIVE */
 	bool stream_pages;		/* no staging: pages-N.img written as pages are read */
 	uint64_t t_start, t_frozen, t_memdump_end, t_released;
 	bool predump;			/* `crisp pre-dump` */
@@ -236,6 +237,13 @@ int dump_pages_prepare(struct dump_ctx *c);
 /* Makes the staging area at least @want bytes; it moves only when its
  * address-space reserve could not be had. 0 or -errno. */
 int dump_pages_grow(struct dump_ctx *c, size_t want);
+/* Where the live snapshot's next slot goes in staging (live_next), and
+ * taking @len bytes there (live_take): far past the pages read frozen, so
+ * that those land in the part populated before the freeze, or right after
+ * them without a reserve. Grow to dump_pages_live_end() before the copy. */
+size_t dump_pages_live_next(const struct dump_ctx *c);
+void dump_pages_live_take(struct dump_ctx *c, size_t len);
+size_t dump_pages_live_end(const struct dump_ctx *c);
 int dump_pages_read(struct dump_ctx *c, struct dump_task *t);
 int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id);
 

@@ -26,7 +26,7 @@ static int predump_create_uffd(struct dump_ctx *c, size_t i)
 
 	if (t->trk.mode != TRACK_UFFD_WP || t->trk.uffd >= 0)
 		return 0;
-	err = infect_start(&ic, t->pid, tid, 0, 0);
+	err = infect_start_maps(&ic, t->pid, tid, 0, 0, &t->maps);
 	if (err) {
 		pr_err("task %d: cannot run remote calls in it: %s", (int)t->pid, strerror(-err));
 		return err;
@@ -51,10 +51,11 @@ static int predump_collect_frozen(struct dump_ctx *c, struct mem_ranges *copy)
 		if (t->zombie)
 			continue;
 		err = dump_track_open_task(c, t);
-		if (!err)
-			err = predump_create_uffd(c, i);
+		/* the map first: the userfaultfd's creation reads where the vdso is */
 		if (!err)
 			err = proc_read_maps(t->pid, false, &t->maps);
+		if (!err)
+			err = predump_create_uffd(c, i);
 		if (err)
 			break;
 		t->vmas = calloc(t->maps.nr ? t->maps.nr : 1, sizeof(*t->vmas));

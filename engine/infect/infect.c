@@ -230,10 +230,10 @@ static int infect_start_scratch(struct infect_ctx *c, size_t size)
 	return 0;
 }
 
-int infect_start(struct infect_ctx *c, pid_t pid, pid_t tid,
-		 size_t scratch_size, unsigned int flags)
+int infect_start_maps(struct infect_ctx *c, pid_t pid, pid_t tid, size_t scratch_size,
+		      unsigned int flags, const struct proc_maps *maps)
 {
-	struct proc_maps m;
+	struct proc_maps own;
 	int err;
 
 	memset(c, 0, sizeof(*c));
@@ -243,17 +243,20 @@ int infect_start(struct infect_ctx *c, pid_t pid, pid_t tid,
 	err = infect_grab_thread(c);
 	if (err)
 		return err;
-	err = proc_read_maps(pid, false, &m);
-	if (err) {
-		pr_err("task %d: cannot read its maps: %s", pid, strerror(-err));
-		return err;
+	if (!maps) {
+		err = proc_read_maps(pid, false, &own);
+		if (err) {
+			pr_err("task %d: cannot read its maps: %s", pid, strerror(-err));
+			return err;
+		}
 	}
 	err = -ENOENT;
 	if (!(flags & INFECT_FORCE_POKE))
-		err = infect_find_vdso_syscall(c, &m);
+		err = infect_find_vdso_syscall(c, maps ? maps : &own);
 	if (err == -ENOENT)
-		err = infect_poke_code(c, &m);
-	proc_maps_free(&m);
+		err = infect_poke_code(c, maps ? maps : &own);
+	if (!maps)
+		proc_maps_free(&own);
 	if (err)
 		return err;
 	err = infect_block_signals(c);
@@ -262,6 +265,12 @@ int infect_start(struct infect_ctx *c, pid_t pid, pid_t tid,
 	if (err)
 		infect_stop(c);
 	return err;
+}
+
+int infect_start(struct infect_ctx *c, pid_t pid, pid_t tid,
+		 size_t scratch_size, unsigned int flags)
+{
+	return infect_start_maps(c, pid, tid, scratch_size, flags, NULL);
 }
 
 int infect_start_sibling(struct infect_ctx *c, const struct infect_ctx *owner,

@@ -52,6 +52,12 @@ struct infect_ctx {
 int infect_start(struct infect_ctx *c, pid_t pid, pid_t tid,
 		 size_t scratch_size, unsigned int flags);
 
+struct proc_maps;
+/* The same, given the task's memory map read while it was stopped (where
+ * the vdso is), so that it reads no /proc file. */
+int infect_start_maps(struct infect_ctx *c, pid_t pid, pid_t tid, size_t scratch_size,
+		      unsigned int flags, const struct proc_maps *maps);
+
 /*
  * Prepares thread @tid of the task @owner runs in, the same way, but
  * sharing @owner's code location and scratch instead of finding or mapping
