@@ -122,3 +122,49 @@ void scratch_cleanup(void)
 			break;
 	}
 }
+
+char *scratch_maps_text(pid_t pid)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0, cap = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t n;
+
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap + 65536);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	buf[len] = 0;
+	return buf;
+}
+
+bool scratch_moves(volatile long *counter)
+{
+	long c = *counter;
+
+	for (int i = 0; i < 10000; i++) {
+		if (*counter != c)
+			return true;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	return false;
+}

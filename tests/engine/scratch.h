@@ -26,6 +26,13 @@ char scratch_state(pid_t pid, pid_t tid);
  * gone); true on success. */
 bool scratch_wait_state(pid_t pid, const char *states);
 
+/* The text of /proc/@pid/maps (malloc'd, NUL-terminated), or NULL. */
+char *scratch_maps_text(pid_t pid);
+
+/* Whether *@counter, which a child keeps incrementing, changes within
+ * about 10 s: the child runs. */
+bool scratch_moves(volatile long *counter);
+
 /* Kills every descendant with SIGKILL and reaps them all. */
 void scratch_cleanup(void);
 

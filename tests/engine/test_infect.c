@@ -117,26 +117,6 @@ static int child_main(void *arg)
 	return 0;
 }
 
-static char *maps_text(pid_t pid)
-{
-	char *buf;
-	size_t len;
-
-	return proc_read_file(pid, 0, "maps", &buf, &len) ? NULL : buf;
-}
-
-static bool counter_moves(struct shared *sh)
-{
-	long c = sh->counter;
-
-	for (int i = 0; i < 10000; i++) {
-		if (sh->counter != c)
-			return true;
-		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
-	return false;
-}
-
 static void collect_all(struct infect_ctx *c, struct shared *sh, pid_t pid)
 {
 	struct collect_sigaction act[COLLECT_NSIG];
@@ -196,10 +176,10 @@ static void test_infect(unsigned int flags)
 
 	while (!sh->ready)
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	CHECK(counter_moves(sh));
+	CHECK(scratch_moves(&sh->counter));
 	CHECK_INT(freeze_tree(&t, pid, 5000), 0);
 	CHECK_INT(regs_get(pid, &before), 0);
-	maps_before = maps_text(pid);
+	maps_before = scratch_maps_text(pid);
 
 	CHECK_INT(infect_start(&c, pid, pid, collect_scratch_size(4), flags), 0);
 	CHECK(c.scratch != 0 && c.poked == !!(flags & INFECT_FORCE_POKE));
@@ -217,7 +197,7 @@ static void test_infect(unsigned int flags)
 	CHECK(memcmp(&before.gpr, &after.gpr, sizeof(before.gpr)) == 0);
 	CHECK(before.xsave_size == after.xsave_size &&
 	      memcmp(before.xsave, after.xsave, before.xsave_size) == 0);
-	maps_after = maps_text(pid);
+	maps_after = scratch_maps_text(pid);
 	CHECK(maps_before && maps_after && strcmp(maps_before, maps_after) == 0);
 	if (flags & INFECT_FORCE_POKE) {
 		ssize_t n = process_vm_readv(pid, &(struct iovec){ &code_now, 8 }, 1,
@@ -240,7 +220,7 @@ static void test_infect(unsigned int flags)
 	free(maps_after);
 	CHECK_INT(freeze_release(&t, FREEZE_RESUME), 0);
 	freeze_tree_free(&t);
-	CHECK(counter_moves(sh));
+	CHECK(scratch_moves(&sh->counter));
 	sh->verify = 1;
 	int status;
 	CHECK_INT(waitpid(pid, &status, 0), pid);

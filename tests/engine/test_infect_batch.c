@@ -130,26 +130,6 @@ static int child_main(void *arg)
 	return 0;
 }
 
-static char *maps_text(pid_t pid)
-{
-	char *buf;
-	size_t len;
-
-	return proc_read_file(pid, 0, "maps", &buf, &len) ? NULL : buf;
-}
-
-static bool moves(volatile long *counter)
-{
-	long c = *counter;
-
-	for (int i = 0; i < 10000; i++) {
-		if (*counter != c)
-			return true;
-		nap();
-	}
-	return false;
-}
-
 /* A thread's registers and signal state, to compare before and after. */
 struct thread_state {
 	struct regs_thread regs;
@@ -306,12 +286,12 @@ static void test_batch(unsigned int mode)
 		printf("  PR_SET_MDWE refused (%s): skipped\n", strerror(-sh->mdwe));
 		goto out;
 	}
-	CHECK(moves(&sh->counter) && moves(&sh->counter2));
+	CHECK(scratch_moves(&sh->counter) && scratch_moves(&sh->counter2));
 	CHECK_INT(freeze_tree(&t, pid, 5000), 0);
 	thread_state_get(pid, &lead);
 	thread_state_get(sh->tid2, &second);
 	CHECK_INT(lead.nr_pending, 1);
-	maps_before = maps_text(pid);
+	maps_before = scratch_maps_text(pid);
 
 	CHECK_INT(infect_start(&c, pid, pid, SCRATCH_SIZE, INFECT_BATCH | flags), 0);
 	blob = !(flags & INFECT_BATCH_BY_CALL) && !(mode & MODE_MDWE);
@@ -329,7 +309,7 @@ static void test_batch(unsigned int mode)
 	/* exactly as before */
 	thread_state_same(pid, &lead);
 	thread_state_same(sh->tid2, &second);
-	maps_after = maps_text(pid);
+	maps_after = scratch_maps_text(pid);
 	CHECK(maps_before && maps_after && strcmp(maps_before, maps_after) == 0);
 	if (flags & INFECT_FORCE_POKE) {
 		ssize_t n = process_vm_readv(pid, &(struct iovec){ &code_now, 8 }, 1,
@@ -340,7 +320,7 @@ static void test_batch(unsigned int mode)
 	free(maps_after);
 	CHECK_INT(freeze_release(&t, FREEZE_RESUME), 0);
 	freeze_tree_free(&t);
-	CHECK(moves(&sh->counter) && moves(&sh->counter2));
+	CHECK(scratch_moves(&sh->counter) && scratch_moves(&sh->counter2));
 out:
 	sh->verify = 1;
 	CHECK_INT(waitpid(pid, &status, 0), pid);
@@ -372,7 +352,7 @@ static void test_batch_fails(unsigned int flags, bool die)
 	CHECK_INT(freeze_tree(&t, pid, 5000), 0);
 	if (!die) {
 		thread_state_get(pid, &lead);
-		maps_before = maps_text(pid);
+		maps_before = scratch_maps_text(pid);
 	}
 	CHECK_INT(infect_start(&c, pid, pid, SCRATCH_SIZE, INFECT_BATCH | flags), 0);
 	CHECK_INT(infect_batch_init(&b, &c), 0);
@@ -395,13 +375,13 @@ static void test_batch_fails(unsigned int flags, bool die)
 	/* the SIGSTOP is dropped; the thread is put back as it was */
 	CHECK_INT(infect_stop(&c), 0);
 	thread_state_same(pid, &lead);
-	maps_after = maps_text(pid);
+	maps_after = scratch_maps_text(pid);
 	CHECK(maps_before && maps_after && strcmp(maps_before, maps_after) == 0);
 	free(maps_before);
 	free(maps_after);
 	CHECK_INT(freeze_release(&t, FREEZE_RESUME), 0);
 	freeze_tree_free(&t);
-	CHECK(moves(&sh->counter) && moves(&sh->counter2));
+	CHECK(scratch_moves(&sh->counter) && scratch_moves(&sh->counter2));
 	sh->verify = 1;
 	CHECK_INT(waitpid(pid, &status, 0), pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
