@@ -94,13 +94,17 @@ static void *cw_writer(void *arg)
 		;
 	last = cw_thread_cpu_ns();
 	c->started = 1;
-	for (uint64_t k = c->done + 1; !c->stop; k++) {
+	for (uint64_t k = c->done + 1;; k++) {
 		uint64_t now = cw_thread_cpu_ns();
 
+		/* the clock first: after a restore the main thread may ask the
+		 * writer to stop before this thread has run at all */
 		if (now < last) {
 			c->restored = 1;
 			break;
 		}
+		if (c->stop)
+			break;
 		last = now;
 		cw_fill(c, cw_target(k), k);
 		c->done = k;
