@@ -73,35 +73,18 @@ int dump_track_parent(struct dump_ctx *c)
 
 /* A parent written before the task started belongs to an earlier process
  * that had the same pid (CRIU's check). */
-static bool dump_track_pid_reused(const struct dump_ctx *c, const struct dump_task *t)
+static bool dump_track_pid_reused(const struct dump_ctx *c, const struct track_ctx *trk)
 {
 	long hz = sysconf(_SC_CLK_TCK);
-	uint64_t start_us = t->trk.start_time * 1000000ull / (uint64_t)(hz > 0 ? hz : 100);
+	uint64_t start_us = trk->start_time * 1000000ull / (uint64_t)(hz > 0 ? hz : 100);
 
 	return c->parent_stamp.uptime < start_us;
 }
 
-/* The root's tracking before the freeze: the keeper's round trips (and,
- * for a pre-dump, marking the state as changing) stay out of the frozen
- * window. A missing task is left for the freeze to report. */
-int dump_track_open_root(struct dump_ctx *c)
-{
-	int err = track_open(&c->root_trk, c->o->tree_pid, c->track_mode);
-
-	if (err == -ENOENT || err == -ESRCH)
-		return 0;
-	if (err) {
-		pr_err("task %d: cannot set up dirty tracking: %s", (int)c->o->tree_pid,
-		       strerror(-err));
-		return err;
-	}
-	c->root_trk_open = true;
-	return c->predump ? track_begin_round(&c->root_trk) : 0;
-}
-
-/* The pages the parent chain holds for @t (entries of the parent's pagemap):
- * only those may be left to it. 0, or -errno when it cannot be read. */
-static int dump_track_parent_has(struct dump_ctx *c, struct dump_task *t)
+/* The pages the parent chain holds for task @pid (entries of the parent's
+ * pagemap) into @has: only those may be left to it. 0, or -errno when it
+ * cannot be read. */
+static int dump_track_parent_has(struct dump_ctx *c, pid_t pid, struct mem_ranges *has)
 {
 	const struct page_chain_entry *e;
 	struct page_chain *pc;
@@ -111,15 +94,66 @@ static int dump_track_parent_has(struct dump_ctx *c, struct dump_task *t)
 	pfd = openat(c->dir.dfd, DUMP_PARENT_LINK, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0)
 		return -errno;
-	err = page_chain_open(&pc, pfd, DUMP_PARENT_LINK, (unsigned long)t->pid);
+	err = page_chain_open(&pc, pfd, DUMP_PARENT_LINK, (unsigned long)pid);
 	close(pfd);
 	if (err)
 		return err;
 	e = page_chain_entries(pc, &nr);
 	for (size_t i = 0; i < nr && !err; i++)
 		if (e[i].flags & (PAGE_CHAIN_PE_PRESENT | PAGE_CHAIN_PE_PARENT))
-			err = mem_ranges_add(&t->parent_has, e[i].vaddr, e[i].nr_pages);
+			err = mem_ranges_add(has, e[i].vaddr, e[i].nr_pages);
 	page_chain_close(pc);
+	return err;
+}
+
+/* Whether the pages of task @pid (tracked by @trk) unchanged since the
+ * parent may be left to it, with the pages the parent holds in @has (when
+ * it returns true). Reads the parent's pagemap: the root's is read before
+ * the freeze. */
+static bool dump_track_relate(struct dump_ctx *c, pid_t pid, const struct track_ctx *trk,
+			      struct mem_ranges *has)
+{
+	int err;
+
+	if (!(c->predump || c->o->track_mem) || !c->have_parent ||
+	    !track_relative_to(trk, &c->parent_stamp))
+		return false;
+	if (dump_track_pid_reused(c, trk)) {
+		pr_warn("task %d started after its parent images were written: pid reused, "
+			"every page is saved", (int)pid);
+		return false;
+	}
+	err = dump_track_parent_has(c, pid, has);
+	if (err) {
+		pr_warn("task %d: the parent's pagemap cannot be read (%s): every page is saved",
+			(int)pid, strerror(-err));
+		mem_ranges_free(has);
+		return false;
+	}
+	return true;
+}
+
+/* The root's tracking before the freeze: the keeper's round trips (and,
+ * for a pre-dump, marking the state as changing) and reading the parent's
+ * pagemap (milliseconds for a big task) stay out of the frozen window.
+ * Kept in c->root until dump_track_open_task takes it over. A missing task
+ * is left for the freeze to report. */
+int dump_track_open_root(struct dump_ctx *c)
+{
+	pid_t pid = c->o->tree_pid;
+	int err = track_open(&c->root_trk, pid, c->track_mode);
+
+	if (err == -ENOENT || err == -ESRCH)
+		return 0;
+	if (err) {
+		pr_err("task %d: cannot set up dirty tracking: %s", (int)pid, strerror(-err));
+		return err;
+	}
+	c->root_trk_open = true;
+	if (c->predump)
+		err = track_begin_round(&c->root_trk);
+	if (!err)
+		c->root_relative = dump_track_relate(c, pid, &c->root_trk, &c->root_parent_has);
 	return err;
 }
 
@@ -131,6 +165,9 @@ int dump_track_open_task(struct dump_ctx *c, struct dump_task *t)
 		return 0;
 	if (c->root_trk_open && t->pid == c->o->tree_pid) {
 		t->trk = c->root_trk;
+		t->relative = c->root_relative;
+		t->parent_has = c->root_parent_has;
+		memset(&c->root_parent_has, 0, sizeof(c->root_parent_has));
 		c->root_trk_open = false;
 	} else {
 		err = track_open(&t->trk, t->pid, c->track_mode);
@@ -142,25 +179,10 @@ int dump_track_open_task(struct dump_ctx *c, struct dump_task *t)
 				track_close(&t->trk);
 			return err;
 		}
+		t->relative = dump_track_relate(c, t->pid, &t->trk, &t->parent_has);
 	}
 	t->trk_open = true;
 	t->uffd_ours = t->trk.uffd >= 0;
-	t->relative = (c->predump || c->o->track_mem) && c->have_parent &&
-		      track_relative_to(&t->trk, &c->parent_stamp);
-	if (t->relative && dump_track_pid_reused(c, t)) {
-		pr_warn("task %d started after its parent images were written: pid reused, "
-			"every page is saved", (int)t->pid);
-		t->relative = false;
-	}
-	if (t->relative) {
-		err = dump_track_parent_has(c, t);
-		if (err) {
-			pr_warn("task %d: the parent's pagemap cannot be read (%s): every page is saved",
-				(int)t->pid, strerror(-err));
-			mem_ranges_free(&t->parent_has);
-			t->relative = false;
-		}
-	}
 	pr_info("task %d: dirty tracking %s, %s", (int)t->pid, track_mode_name(t->trk.mode),
 		t->relative ? "pages unchanged since the parent are left to it" :
 			      "every page is saved");
@@ -511,6 +533,7 @@ int dump_track_finish(struct dump_ctx *c, bool ok)
 		track_close(&c->root_trk);
 		c->root_trk_open = false;
 	}
+	mem_ranges_free(&c->root_parent_has);
 	for (size_t i = 0; i < c->nr_tasks; i++) {
 		struct dump_task *t = &c->tasks[i];
 		int e = 0;

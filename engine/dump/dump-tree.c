@@ -2,17 +2,14 @@
  * engine/freeze, collecting every task's state while it is stopped, and
  * letting it go. Owns the dump context's task list; encodes no images.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "blog.h"
 #include "dump.h"
 #include "mem_scan.h"
 
-#define DUMP_YIELD_NICE 19	/* crisp's own threads once the tree runs again */
 #define DUMP_DEFAULT_TIMEOUT_S 10	/* as CRIU's --timeout default */
 
 /* A root that does not lead its session is a job of someone else's: its
@@ -143,29 +140,6 @@ int dump_tree_collect(struct dump_ctx *c)
 	return 0;
 }
 
-/* Once the tree runs again, what crisp still does (copying pages, writing
- * images) competes with it for the CPU; on a machine with few cores the
- * task then waits for crisp, a freeze in all but name (the first pre-dump
- * of 1 GiB: a 7-30 ms gap in the task at nice 0, 1.3-4 ms at nice 19).
- * So every thread of crisp, io_uring workers included, yields: nice 19.
- * Threads that run while the tree waits on them (the live snapshot's
- * fault handler) have a real-time policy, which nice does not touch. */
-static void dump_tree_yield_cpu(void)
-{
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/task");
-	int n = 0;
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' &&
-		    !setpriority(PRIO_PROCESS, (id_t)strtoul(de->d_name, NULL, 10), DUMP_YIELD_NICE))
-			n++;
-	closedir(d);
-	pr_debug("the tree runs again: %d threads of crisp now at nice %d", n, DUMP_YIELD_NICE);
-}
-
 int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode)
 {
 	int err;
@@ -179,7 +153,7 @@ int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode)
 	if (err)
 		pr_err("releasing the tree of %d: %s", (int)c->o->tree_pid, strerror(-err));
 	else if (mode == FREEZE_RESUME)
-		dump_tree_yield_cpu();
+		dump_yield_cpu(c);
 	return err;
 }
 
@@ -214,6 +188,7 @@ void dump_ctx_free(struct dump_ctx *c)
 	free(c->tasks);
 	c->tasks = NULL;
 	c->nr_tasks = 0;
+	mem_ranges_free(&c->root_parent_has);
 	dump_files_free(&c->files);
 	files_dump_free(&c->fds);
 	freeze_tree_free(&c->tree);

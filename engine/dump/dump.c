@@ -182,6 +182,7 @@ void dump_end(struct dump_ctx *c, int err, const char *doing)
 			dump_stats_print(c);
 		pr_info("%s finished successfully", doing);
 	}
+	dump_yield_end(c);
 	img_dir_close(&c->dir);
 }
 

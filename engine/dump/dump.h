@@ -183,10 +183,14 @@ struct dump_ctx {
 	uint64_t dump_uptime;		/* written into inventory.img */
 	struct track_ctx root_trk;	/* the root's tracking, opened before the freeze */
 	bool root_trk_open;
+	bool root_relative;		/* ... relative to the parent, which holds: */
+	struct mem_ranges root_parent_has;
 	bool live;			/* this dump -R takes a live snapshot */
 	struct snap_ctx *root_snap;	/* armed before the freeze, until adopted */
 	struct proc_maps pre_smaps;	/* the root's smaps, read before the freeze */
 	bool have_pre_smaps;
+	bool yield_group_lowered;	/* crisp's session group is at nice 19 */
+	int yield_group_was;		/* ... and goes back to this nice */
 };
 
 /* dump.c */
@@ -213,6 +217,12 @@ int dump_tree_freeze(struct dump_ctx *c);
 int dump_tree_collect(struct dump_ctx *c);
 int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode);
 void dump_ctx_free(struct dump_ctx *c);
+
+/* dump-yield.c: crisp's threads (and, when the tree is in another session,
+ * crisp's session group) go to nice 19 once the tree runs again;
+ * dump_yield_end gives the group its nice back (dump_end calls it). */
+void dump_yield_cpu(struct dump_ctx *c);
+void dump_yield_end(struct dump_ctx *c);
 
 /* dump-core.c */
 int dump_core_collect(struct dump_ctx *c, struct dump_task *t);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "blog.h"
+#include "proc_autogroup.h"
 #include "track.h"
 
 #define KEEPER_MAGIC 0x6b747263u	/* "crtk" */
@@ -208,8 +209,10 @@ int track_keeper_spawn(const char *exe, pid_t pid, uint64_t start_time, int uffd
 				close(null);
 		}
 		setsid();
-		/* it idles; starting it must not take CPU time from the task */
+		/* it idles; starting it must not take CPU time from the task,
+		 * and its new session has a scheduler group of its own */
 		setpriority(PRIO_PROCESS, 0, 19);
+		proc_set_autogroup_nice(19);
 		execl(exe, "crisp", TRACK_KEEPER_ARG, (char *)NULL);
 		_exit(127);
 	}

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proc_autogroup.h"
 #include "proc_limits.h"
 #include "proc_maps.h"
 #include "proc_mm.h"
@@ -23,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct proc_pids pids;
 	struct proc_timers timers;
 	struct proc_mm mm;
+	struct proc_autogroup ag;
 
 	if (!proc_parse_maps(buf, size, &maps))
 		proc_maps_free(&maps);
@@ -35,5 +37,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!proc_parse_timers(buf, size, &timers))
 		proc_timers_free(&timers);
 	proc_parse_auxv(data, size, &mm);
+	proc_parse_autogroup(buf, size, &ag);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -200,6 +201,24 @@ static bool has_arg(char **argv, int argc, const char *a, const char *b)
 }
 
 /* Runs one crisp command; @must_fail inverts the expectation. */
+/* The nice of the driver's session group (crisp's, which crisp lowers
+ * while the tree runs and must give back), or INT_MIN without autogroup.
+ * meson starts every test in a session of its own, so no other test's
+ * crisp shares the group. */
+static int session_group_nice(void)
+{
+	FILE *f = fopen("/proc/self/autogroup", "re");
+	unsigned long long id;
+	int nice;
+
+	if (!f)
+		return INT_MIN;
+	if (fscanf(f, "/autogroup-%llu nice %d", &id, &nice) != 2)
+		nice = INT_MIN;
+	fclose(f);
+	return nice;
+}
+
 static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail)
 {
 	char *argv[MAX_ARGS];
@@ -271,7 +290,14 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 	static pid_t others[4096];
 	size_t nr_others = is_dump && r->pid ? others_than_tree(r->pid, others, 4096) : 0;
 
+	int group_nice = session_group_nice();
+
 	st = run_cmd(r, argv, outbuf);
+	if (st >= 0 && session_group_nice() != group_nice) {
+		say("step %d: crisp %s left its session group at nice %d (it was %d)", r->nstep, cmd,
+		    session_group_nice(), group_nice);
+		return -1;
+	}
 	if (st == -ETIMEDOUT) {
 		say("step %d: crisp %s did not finish in time", r->nstep, cmd);
 		return -1;

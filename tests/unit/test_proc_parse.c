@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "proc_autogroup.h"
 #include "proc_limits.h"
 #include "proc_maps.h"
 #include "proc_mm.h"
@@ -410,6 +411,29 @@ static void test_timers(void)
 	CHECK_INT(proc_parse_timers(bad, strlen(bad), &t), -EINVAL);
 }
 
+static void test_autogroup(void)
+{
+	struct proc_autogroup ag;
+	const char *ok = "/autogroup-415 nice -3\n";
+	const char *bad[] = { "", "/autogroup- nice 0", "/autogroup-1 nice", "/autogroup-1 nice 20",
+			      "/autogroup-1 nice -21", "/autogroup-1 nice 0 ", "autogroup-1 nice 0",
+			      "/autogroup-1  nice 0", "/autogroup-99999999999999999999 nice 0" };
+
+	CHECK_INT(proc_parse_autogroup(ok, strlen(ok), &ag), 0);
+	CHECK(ag.id == 415 && ag.nice == -3);
+	/* every truncation short of the whole number fails */
+	for (size_t cut = 0; cut < strlen(ok) - 1; cut++)
+		CHECK_INT(proc_parse_autogroup(ok, cut, &ag), -EINVAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT(proc_parse_autogroup(bad[i], strlen(bad[i]), &ag), -EINVAL);
+	/* live: where the kernel has autogroup, this process has a group */
+	int err = proc_read_autogroup(0, &ag);
+
+	CHECK(err == 0 || err == -ENOENT);
+	if (!err)
+		CHECK(ag.id > 0 && ag.nice >= -20 && ag.nice <= 19);
+}
+
 static void test_mm(void)
 {
 	struct proc_mm mm;
@@ -452,5 +476,6 @@ int main(int argc, char **argv)
 	test_pids();
 	test_timers();
 	test_mm();
+	test_autogroup();
 	return unit_summary("proc-parse");
 }
