@@ -266,11 +266,29 @@ static int dump_track_append(struct mem_ranges *out, const struct mem_ranges *in
 	return 0;
 }
 
-/* @a and @b (both sorted), appended to @out. */
+/* The first range of @b (sorted) that ends after @addr: where a walk that
+ * starts at @addr begins. Binary: @b may be a whole task's list. */
+static size_t dump_track_seek(const struct mem_ranges *b, uint64_t addr)
+{
+	size_t lo = 0, hi = b->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->r[mid].start + b->r[mid].nr_pages * MEM_PAGE_SIZE <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* @a and @b (both sorted), appended to @out. @a is one VMA's, @b may be the
+ * whole task's: the walk of @b starts where @a does. */
 static int dump_track_and(const struct mem_ranges *a, const struct mem_ranges *b,
 			  struct mem_ranges *out)
 {
-	size_t i = 0, j = 0;
+	size_t i = 0, j = a->nr ? dump_track_seek(b, a->r[0].start) : 0;
 
 	while (i < a->nr && j < b->nr) {
 		uint64_t as = a->r[i].start, ae = as + a->r[i].nr_pages * MEM_PAGE_SIZE;

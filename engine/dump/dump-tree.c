@@ -60,6 +60,7 @@ int dump_tree_freeze_list(struct dump_ctx *c)
 	}
 	c->frozen = true;
 	c->t_frozen = freeze_now_ns();
+	dump_heap_frozen(c);
 	c->stats.freezing_us = (c->t_frozen - c->t_start) / 1000;
 
 	c->tasks = calloc(c->tree.nr, sizeof(*c->tasks));
@@ -150,6 +151,7 @@ int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode)
 	c->frozen = false;
 	c->t_released = freeze_now_ns();
 	c->stats.frozen_us = (c->t_released - c->t_frozen) / 1000;
+	dump_heap_released(c);
 	if (err)
 		pr_err("releasing the tree of %d: %s", (int)c->o->tree_pid, strerror(-err));
 	else if (mode == FREEZE_RESUME)

@@ -115,6 +115,8 @@ static int dump_run(struct dump_ctx *c)
 	if (!err)
 		dump_mm_preread(c);
 	if (!err)
+		dump_heap_warm(c);
+	if (!err)
 		err = dump_tree_freeze(c);
 	/* tracking first: the refusal checks must know our own registrations */
 	for (size_t i = 0; i < c->nr_tasks && !err; i++)

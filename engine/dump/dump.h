@@ -189,6 +189,7 @@ struct dump_ctx {
 	struct snap_ctx *root_snap;	/* armed before the freeze, until adopted */
 	struct proc_maps pre_smaps;	/* the root's smaps, read before the freeze */
 	bool have_pre_smaps;
+	long faults_frozen;		/* crisp's own page faults at the freeze */
 	bool yield_group_lowered;	/* crisp's session group is at nice 19 */
 	int yield_group_was;		/* ... and goes back to this nice */
 };
@@ -217,6 +218,13 @@ int dump_tree_freeze(struct dump_ctx *c);
 int dump_tree_collect(struct dump_ctx *c);
 int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode);
 void dump_ctx_free(struct dump_ctx *c);
+
+/* dump-heap.c: dump_heap_warm (before the freeze) leaves malloc with
+ * touched memory for what the freeze builds; the other two count crisp's
+ * own page faults while frozen (logged at the release). */
+void dump_heap_warm(struct dump_ctx *c);
+void dump_heap_frozen(struct dump_ctx *c);
+void dump_heap_released(struct dump_ctx *c);
 
 /* dump-yield.c: crisp's threads (and, when the tree is in another session,
  * crisp's session group) go to nice 19 once the tree runs again;
