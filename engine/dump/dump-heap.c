@@ -36,6 +36,9 @@ void dump_heap_warm(struct dump_ctx *c)
 	/* without these a big free() hands its pages back to the kernel */
 	mallopt(M_MMAP_THRESHOLD, (int)DUMP_HEAP_MAX);
 	mallopt(M_TRIM_THRESHOLD, (int)(DUMP_HEAP_MAX * 4));
+	/* and a second thread of the freeze (dump-final-walk) would get an
+	 * arena of its own, all fresh pages */
+	mallopt(M_ARENA_MAX, 1);
 	p = malloc(want);
 	if (!p)
 		return;

@@ -410,20 +410,18 @@ static int dump_guard_cmp(const void *a, const void *b)
  */
 int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy)
 {
+	struct dump_final_walk w;
 	struct mem_scanner sc;
 	bool sc_open = false;
 	size_t guards_before = t->guards.nr;
-	int err = 0;
+	int err = dump_final_walk_run(t, &w);
 
-	for (size_t i = 0; i < t->maps.nr && !err; i++) {
-		const struct proc_vma *v = &t->maps.vma[i];
+	for (size_t k = 0; k < w.nr && !err;) {
+		const struct proc_vma *v = &t->maps.vma[w.p[k].vma];
 		struct track_vma_scan s;
 
-		if (!dump_track_final_covers(t, i))
-			continue;
 		t->pages_scanned += (v->end - v->start) / MEM_PAGE_SIZE;
-		err = track_collect_final(&t->trk, v->start, v->end,
-					  t->vmas[i].file_skip ? MEM_SCAN_SKIP_FILE : 0, &s);
+		err = dump_final_walk_join(t, &w, &k, &s);
 		if (err)
 			break;
 		if (s.tracked) {
@@ -442,6 +440,7 @@ int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem
 		}
 		track_vma_scan_free(&s);
 	}
+	dump_final_walk_free(&w);
 	if (sc_open)
 		mem_scanner_close(&sc);
 	/* the other VMAs' guards came first: keep the list in address order */

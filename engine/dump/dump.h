@@ -219,6 +219,28 @@ int dump_tree_collect(struct dump_ctx *c);
 int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode);
 void dump_ctx_free(struct dump_ctx *c);
 
+/* dump-final-walk.c: the final dump's walk of a task's tracked VMAs
+ * (those dump_track_final_covers), cut into pieces that two threads walk
+ * at once where there is enough memory and a second CPU. _run walks every
+ * piece (0, or the first piece's error: then nothing is usable); _join
+ * then gives, VMA by VMA from piece *@i on, what track_collect_final gives
+ * for the whole VMA (into @out, which the caller frees), and moves *@i to
+ * the next VMA's first piece. */
+struct dump_walk_piece {
+	size_t vma;			/* index in t->maps */
+	uint64_t start, end;
+	struct track_vma_scan s;
+	int err;			/* -EAGAIN: the VMA is walked again whole */
+};
+struct dump_final_walk {
+	struct dump_walk_piece *p;
+	size_t nr, cap;
+};
+int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w);
+int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t *i,
+			 struct track_vma_scan *out);
+void dump_final_walk_free(struct dump_final_walk *w);
+
 /* dump-heap.c: dump_heap_warm (before the freeze) leaves malloc with
  * touched memory for what the freeze builds; the other two count crisp's
  * own page faults while frozen (logged at the release). */

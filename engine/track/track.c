@@ -463,8 +463,9 @@ static int track_final_region(const struct page_region *r, void *arg)
 	return err;
 }
 
-int track_collect_final(struct track_ctx *t, uint64_t start, uint64_t end,
-			unsigned int flags, struct track_vma_scan *out)
+int track_collect_final_walk(struct track_ctx *t, struct page_region *vec, size_t vec_len,
+			     uint64_t start, uint64_t end, unsigned int flags,
+			     struct track_vma_scan *out)
 {
 	bool skip_file = flags & MEM_SCAN_SKIP_FILE;
 	uint64_t any = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | PAGE_IS_GUARD | PAGE_IS_PRESENT |
@@ -473,8 +474,8 @@ int track_collect_final(struct track_ctx *t, uint64_t start, uint64_t end,
 	struct pm_scan_arg a = {
 		.size = sizeof(a),
 		.flags = PM_SCAN_CHECK_WPASYNC,
-		.vec = (uint64_t)(uintptr_t)t->vec,
-		.vec_len = t->vec_len,
+		.vec = (uint64_t)(uintptr_t)vec,
+		.vec_len = vec_len,
 		.category_inverted = PAGE_IS_PRESENT,
 		.category_anyof_mask = any,
 		.return_mask = any | PAGE_IS_SWAPPED,
@@ -484,10 +485,10 @@ int track_collect_final(struct track_ctx *t, uint64_t start, uint64_t end,
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if ((start | end) & (MEM_PAGE_SIZE - 1) || start > end)
+	if ((start | end) & (MEM_PAGE_SIZE - 1) || start > end || !vec || !vec_len)
 		return -EINVAL;
 	if (t->mode != TRACK_UFFD_WP || t->uffd < 0)
-		return track_collect(t, start, end, flags, false, out);
+		return -EAGAIN;
 	out->tracked = out->guards_scanned = true;
 	err = mem_pagemap_walk(t->pagemap_fd, &a, start, end, track_final_region, &f,
 			       &ioctl_failed);
@@ -496,11 +497,23 @@ int track_collect_final(struct track_ctx *t, uint64_t start, uint64_t end,
 	if (err && ioctl_failed && (err == -EPERM || err == -EINVAL)) {
 		/* not registered, or no PAGE_IS_GUARD in this kernel's walk */
 		track_vma_scan_free(out);
-		return track_collect(t, start, end, flags, false, out);
+		return -EAGAIN;
 	}
-	if (err)
+	if (err) {
+		track_vma_scan_free(out);
 		pr_err("task %d: PAGEMAP_SCAN (final) of %#llx-%#llx: %s", (int)t->pid,
 		       (unsigned long long)start, (unsigned long long)end, strerror(-err));
+	}
+	return err;
+}
+
+int track_collect_final(struct track_ctx *t, uint64_t start, uint64_t end,
+			unsigned int flags, struct track_vma_scan *out)
+{
+	int err = track_collect_final_walk(t, t->vec, t->vec_len, start, end, flags, out);
+
+	if (err == -EAGAIN)
+		return track_collect(t, start, end, flags, false, out);
 	return err;
 }
 

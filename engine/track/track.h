@@ -120,6 +120,17 @@ int track_collect_final(struct track_ctx *t, uint64_t start, uint64_t end,
 			unsigned int flags, struct track_vma_scan *out);
 
 /*
+ * track_collect_final's walk into the caller's vector (@vec_len regions),
+ * for threads that walk parts of one task at once: calls on the same @t
+ * with different vectors may run in parallel. Never falls back: -EAGAIN
+ * where track_collect_final would (the caller then calls that); on any
+ * error @out is left empty. 0 or -errno.
+ */
+int track_collect_final_walk(struct track_ctx *t, struct page_region *vec, size_t vec_len,
+			     uint64_t start, uint64_t end, unsigned int flags,
+			     struct track_vma_scan *out);
+
+/*
  * A pre-dump's re-protecting walk (uffd-wp mode): appends to @written the pages
  * of [@start, @end) written since the last round and write-protects them
  * again, in one walk on the kernel's fast path (written pages only, zero
