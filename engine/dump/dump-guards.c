@@ -12,28 +12,8 @@
 
 int dump_guards_collect(struct dump_task *t)
 {
-	struct mem_scanner sc;
-	int err = mem_scanner_open(&sc, t->pid, 0);
+	int err = dump_guards_walk(t);
 
-	if (err) {
-		pr_err("task %d: cannot open its pagemap: %s", (int)t->pid, strerror(-err));
-		return err;
-	}
-	for (size_t i = 0; i < t->maps.nr && !err; i++) {
-		const struct proc_vma *v = &t->maps.vma[i];
-
-		/* the kernel's own areas never carry guard markers; the final
-		 * walk of a tracked task finds those of its VMAs with pages */
-		if (t->vmas[i].status & (DUMP_VMA_VSYSCALL | DUMP_VMA_VDSO | DUMP_VMA_VVAR) ||
-		    dump_track_final_covers(t, i))
-			continue;
-		err = mem_scan_guards(&sc, v->start, v->end, &t->guards);
-		if (err)
-			pr_err("task %d: looking for guard regions in %#llx-%#llx: %s", (int)t->pid,
-			       (unsigned long long)v->start, (unsigned long long)v->end,
-			       strerror(-err));
-	}
-	mem_scanner_close(&sc);
 	if (!err && t->guards.nr)
 		pr_info("task %d: %llu guard pages in %zu ranges", (int)t->pid,
 			(unsigned long long)t->guards.pages, t->guards.nr);

@@ -219,7 +219,7 @@ int dump_tree_collect(struct dump_ctx *c);
 int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode);
 void dump_ctx_free(struct dump_ctx *c);
 
-/* dump-final-walk.c: the final dump's walk of a task's tracked VMAs
+/* dump-walk.c: the final dump's walk of a task's tracked VMAs
  * (those dump_track_final_covers), cut into pieces that two threads walk
  * at once where there is enough memory and a second CPU. _run walks every
  * piece (0, or the first piece's error: then nothing is usable); _join
@@ -240,6 +240,10 @@ int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w);
 int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t *i,
 			 struct track_vma_scan *out);
 void dump_final_walk_free(struct dump_final_walk *w);
+/* The guard scan of the VMAs the final walk does not cover (all but the
+ * kernel's own areas when there is none), the same way; appends to
+ * t->guards in address order. 0 or -errno, logged. */
+int dump_guards_walk(struct dump_task *t);
 
 /* dump-heap.c: dump_heap_warm (before the freeze) leaves malloc with
  * touched memory for what the freeze builds; the other two count crisp's

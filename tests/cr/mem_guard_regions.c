@@ -2,79 +2,15 @@
  * one writable mapping: after restore the guard pages still fault on access
  * without splitting the mapping, and the pages around them keep their data.
  * (PROT_NONE guard pages are covered by mem_mprotect_holes.) */
-#include <errno.h>
-#include <signal.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include "crtest.h"
-#include "fault-probe.h"
-#include "uapi-compat.h"
+#define GR_PAGES	12
+#define GR_GUARDS	{ 3, 4, 9 }
+#define GR_DAMAGED	9
+#include "guard-regions.h"
 
 CRT_SCENARIO("dump; restore; verify");
 CRT_DAMAGE_FAILS("page 9 is a guard page, but reading it did not fault");
 
-#define PAGES 12
-
-static const bool is_guard[PAGES] = { [3] = true, [4] = true, [9] = true };
-
 int main(int argc, char **argv)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), wpp = page / 8;
-	uint64_t *region;
-	struct crt_vma vma;
-	int install_err = 0;
-
-	crt_init(argc, argv);
-	region = mmap(NULL, PAGES * page, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (region == MAP_FAILED)
-		return 2;
-	for (size_t p = 0; p < PAGES; p++)
-		for (size_t i = 0; i < wpp; i++)
-			region[p * wpp + i] = crt_pattern(p, i);
-	for (size_t p = 0; p < PAGES && !install_err; p++)
-		if (is_guard[p] && madvise((char *)region + p * page, page, MADV_GUARD_INSTALL))
-			install_err = errno;
-	crt_ready();
-	crt_wait_verify();
-
-	if (install_err) {
-		crt_fail("MADV_GUARD_INSTALL failed at set-up: %s (expected success on Linux >= 6.13)",
-			 strerror(install_err));
-		return crt_finish();
-	}
-	if (crt_damage())
-		madvise((char *)region + 9 * page, page, MADV_GUARD_REMOVE);
-	fp_install();
-
-	if (crt_vma_of(region, &vma))
-		crt_fail("no mapping holds the region %p", (void *)region);
-	else if (vma.start > (unsigned long)region ||
-		 vma.end < (unsigned long)region + PAGES * page || strcmp(vma.perms, "rw-p"))
-		crt_fail("the region is split or changed: mapping %#lx-%#lx %s, expected one rw-p mapping over %p-%p",
-			 vma.start, vma.end, vma.perms, (void *)region,
-			 (void *)((char *)region + PAGES * page));
-	for (size_t p = 0; p < PAGES; p++) {
-		uint64_t *w = region + p * wpp;
-
-		if (is_guard[p]) {
-			if (!fp_read_faults(w))
-				crt_fail("page %zu is a guard page, but reading it did not fault", p);
-			continue;
-		}
-		if (fp_read_faults(w)) {
-			crt_fail("page %zu is not a guard page, but reading it faults", p);
-			continue;
-		}
-		for (size_t i = 0; i < wpp; i++)
-			if (w[i] != crt_pattern(p, i)) {
-				crt_fail("page %zu word %zu is %#llx, expected %#llx", p, i,
-					 (unsigned long long)w[i], (unsigned long long)crt_pattern(p, i));
-				break;
-			}
-	}
-	return crt_finish();
+	return gr_main(argc, argv);
 }

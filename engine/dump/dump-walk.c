@@ -1,11 +1,13 @@
-/* dump-final-walk — the final dump's walk of a task's tracked VMAs, inside
- * the freeze, by two threads at once. The tree is stopped, so the CPU it
- * used is free, and this walk is most of the freeze of a big task (4 GiB:
- * 6 ms of 10). The VMAs are cut into pieces that the threads take in turn;
- * each piece's result is kept apart and the pieces are joined in address
- * order, so the caller gets, per VMA, what one walk of it gives. A VMA with
- * a piece whose walk must fall back (not registered, an older kernel) is
- * walked again whole by track_collect_final. Copies no page; changes
+/* dump-walk — walks of a task's page tables inside the freeze, by two
+ * threads at once: the final dump's walk of its tracked VMAs (written,
+ * present, zero and guard pages) and the guard-region scan of the VMAs no
+ * such walk covers. The tree is stopped, so the CPU it used is free, and
+ * these walks are most of the freeze of a big task (the final dump at
+ * 4 GiB: 6 ms of 10). The VMAs are cut into pieces that the threads take in
+ * turn; each piece's result is kept apart and the pieces are joined in
+ * address order, so the caller gets what one walk gives. A VMA with a
+ * piece whose final walk must fall back (not registered, an older kernel)
+ * is walked again whole by track_collect_final. Copies no page; changes
  * nothing in the task.
  */
 #include <errno.h>
@@ -24,15 +26,21 @@
 #define DUMP_WALK_PAR_MIN (128ull << 20)	/* less than this: one thread */
 #define DUMP_WALK_VEC 4096			/* regions per PAGEMAP_SCAN call */
 
+enum dump_walk_kind { DUMP_WALK_FINAL, DUMP_WALK_GUARDS };
+
 struct dump_walk_shared {
 	struct dump_task *t;
 	struct dump_final_walk *w;
+	enum dump_walk_kind kind;
 	atomic_size_t next;
 };
 
-struct dump_walk_worker {
+/* What one thread walks with: its own vector, or its own pagemap scanner. */
+struct dump_walk_thread {
 	struct dump_walk_shared *sh;
 	struct page_region *vec;
+	struct mem_scanner sc;
+	bool sc_open;
 };
 
 static unsigned int dump_walk_flags(const struct dump_task *t, size_t vma)
@@ -40,25 +48,49 @@ static unsigned int dump_walk_flags(const struct dump_task *t, size_t vma)
 	return t->vmas[vma].file_skip ? MEM_SCAN_SKIP_FILE : 0;
 }
 
-static void dump_walk_pieces(struct dump_walk_shared *sh, struct page_region *vec)
+static int dump_walk_piece(struct dump_walk_thread *th, struct dump_walk_piece *p)
 {
+	struct dump_task *t = th->sh->t;
+	int err;
+
+	if (th->sh->kind == DUMP_WALK_FINAL)
+		return track_collect_final_walk(&t->trk, th->vec, DUMP_WALK_VEC, p->start, p->end,
+						dump_walk_flags(t, p->vma), &p->s);
+	if (!th->sc_open) {
+		err = mem_scanner_open(&th->sc, t->pid, 0);
+		if (err) {
+			pr_err("task %d: cannot open its pagemap: %s", (int)t->pid, strerror(-err));
+			return err;
+		}
+		th->sc_open = true;
+	}
+	err = mem_scan_guards(&th->sc, p->start, p->end, &p->s.guards);
+	if (err)
+		pr_err("task %d: looking for guard regions in %#llx-%#llx: %s", (int)t->pid,
+		       (unsigned long long)p->start, (unsigned long long)p->end, strerror(-err));
+	return err;
+}
+
+static void dump_walk_pieces(struct dump_walk_thread *th)
+{
+	struct dump_walk_shared *sh = th->sh;
 	size_t i;
 
 	while ((i = atomic_fetch_add(&sh->next, 1)) < sh->w->nr) {
 		struct dump_walk_piece *p = &sh->w->p[i];
 
-		p->err = track_collect_final_walk(&sh->t->trk, vec, DUMP_WALK_VEC, p->start, p->end,
-						  dump_walk_flags(sh->t, p->vma), &p->s);
+		p->err = dump_walk_piece(th, p);
 		if (p->err && p->err != -EAGAIN)
 			atomic_store(&sh->next, sh->w->nr);	/* the rest is moot */
 	}
+	if (th->sc_open)
+		mem_scanner_close(&th->sc);
+	th->sc_open = false;
 }
 
 static void *dump_walk_worker_main(void *arg)
 {
-	struct dump_walk_worker *wk = arg;
-
-	dump_walk_pieces(wk->sh, wk->vec);
+	dump_walk_pieces(arg);
 	return NULL;
 }
 
@@ -82,14 +114,25 @@ static int dump_walk_add(struct dump_final_walk *w, size_t vma, uint64_t start, 
 	return 0;
 }
 
-/* The covered VMAs cut into pieces; the bytes to walk in *@total. */
-static int dump_walk_cut(const struct dump_task *t, struct dump_final_walk *w, uint64_t *total)
+/* VMA @i of @t is the guard scan's: not the kernel's own areas (which never
+ * carry guard markers), nor one the final walk covers (which finds them). */
+static bool dump_walk_guards_cover(const struct dump_task *t, size_t i)
+{
+	return !(t->vmas[i].status & (DUMP_VMA_VSYSCALL | DUMP_VMA_VDSO | DUMP_VMA_VVAR)) &&
+	       !dump_track_final_covers(t, i);
+}
+
+/* The VMAs the walk of @kind covers, cut into pieces; the bytes to walk in
+ * *@total. */
+static int dump_walk_cut(const struct dump_task *t, enum dump_walk_kind kind,
+			 struct dump_final_walk *w, uint64_t *total)
 {
 	*total = 0;
 	for (size_t i = 0; i < t->maps.nr; i++) {
 		const struct proc_vma *v = &t->maps.vma[i];
 
-		if (!dump_track_final_covers(t, i))
+		if (kind == DUMP_WALK_FINAL ? !dump_track_final_covers(t, i) :
+					      !dump_walk_guards_cover(t, i))
 			continue;
 		*total += v->end - v->start;
 		for (uint64_t a = v->start; a < v->end;) {
@@ -114,44 +157,46 @@ static bool dump_walk_two_cpus(void)
 	return !sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 1;
 }
 
-int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w)
+/* Cuts and walks every piece of the walk of @kind, on two threads where it
+ * pays. 0, or the first failed piece's error. */
+static int dump_walk_run(struct dump_task *t, enum dump_walk_kind kind, struct dump_final_walk *w)
 {
-	struct dump_walk_shared sh = { .t = t, .w = w };
-	struct dump_walk_worker wk = { .sh = &sh };
-	struct page_region *vec = NULL;
+	struct dump_walk_shared sh = { .t = t, .w = w, .kind = kind };
+	struct dump_walk_thread me = { .sh = &sh }, other = { .sh = &sh };
+	uint64_t t0 = freeze_now_ns(), total;
 	bool two = false;
-	uint64_t total;
 	pthread_t th;
 	int err;
 
-	uint64_t t0 = freeze_now_ns();
-
 	memset(w, 0, sizeof(*w));
-	err = dump_walk_cut(t, w, &total);
+	err = dump_walk_cut(t, kind, w, &total);
 	if (err)
 		return err;
-	if (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0 && total >= DUMP_WALK_PAR_MIN &&
-	    w->nr > 1 && dump_walk_two_cpus()) {
-		vec = malloc(2 * DUMP_WALK_VEC * sizeof(*vec));
-		wk.vec = vec ? vec + DUMP_WALK_VEC : NULL;
-		two = vec && !pthread_create(&th, NULL, dump_walk_worker_main, &wk);
-	}
-	if (!vec)
-		vec = malloc(DUMP_WALK_VEC * sizeof(*vec));
-	if (!vec)
+	me.vec = malloc(2 * DUMP_WALK_VEC * sizeof(*me.vec));
+	if (!me.vec)
 		return -ENOMEM;
-	dump_walk_pieces(&sh, vec);
+	other.vec = me.vec + DUMP_WALK_VEC;
+	if ((kind != DUMP_WALK_FINAL || (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0)) &&
+	    total >= DUMP_WALK_PAR_MIN && w->nr > 1 && dump_walk_two_cpus())
+		two = !pthread_create(&th, NULL, dump_walk_worker_main, &other);
+	dump_walk_pieces(&me);
 	if (two)
 		pthread_join(th, NULL);
-	free(vec);
-	pr_debug("task %d: the final walk: %zu pieces, %llu MiB, threads=%d, %llu us", (int)t->pid,
-		 w->nr, (unsigned long long)(total >> 20), two ? 2 : 1,
+	free(me.vec);
+	pr_debug("task %d: the %s walk: %zu pieces, %llu MiB, threads=%d, %llu us", (int)t->pid,
+		 kind == DUMP_WALK_FINAL ? "final" : "guard", w->nr,
+		 (unsigned long long)(total >> 20), two ? 2 : 1,
 		 (unsigned long long)(freeze_now_ns() - t0) / 1000);
 	/* a failed piece stopped the others: none of it may be used */
 	for (size_t k = 0; k < w->nr; k++)
 		if (w->p[k].err && w->p[k].err != -EAGAIN)
 			return w->p[k].err == -EINPROGRESS ? -ECANCELED : w->p[k].err;
 	return 0;
+}
+
+int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w)
+{
+	return dump_walk_run(t, DUMP_WALK_FINAL, w);
 }
 
 /* Appends @src to @dst (both in address order, @src after @dst), merging
@@ -230,6 +275,17 @@ int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t 
 	}
 	out->tracked = out->guards_scanned = true;
 	return 0;
+}
+
+int dump_guards_walk(struct dump_task *t)
+{
+	struct dump_final_walk w;
+	int err = dump_walk_run(t, DUMP_WALK_GUARDS, &w);
+
+	for (size_t k = 0; k < w.nr && !err; k++)
+		err = dump_walk_cat(&t->guards, &w.p[k].s.guards);
+	dump_final_walk_free(&w);
+	return err;
 }
 
 void dump_final_walk_free(struct dump_final_walk *w)
