@@ -2,12 +2,14 @@
  * present pages (engine/mem: PAGEMAP_SCAN, no zero pages, for private file
  * mappings only the pages that differ from the file) are copied into one
  * staging buffer, prepared before the freeze; the images are written from
- * it afterwards through the page writer, so the freeze covers copying only.
+ * it afterwards through the page writer, so the freeze covers copying only;
+ * many pages are read by two threads at once, each into its half.
  * A dump that kills the tree streams instead: the pages are read into the
  * page writer's buffers and written while the next ones are read.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,8 @@
  * kill dump, 2.2 s vs 0.5 s; the page cache then takes 2 MiB folios) */
 #define DUMP_STREAM_BUF	(1u << 20)
 #define DUMP_STREAM_BUFS 8u
+/* pages: fewer are read by one thread (a second costs its start) */
+#define DUMP_READ_TWO_MIN 512
 
 int dump_pages_grow(struct dump_ctx *c, size_t want)
 {
@@ -164,26 +168,139 @@ int dump_pages_prepare(struct dump_ctx *c)
 	return 0;
 }
 
-int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t off)
+/* Appends a run to a run list, merged with the last one where both the
+ * addresses and the staging offsets follow on. */
+static int dump_runs_add(struct dump_run **runs, size_t *nr_runs, size_t *cap_runs,
+			 uint64_t vaddr, uint64_t nr, size_t off)
 {
-	struct dump_run *last = t->nr_runs ? &t->runs[t->nr_runs - 1] : NULL;
+	struct dump_run *last = *nr_runs ? &(*runs)[*nr_runs - 1] : NULL;
 
 	if (last && last->vaddr + last->nr_pages * MEM_PAGE_SIZE == vaddr &&
 	    last->off + last->nr_pages * MEM_PAGE_SIZE == off) {
 		last->nr_pages += nr;
 		return 0;
 	}
-	if (t->nr_runs == t->cap_runs) {
-		size_t cap = t->cap_runs ? t->cap_runs * 2 : 64;
-		struct dump_run *n = realloc(t->runs, cap * sizeof(*n));
+	if (*nr_runs == *cap_runs) {
+		size_t cap = *cap_runs ? *cap_runs * 2 : 64;
+		struct dump_run *n = realloc(*runs, cap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
-		t->runs = n;
-		t->cap_runs = cap;
+		*runs = n;
+		*cap_runs = cap;
 	}
-	t->runs[t->nr_runs++] = (struct dump_run){ vaddr, nr, off };
+	(*runs)[(*nr_runs)++] = (struct dump_run){ vaddr, nr, off };
 	return 0;
+}
+
+int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t off)
+{
+	return dump_runs_add(&t->runs, &t->nr_runs, &t->cap_runs, vaddr, nr, off);
+}
+
+/* One half of a read split between two threads: its ranges, read into its
+ * own part of staging, and the runs it found (offsets from @buf). */
+struct dump_read_half {
+	pid_t pid;
+	const struct mem_range *r;
+	size_t n;
+	uint8_t *buf;
+	size_t room, bytes;
+	struct dump_run *runs;
+	size_t nr_runs, cap_runs;
+	uint64_t vanished;
+	struct mem_reader rd;
+	int err;
+};
+
+static void *dump_read_half_main(void *arg)
+{
+	struct dump_read_half *h = arg;
+	struct mem_batch b;
+	int ret;
+
+	mem_reader_init(&h->rd, h->pid, h->r, h->n, h->buf, h->room);
+	while ((ret = mem_reader_next(&h->rd, &b)) == 1) {
+		for (size_t i = 0; i < b.nr_segs && ret == 1; i++)
+			if (dump_runs_add(&h->runs, &h->nr_runs, &h->cap_runs, b.seg[i].vaddr,
+					  b.seg[i].nr_pages, h->bytes + b.seg[i].off))
+				ret = -ENOMEM;
+		if (ret != 1)
+			break;
+		h->bytes += b.bytes;
+		h->rd.buf = h->buf + h->bytes;
+		h->rd.buf_pages = (h->room - h->bytes) / MEM_PAGE_SIZE;
+	}
+	h->vanished = h->rd.pages_vanished;
+	h->err = ret;
+	return NULL;
+}
+
+/*
+ * Inside the freeze, with a second CPU free: the ranges split in two halves
+ * of as many pages, read at once by this thread and a second one, each into
+ * its own part of staging; then the second half's pages are moved down if
+ * the first came up short (pages that vanished) and its runs follow the
+ * first's. Returns 1 when done so, 0 when the caller reads them alone, or
+ * -errno.
+ */
+static int dump_pages_readv_two(struct dump_ctx *c, struct dump_task *t,
+				const struct mem_range *r, size_t n, uint64_t total)
+{
+	struct dump_read_half h[2];
+	struct mem_range *split;
+	uint64_t half = total / 2, acc = 0;
+	size_t m = 0, first_n;
+	pthread_t th;
+	int err = 0;
+
+	split = malloc((n + 1) * sizeof(*split));
+	if (!split)
+		return 0;
+	while (acc + r[m].nr_pages <= half)
+		acc += r[m++].nr_pages;
+	/* ranges [0, m) and the head of range m, then its tail and the rest */
+	memcpy(split, r, m * sizeof(*r));
+	first_n = m;
+	if (half > acc)
+		split[first_n++] = (struct mem_range){ r[m].start, half - acc };
+	split[first_n] = (struct mem_range){ r[m].start + (half - acc) * MEM_PAGE_SIZE,
+					     r[m].nr_pages - (half - acc) };
+	memcpy(split + first_n + 1, r + m + 1, (n - m - 1) * sizeof(*r));
+	memset(h, 0, sizeof(h));
+	for (int k = 0; k < 2; k++) {
+		h[k].pid = t->pid;
+		h[k].buf = c->staging + c->staging_used + (k ? half * MEM_PAGE_SIZE : 0);
+		h[k].room = (k ? total - half : half) * MEM_PAGE_SIZE;
+	}
+	h[0].r = split;
+	h[0].n = first_n;
+	h[1].r = split + first_n;
+	h[1].n = n - m;
+	if (pthread_create(&th, NULL, dump_read_half_main, &h[1])) {
+		free(split);
+		return 0;
+	}
+	dump_read_half_main(&h[0]);
+	pthread_join(th, NULL);
+	for (int k = 0; k < 2 && !err; k++)
+		err = h[k].err < 0 ? h[k].err : 0;
+	if (!err && h[0].bytes < h[0].room)
+		memmove(h[0].buf + h[0].bytes, h[1].buf, h[1].bytes);
+	for (int k = 0; k < 2 && !err; k++) {
+		for (size_t i = 0; i < h[k].nr_runs && !err; i++)
+			err = dump_pages_add_run(t, h[k].runs[i].vaddr, h[k].runs[i].nr_pages,
+						 c->staging_used + h[k].runs[i].off);
+		c->staging_used += h[k].bytes;
+	}
+	if (h[0].vanished + h[1].vanished)
+		pr_debug("task %d: %llu pages vanished while reading", (int)t->pid,
+			 (unsigned long long)(h[0].vanished + h[1].vanished));
+	pr_debug("task %d: %llu pages read by two threads", (int)t->pid, (unsigned long long)total);
+	for (int k = 0; k < 2; k++)
+		free(h[k].runs);
+	free(split);
+	return err ? err : 1;
 }
 
 /* Readable ranges: batched process_vm_readv straight into staging. */
@@ -192,10 +309,18 @@ static int dump_pages_readv(struct dump_ctx *c, struct dump_task *t,
 {
 	struct mem_reader rd;
 	struct mem_batch b;
+	uint64_t total = 0;
 	int ret;
 
 	if (!n)
 		return 0;
+	for (size_t i = 0; i < n; i++)
+		total += r[i].nr_pages;
+	if (total >= DUMP_READ_TWO_MIN && dump_two_cpus()) {
+		ret = dump_pages_readv_two(c, t, r, n, total);
+		if (ret)
+			return ret < 0 ? ret : 0;
+	}
 	mem_reader_init(&rd, t->pid, r, n, c->staging + c->staging_used,
 			c->staging_len - c->staging_used);
 	while ((ret = mem_reader_next(&rd, &b)) == 1) {

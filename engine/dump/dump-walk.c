@@ -150,7 +150,7 @@ static int dump_walk_cut(const struct dump_task *t, enum dump_walk_kind kind,
 	return 0;
 }
 
-static bool dump_walk_two_cpus(void)
+bool dump_two_cpus(void)
 {
 	cpu_set_t set;
 
@@ -177,7 +177,7 @@ static int dump_walk_run(struct dump_task *t, enum dump_walk_kind kind, struct d
 		return -ENOMEM;
 	other.vec = me.vec + DUMP_WALK_VEC;
 	if ((kind != DUMP_WALK_FINAL || (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0)) &&
-	    total >= DUMP_WALK_PAR_MIN && w->nr > 1 && dump_walk_two_cpus())
+	    total >= DUMP_WALK_PAR_MIN && w->nr > 1 && dump_two_cpus())
 		two = !pthread_create(&th, NULL, dump_walk_worker_main, &other);
 	dump_walk_pieces(&me);
 	if (two)

@@ -12,16 +12,20 @@
  * (autogroup): crisp's session then shares the CPU with the tree's session
  * as one nice-0 task would, whatever the nice of its threads. When the tree
  * is in another session, crisp lowers its own session's group to nice 19
- * for the rest of the command and gives it back at the end. A tree in
- * crisp's own session is left alone: lowering the group would slow it too.
- * Never touches the tree's group or its threads.
+ * for the rest of the command and gives it back at the end, or when
+ * SIGINT, SIGTERM, SIGHUP or SIGQUIT ends crisp meanwhile (a SIGKILL leaves
+ * it lowered). A tree in crisp's own session is left alone: lowering the
+ * group would slow it too. Never touches the tree's group or its threads.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "blog.h"
 #include "dump.h"
@@ -45,6 +49,60 @@ static void dump_yield_threads(void)
 	pr_debug("the tree runs again: %d threads of crisp now at nice %d", n, DUMP_YIELD_NICE);
 }
 
+#define DUMP_YIELD_NONE 100	/* no nice to give back */
+
+/* The nice to give back if a signal ends crisp while its group is lowered:
+ * the signal handler's, so it cannot live in the dump context. */
+static volatile sig_atomic_t dump_yield_back = DUMP_YIELD_NONE;
+static const int dump_yield_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static struct sigaction dump_yield_old[sizeof(dump_yield_signals) / sizeof(int)];
+
+/* Async-signal-safe: open, write, close, nanosleep, raise. */
+static void dump_yield_on_signal(int sig)
+{
+	int was = dump_yield_back, fd;
+	char text[4], *p = text + sizeof(text);
+	unsigned int v = (unsigned int)(was < 0 ? -was : was);
+
+	if (was != DUMP_YIELD_NONE) {
+		do
+			*--p = (char)('0' + v % 10);
+		while ((v /= 10));
+		if (was < 0)
+			*--p = '-';
+		for (int tries = 0; tries < 2; tries++) {
+			struct timespec rate_limit = { 0, 110 * 1000 * 1000 };
+			ssize_t n = -1;
+
+			fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				n = write(fd, p, (size_t)(text + sizeof(text) - p));
+				close(fd);
+			}
+			if (n > 0)
+				break;
+			nanosleep(&rate_limit, NULL);	/* the kernel's rate limit */
+		}
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void dump_yield_guard(bool on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = dump_yield_on_signal;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(dump_yield_signals) / sizeof(int); i++) {
+		if (on)
+			sigaction(dump_yield_signals[i], &sa, &dump_yield_old[i]);
+		else
+			sigaction(dump_yield_signals[i], &dump_yield_old[i], NULL);
+	}
+}
+
 static void dump_yield_group(struct dump_ctx *c)
 {
 	struct proc_autogroup mine, tree;
@@ -62,8 +120,13 @@ static void dump_yield_group(struct dump_ctx *c)
 			 (unsigned long long)mine.id, mine.nice, (unsigned long long)tree.id);
 		return;
 	}
+	/* the way back is armed before the group is lowered */
+	dump_yield_back = mine.nice;
+	dump_yield_guard(true);
 	err = proc_set_autogroup_nice(DUMP_YIELD_NICE);
 	if (err) {
+		dump_yield_guard(false);
+		dump_yield_back = DUMP_YIELD_NONE;
 		pr_debug("cannot lower crisp's session group to nice %d: %s", DUMP_YIELD_NICE,
 			 strerror(-err));
 		return;
@@ -98,5 +161,7 @@ void dump_yield_end(struct dump_ctx *c)
 		pr_warn("cannot give crisp's session group its nice %d back: %s; `echo %d > "
 			"/proc/self/autogroup` in that session does", c->yield_group_was,
 			strerror(-err), c->yield_group_was);
+	dump_yield_guard(false);
+	dump_yield_back = DUMP_YIELD_NONE;
 	c->yield_group_lowered = false;
 }

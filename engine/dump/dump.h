@@ -244,6 +244,8 @@ void dump_final_walk_free(struct dump_final_walk *w);
  * kernel's own areas when there is none), the same way; appends to
  * t->guards in address order. 0 or -errno, logged. */
 int dump_guards_walk(struct dump_task *t);
+/* True when this process may run on more than one CPU. */
+bool dump_two_cpus(void);
 
 /* dump-heap.c: dump_heap_warm (before the freeze) leaves malloc with
  * touched memory for what the freeze builds; the other two count crisp's
