@@ -131,8 +131,12 @@ static int dump_run(struct dump_ctx *c)
 	 * running may go on now */
 	if (early) {
 		err = dump_tree_release(c, o->leave_stopped ? FREEZE_LEAVE_STOPPED : FREEZE_RESUME);
-		if (!err && c->live)
+		if (!err && c->live) {
 			err = dump_live_copy(c);
+			c->live_copied = true;
+			if (!err && !o->leave_stopped)
+				dump_yield_cpu(c);
+		}
 		if (err)
 			return err;
 	}

@@ -186,6 +186,7 @@ struct dump_ctx {
 	bool root_relative;		/* ... relative to the parent, which holds: */
 	struct mem_ranges root_parent_has;
 	bool live;			/* this dump -R takes a live snapshot */
+	bool live_copied;		/* ... and its copy is over */
 	struct snap_ctx *root_snap;	/* armed before the freeze, until adopted */
 	struct proc_maps pre_smaps;	/* the root's smaps, read before the freeze */
 	bool have_pre_smaps;
@@ -255,8 +256,9 @@ void dump_heap_frozen(struct dump_ctx *c);
 void dump_heap_released(struct dump_ctx *c);
 
 /* dump-yield.c: crisp's threads (and, when the tree is in another session,
- * crisp's session group) go to nice 19 once the tree runs again;
- * dump_yield_end gives the group its nice back (dump_end calls it). */
+ * crisp's session group, after a live snapshot's copy) go to nice 19 once
+ * the tree runs again; dump_yield_end gives the group its nice back
+ * (dump_end calls it). */
 void dump_yield_cpu(struct dump_ctx *c);
 void dump_yield_end(struct dump_ctx *c);
 

@@ -2,9 +2,9 @@
 # dump_signal_gives_group_back.sh CRISP — crisp lowers its session's
 # scheduler group while the tree it dumps (in another session) runs again;
 # a SIGTERM or SIGINT that ends crisp meanwhile must give the group its nice
-# back. Runs `dump -R` of a 768 MiB task (a live snapshot: the copy after
-# the freeze takes a while), waits until the group is lowered, signals crisp
-# and reads the group's nice. Not a scenario: the state checked is crisp's
+# back. Runs `dump -R --snapshot frozen` of a 768 MiB task (writing its
+# images after the release takes a while), waits until the group is
+# lowered, signals crisp and reads the group's nice. Not a scenario: the state checked is crisp's
 # own session's, not the task's.
 set -u
 crisp=${1:?usage: dump_signal_gives_group_back.sh CRISP}
@@ -44,7 +44,7 @@ time.sleep(600)' "$work/ready" </dev/null >/dev/null 2>&1 &
 		echo "dump_signal_gives_group_back: the task did not get ready" >&2
 		exit 2
 	fi
-	"$crisp" dump -t "$task" -D "$work/img" -R --snapshot live >"$work/out" 2>&1 &
+	"$crisp" dump -t "$task" -D "$work/img" -R --snapshot frozen >"$work/out" 2>&1 &
 	dumper=$!
 	lowered=0
 	for _ in $(seq 2000); do
