@@ -27,7 +27,25 @@ struct hx_rep {
 	char dir[HX_PATH];	/* this repetition's directory */
 	pid_t pid;		/* the workload (original or restored) */
 	int nlog;
+	double steal_ms;	/* CPU time the hypervisor took during the last engine run */
 };
+
+/* The machine's steal time so far (all CPUs, /proc/stat), in ms; 0 where
+ * there is none to read. Counted in the kernel's ticks (10 ms here). */
+static double hx_steal_ms(void)
+{
+	unsigned long long f[8] = { 0 };
+	FILE *st = fopen("/proc/stat", "re");
+	long hz = sysconf(_SC_CLK_TCK);
+	int n;
+
+	if (!st)
+		return 0;
+	n = fscanf(st, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1], &f[2], &f[3],
+		   &f[4], &f[5], &f[6], &f[7]);
+	fclose(st);
+	return n == 8 && hz > 0 ? (double)f[7] * 1000.0 / (double)hz : 0;
+}
 
 static uint64_t hx_now_ns(void)
 {
@@ -175,6 +193,7 @@ static int hx_engine(struct hx_rep *r, uint64_t *t0, uint64_t *t1, const char *c
 		argv[argc++] = (char *)*args;
 	argv[argc] = NULL;
 	snprintf(out, sizeof(out), "%s/engine-%d.out", r->dir, ++r->nlog);
+	r->steal_ms = -hx_steal_ms();
 	*t0 = hx_now_ns();
 	pid = fork();
 	if (pid < 0)
@@ -189,6 +208,7 @@ static int hx_engine(struct hx_rep *r, uint64_t *t0, uint64_t *t1, const char *c
 	}
 	err = hx_wait(pid, r->c->timeout_s, &st);
 	*t1 = hx_now_ns();
+	r->steal_ms += hx_steal_ms();
 	if (err)
 		return err;
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
@@ -289,6 +309,20 @@ static void hx_engine_stats(struct hx_results *res, const struct hx_cond *k, uns
 	close(dfd);
 }
 
+/* The steal metric beside a freeze metric (names are kept by pointer). */
+static const char *hx_steal_metric(const char *freeze_metric)
+{
+	static const char *const pairs[][2] = {
+		{ "freeze_ms_live", "steal_ms_live" }, { "freeze_ms_frozen", "steal_ms_frozen" },
+		{ "freeze_ms_v0", "steal_ms_v0" },     { "freeze_ms_v4", "steal_ms_v4" },
+	};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (!strcmp(freeze_metric, pairs[i][0]))
+			return pairs[i][1];
+	return "steal_ms";
+}
+
 /* A dump with --leave-running at @verbosity; records its freeze and wall
  * time under the metric names given. */
 static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char *img,
@@ -312,6 +346,7 @@ static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char
 		return err;
 	hx_put(res, k, 0, freeze_metric, (double)wl_report_freeze_in(&rep, t0, t1) / 1e6);
 	hx_put(res, k, 0, wall_metric, (double)(t1 - t0) / 1e6);
+	hx_put(res, k, 0, hx_steal_metric(freeze_metric), r->steal_ms);
 	wl_report_free(&rep);
 	if (k->sc != HX_LOGCOST && k->sc != HX_LIVE)
 		hx_engine_stats(res, k, 0, img, "stats-dump");
@@ -394,6 +429,7 @@ static int hx_scenario_predump(struct hx_rep *r, const struct hx_cond *k, struct
 			return err;
 		hx_put(res, k, round, "freeze_ms", (double)wl_report_freeze_in(&rep, t0, t1) / 1e6);
 		hx_put(res, k, round, "wall_ms", (double)(t1 - t0) / 1e6);
+		hx_put(res, k, round, "steal_ms", r->steal_ms);
 		wl_report_free(&rep);
 		hx_engine_stats(res, k, round, img, "stats-dump");
 	}
