@@ -318,17 +318,37 @@ static int dump_track_and(const struct mem_ranges *a, const struct mem_ranges *b
  * the kernel populated on a read since (this kernel may have no shared zero
  * page), or an image set that lost it. The parent is never named for it.
  */
-static int dump_track_split(struct dump_task *t, const struct mem_ranges *present,
-			    const struct mem_ranges *unchanged, struct mem_ranges *copy)
+static int dump_track_split_into(const struct mem_ranges *parent_has,
+				 const struct mem_ranges *present,
+				 const struct mem_ranges *unchanged, struct mem_ranges *parent,
+				 struct mem_ranges *copy)
 {
 	struct mem_ranges left = { 0 };
-	int err = dump_track_and(unchanged, &t->parent_has, &left);
+	int err = dump_track_and(unchanged, parent_has, &left);
 
 	if (!err)
-		err = dump_track_append(&t->parent, &left);
+		err = dump_track_append(parent, &left);
 	if (!err)
 		err = dump_track_minus(present, &left, copy);
 	mem_ranges_free(&left);
+	return err;
+}
+
+static int dump_track_split(struct dump_task *t, const struct mem_ranges *present,
+			    const struct mem_ranges *unchanged, struct mem_ranges *copy)
+{
+	return dump_track_split_into(&t->parent_has, present, unchanged, &t->parent, copy);
+}
+
+int dump_track_relative_into(const struct mem_ranges *parent_has, const struct track_vma_scan *s,
+			     struct mem_ranges *parent, struct mem_ranges *copy)
+{
+	struct mem_ranges unchanged = { 0 };
+	int err = dump_track_minus(&s->present, &s->written, &unchanged);
+
+	if (!err)
+		err = dump_track_split_into(parent_has, &s->present, &unchanged, parent, copy);
+	mem_ranges_free(&unchanged);
 	return err;
 }
 
@@ -337,13 +357,7 @@ static int dump_track_split(struct dump_task *t, const struct mem_ranges *presen
 static int dump_track_relative(struct dump_task *t, const struct track_vma_scan *s,
 			       struct mem_ranges *copy)
 {
-	struct mem_ranges unchanged = { 0 };
-	int err = dump_track_minus(&s->present, &s->written, &unchanged);
-
-	if (!err)
-		err = dump_track_split(t, &s->present, &unchanged, copy);
-	mem_ranges_free(&unchanged);
-	return err;
+	return dump_track_relative_into(&t->parent_has, s, &t->parent, copy);
 }
 
 /*
@@ -418,19 +432,24 @@ int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem
 
 	for (size_t k = 0; k < w.nr && !err;) {
 		const struct proc_vma *v = &t->maps.vma[w.p[k].vma];
-		struct track_vma_scan s;
+		struct dump_walk_vma vs;
 
 		t->pages_scanned += (v->end - v->start) / MEM_PAGE_SIZE;
-		err = dump_final_walk_join(t, &w, &k, &s);
+		err = dump_final_walk_join(t, &w, &k, &vs);
 		if (err)
 			break;
-		if (s.tracked) {
-			err = dump_track_relative(t, &s, copy);
+		if (vs.split) {
+			/* the walk's threads have split it already */
+			err = dump_track_append(copy, &vs.copy);
+			if (!err)
+				err = dump_track_append(&t->parent, &vs.parent);
+		} else if (vs.s.tracked) {
+			err = dump_track_relative(t, &vs.s, copy);
 		} else {
-			err = dump_track_append(copy, &s.present);
+			err = dump_track_append(copy, &vs.s.present);
 		}
-		if (!err && s.guards_scanned) {
-			err = dump_track_append(&t->guards, &s.guards);
+		if (!err && vs.s.guards_scanned) {
+			err = dump_track_append(&t->guards, &vs.s.guards);
 		} else if (!err) {
 			if (!sc_open)
 				err = mem_scanner_open(&sc, t->pid, 0);
@@ -438,7 +457,7 @@ int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem
 			if (!err)
 				err = mem_scan_guards(&sc, v->start, v->end, &t->guards);
 		}
-		track_vma_scan_free(&s);
+		dump_walk_vma_free(&vs);
 	}
 	dump_final_walk_free(&w);
 	if (sc_open)

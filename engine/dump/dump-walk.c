@@ -53,9 +53,18 @@ static int dump_walk_piece(struct dump_walk_thread *th, struct dump_walk_piece *
 	struct dump_task *t = th->sh->t;
 	int err;
 
-	if (th->sh->kind == DUMP_WALK_FINAL)
-		return track_collect_final_walk(&t->trk, th->vec, DUMP_WALK_VEC, p->start, p->end,
-						dump_walk_flags(t, p->vma), &p->s);
+	if (th->sh->kind == DUMP_WALK_FINAL) {
+		err = track_collect_final_walk(&t->trk, th->vec, DUMP_WALK_VEC, p->start, p->end,
+					       dump_walk_flags(t, p->vma), &p->s);
+		if (err || !t->relative || !p->s.tracked)
+			return err;
+		/* what goes to the parent and what is copied, here too */
+		err = dump_track_relative_into(&t->parent_has, &p->s, &p->parent, &p->copy);
+		mem_ranges_free(&p->s.present);
+		mem_ranges_free(&p->s.written);
+		p->split = true;
+		return err;
+	}
 	if (!th->sc_open) {
 		err = mem_scanner_open(&th->sc, t->pid, 0);
 		if (err) {
@@ -199,6 +208,13 @@ int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w)
 	return dump_walk_run(t, DUMP_WALK_FINAL, w);
 }
 
+static void dump_walk_piece_free(struct dump_walk_piece *p)
+{
+	track_vma_scan_free(&p->s);
+	mem_ranges_free(&p->copy);
+	mem_ranges_free(&p->parent);
+}
+
 /* Appends @src to @dst (both in address order, @src after @dst), merging
  * ranges that touch at the seam; @src is emptied. */
 static int dump_walk_cat(struct mem_ranges *dst, struct mem_ranges *src)
@@ -237,10 +253,10 @@ static int dump_walk_cat(struct mem_ranges *dst, struct mem_ranges *src)
 }
 
 int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t *i,
-			 struct track_vma_scan *out)
+			 struct dump_walk_vma *out)
 {
 	size_t vma = w->p[*i].vma, end = *i;
-	bool fall_back = false;
+	bool fall_back = false, split = true;
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -249,32 +265,47 @@ int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t 
 			fall_back = true;
 		else if (w->p[end].err && !err)
 			err = w->p[end].err;
+		split = split && w->p[end].split;
 		end++;
 	}
 	for (size_t k = *i; k < end && !err && !fall_back; k++) {
-		struct track_vma_scan *s = &w->p[k].s;
+		struct dump_walk_piece *p = &w->p[k];
 
-		err = dump_walk_cat(&out->present, &s->present);
+		err = dump_walk_cat(&out->s.present, &p->s.present);
 		if (!err)
-			err = dump_walk_cat(&out->written, &s->written);
+			err = dump_walk_cat(&out->s.written, &p->s.written);
 		if (!err)
-			err = dump_walk_cat(&out->guards, &s->guards);
+			err = dump_walk_cat(&out->s.guards, &p->s.guards);
+		if (!err)
+			err = dump_walk_cat(&out->copy, &p->copy);
+		if (!err)
+			err = dump_walk_cat(&out->parent, &p->parent);
 	}
 	for (size_t k = *i; k < end; k++)
-		track_vma_scan_free(&w->p[k].s);
+		dump_walk_piece_free(&w->p[k]);
 	*i = end;
 	if (err) {
-		track_vma_scan_free(out);
+		dump_walk_vma_free(out);
 		return err;
 	}
 	if (fall_back) {
 		const struct proc_vma *v = &t->maps.vma[vma];
 
-		track_vma_scan_free(out);
-		return track_collect_final(&t->trk, v->start, v->end, dump_walk_flags(t, vma), out);
+		dump_walk_vma_free(out);
+		return track_collect_final(&t->trk, v->start, v->end, dump_walk_flags(t, vma),
+					   &out->s);
 	}
-	out->tracked = out->guards_scanned = true;
+	out->s.tracked = out->s.guards_scanned = true;
+	out->split = split;
 	return 0;
+}
+
+void dump_walk_vma_free(struct dump_walk_vma *v)
+{
+	track_vma_scan_free(&v->s);
+	mem_ranges_free(&v->copy);
+	mem_ranges_free(&v->parent);
+	v->split = false;
 }
 
 int dump_guards_walk(struct dump_task *t)
@@ -291,7 +322,7 @@ int dump_guards_walk(struct dump_task *t)
 void dump_final_walk_free(struct dump_final_walk *w)
 {
 	for (size_t k = 0; k < w->nr; k++)
-		track_vma_scan_free(&w->p[k].s);
+		dump_walk_piece_free(&w->p[k]);
 	free(w->p);
 	memset(w, 0, sizeof(*w));
 }

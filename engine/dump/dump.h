@@ -223,15 +223,26 @@ void dump_ctx_free(struct dump_ctx *c);
 /* dump-walk.c: the final dump's walk of a task's tracked VMAs
  * (those dump_track_final_covers), cut into pieces that two threads walk
  * at once where there is enough memory and a second CPU. _run walks every
- * piece (0, or the first piece's error: then nothing is usable); _join
- * then gives, VMA by VMA from piece *@i on, what track_collect_final gives
- * for the whole VMA (into @out, which the caller frees), and moves *@i to
- * the next VMA's first piece. */
+ * piece (0, or the first piece's error: then nothing is usable), and for a
+ * task relative to its parent also splits each piece's pages into those
+ * left to the parent and those to copy; _join then gives, VMA by VMA from
+ * piece *@i on, what track_collect_final gives for the whole VMA, or that
+ * split (into @out, which the caller frees with dump_walk_vma_free), and
+ * moves *@i to the next VMA's first piece. */
 struct dump_walk_piece {
 	size_t vma;			/* index in t->maps */
 	uint64_t start, end;
 	struct track_vma_scan s;
+	struct mem_ranges copy, parent;	/* split: s relative to the parent */
+	bool split;			/* ... done by the walking thread */
 	int err;			/* -EAGAIN: the VMA is walked again whole */
+};
+/* One VMA's joined walk: with split, copy and parent hold what
+ * dump_track_relative_into gives (s then holds only the guards). */
+struct dump_walk_vma {
+	struct track_vma_scan s;
+	struct mem_ranges copy, parent;
+	bool split;
 };
 struct dump_final_walk {
 	struct dump_walk_piece *p;
@@ -239,7 +250,8 @@ struct dump_final_walk {
 };
 int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w);
 int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t *i,
-			 struct track_vma_scan *out);
+			 struct dump_walk_vma *out);
+void dump_walk_vma_free(struct dump_walk_vma *v);
 void dump_final_walk_free(struct dump_final_walk *w);
 /* The guard scan of the VMAs the final walk does not cover (all but the
  * kernel's own areas when there is none), the same way; appends to
@@ -333,6 +345,11 @@ int dump_track_reprotect(struct dump_ctx *c, struct dump_task *t);
  * dump_track_collect_final, guard pages included. */
 bool dump_track_final_covers(const struct dump_task *t, size_t i);
 int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy);
+/* A tracked walk @s relative to the parent's pages @parent_has: appends to
+ * @parent the pages left to the parent, to @copy the rest of s->present.
+ * Reads only its inputs: threads may call it at once on other outputs. */
+int dump_track_relative_into(const struct mem_ranges *parent_has, const struct track_vma_scan *s,
+			     struct mem_ranges *parent, struct mem_ranges *copy);
 int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy);
 int dump_track_finish(struct dump_ctx *c, bool ok);
 
