@@ -89,6 +89,9 @@ static void dump_walk_pieces(struct dump_walk_thread *th)
 		struct dump_walk_piece *p = &sh->w->p[i];
 
 		p->err = dump_walk_piece(th, p);
+		/* only a final walk falls back: a guard scan's -EAGAIN is an error */
+		if (p->err == -EAGAIN && sh->kind != DUMP_WALK_FINAL)
+			p->err = -EIO;
 		if (p->err && p->err != -EAGAIN)
 			atomic_store(&sh->next, sh->w->nr);	/* the rest is moot */
 	}
