@@ -247,7 +247,7 @@ static void *dump_read_half_main(void *arg)
 static int dump_pages_readv_two(struct dump_ctx *c, struct dump_task *t,
 				const struct mem_range *r, size_t n, uint64_t total)
 {
-	struct dump_read_half h[2];
+	struct dump_read_half *h;	/* on the heap: the readers are big, the stack cold */
 	struct mem_range *split;
 	uint64_t half = total / 2, acc = 0;
 	size_t m = 0, first_n;
@@ -255,8 +255,12 @@ static int dump_pages_readv_two(struct dump_ctx *c, struct dump_task *t,
 	int err = 0;
 
 	split = malloc((n + 1) * sizeof(*split));
-	if (!split)
+	h = calloc(2, sizeof(*h));
+	if (!split || !h) {
+		free(split);
+		free(h);
 		return 0;
+	}
 	while (acc + r[m].nr_pages <= half)
 		acc += r[m++].nr_pages;
 	/* ranges [0, m) and the head of range m, then its tail and the rest */
@@ -267,7 +271,6 @@ static int dump_pages_readv_two(struct dump_ctx *c, struct dump_task *t,
 	split[first_n] = (struct mem_range){ r[m].start + (half - acc) * MEM_PAGE_SIZE,
 					     r[m].nr_pages - (half - acc) };
 	memcpy(split + first_n + 1, r + m + 1, (n - m - 1) * sizeof(*r));
-	memset(h, 0, sizeof(h));
 	for (int k = 0; k < 2; k++) {
 		h[k].pid = t->pid;
 		h[k].buf = c->staging + c->staging_used + (k ? half * MEM_PAGE_SIZE : 0);
@@ -279,6 +282,7 @@ static int dump_pages_readv_two(struct dump_ctx *c, struct dump_task *t,
 	h[1].n = n - m;
 	if (pthread_create(&th, NULL, dump_read_half_main, &h[1])) {
 		free(split);
+		free(h);
 		return 0;
 	}
 	dump_read_half_main(&h[0]);
@@ -299,6 +303,7 @@ static int dump_pages_readv_two(struct dump_ctx *c, struct dump_task *t,
 	pr_debug("task %d: %llu pages read by two threads", (int)t->pid, (unsigned long long)total);
 	for (int k = 0; k < 2; k++)
 		free(h[k].runs);
+	free(h);
 	free(split);
 	return err ? err : 1;
 }

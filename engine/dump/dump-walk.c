@@ -184,10 +184,12 @@ static int dump_walk_run(struct dump_task *t, enum dump_walk_kind kind, struct d
 	err = dump_walk_cut(t, kind, w, &total);
 	if (err)
 		return err;
-	me.vec = malloc(2 * DUMP_WALK_VEC * sizeof(*me.vec));
-	if (!me.vec)
-		return -ENOMEM;
-	other.vec = me.vec + DUMP_WALK_VEC;
+	if (kind == DUMP_WALK_FINAL) {	/* a guard scan's threads open their own scanner */
+		me.vec = malloc(2 * DUMP_WALK_VEC * sizeof(*me.vec));
+		if (!me.vec)
+			return -ENOMEM;
+		other.vec = me.vec + DUMP_WALK_VEC;
+	}
 	if ((kind != DUMP_WALK_FINAL || (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0)) &&
 	    total >= DUMP_WALK_PAR_MIN && w->nr > 1 && dump_two_cpus())
 		two = !pthread_create(&th, NULL, dump_walk_worker_main, &other);
@@ -222,37 +224,19 @@ static void dump_walk_piece_free(struct dump_walk_piece *p)
  * ranges that touch at the seam; @src is emptied. */
 static int dump_walk_cat(struct mem_ranges *dst, struct mem_ranges *src)
 {
-	size_t from = 0;
+	int err = 0;
 
-	if (!dst->nr) {
+	if (!dst->nr) {		/* the first piece: taken as it is */
 		free(dst->r);
 		*dst = *src;
 		memset(src, 0, sizeof(*src));
 		return 0;
 	}
-	if (src->nr) {
-		/* mem_ranges_add merges with the last range where they touch */
-		int err = mem_ranges_add(dst, src->r[0].start, src->r[0].nr_pages);
-
-		if (err)
-			return err;
-		from = 1;
-	}
-	if (src->nr - from > dst->cap - dst->nr) {
-		size_t cap = dst->nr + (src->nr - from);
-		struct mem_range *n = realloc(dst->r, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		dst->r = n;
-		dst->cap = cap;
-	}
-	for (size_t i = from; i < src->nr; i++) {
-		dst->r[dst->nr++] = src->r[i];
-		dst->pages += src->r[i].nr_pages;
-	}
+	/* mem_ranges_add merges a range with the last one where they touch */
+	for (size_t i = 0; i < src->nr && !err; i++)
+		err = mem_ranges_add(dst, src->r[i].start, src->r[i].nr_pages);
 	mem_ranges_free(src);
-	return 0;
+	return err;
 }
 
 int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t *i,
