@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -12,6 +13,8 @@
 #include "blog.h"
 #include "proc_stat.h"
 #include "proc_status.h"
+
+#define FREEZE_TIMER_SLACK_NS 1000ul
 
 uint64_t freeze_now_ns(void)
 {
@@ -144,11 +147,25 @@ static int freeze_seize_thread(pid_t pid, pid_t tid)
 	return 0;
 }
 
+/* Forgets thread @j of @task (it exited while being seized). */
+static void freeze_forget_thread(struct freeze_task *task, size_t j)
+{
+	memmove(&task->threads.pid[j], &task->threads.pid[j + 1],
+		(task->threads.nr - j - 1) * sizeof(pid_t));
+	task->threads.nr--;
+}
+
+/*
+ * Seizes the threads of @cur not seized yet: all are interrupted first and
+ * then waited for, so that each stops while the next is being seized and
+ * the first one stopped does not wait for the others one by one.
+ */
 static int freeze_seize_new_threads(struct freeze_task *task,
 				    struct proc_pids *cur, uint64_t deadline,
 				    size_t *added)
 {
-	int err;
+	size_t first = task->threads.nr;
+	int err, ret = 0;
 
 	*added = 0;
 	for (size_t i = 0; i < cur->nr; i++) {
@@ -159,32 +176,34 @@ static int freeze_seize_new_threads(struct freeze_task *task,
 		err = freeze_seize_thread(task->pid, tid);
 		if (err == -ESRCH)
 			continue;
-		if (err)
-			return err;
-		err = proc_pids_add(&task->threads, tid);
-		if (err) {
-			ptrace(PTRACE_DETACH, tid, NULL, NULL);
-			return err;
+		if (!err) {
+			err = proc_pids_add(&task->threads, tid);
+			if (err)
+				ptrace(PTRACE_DETACH, tid, NULL, NULL);
 		}
+		if (err) {
+			ret = err;	/* the ones seized already are waited for */
+			break;
+		}
+	}
+	for (size_t j = first; j < task->threads.nr;) {
+		pid_t tid = task->threads.pid[j];
+
 		err = freeze_wait_stop(tid, deadline);
 		if (err == -ESRCH) {
 			/* exited while being seized: no longer ours */
-			for (size_t j = 0; j < task->threads.nr; j++)
-				if (task->threads.pid[j] == tid) {
-					memmove(&task->threads.pid[j], &task->threads.pid[j + 1],
-						(task->threads.nr - j - 1) * sizeof(pid_t));
-					task->threads.nr--;
-					break;
-				}
+			freeze_forget_thread(task, j);
 			continue;
 		}
-		if (err) {
+		if (err && !ret) {
 			pr_err("task %d thread %d did not stop: %s", task->pid, tid, strerror(-err));
-			return err;
+			ret = err;
 		}
-		(*added)++;
+		if (!err)
+			(*added)++;
+		j++;
 	}
-	return 0;
+	return ret;
 }
 
 static int freeze_one_task(struct freeze_task *task, uint64_t deadline)
@@ -284,9 +303,13 @@ static int freeze_exited_child(struct freeze_tree *t, size_t *i, uint64_t deadli
 
 int freeze_tree(struct freeze_tree *t, pid_t root, unsigned int timeout_ms)
 {
+	/* the stop polls nap 10 us and up: without the default 50 us of timer
+	 * slack on each, a stop is seen when it happens */
+	int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
 	uint64_t deadline = 0;
 	int err;
 
+	prctl(PR_SET_TIMERSLACK, FREEZE_TIMER_SLACK_NS, 0, 0, 0);
 	memset(t, 0, sizeof(*t));
 	t->timeout_ms = timeout_ms;
 	t->freeze_start_ns = freeze_now_ns();
@@ -304,6 +327,8 @@ int freeze_tree(struct freeze_tree *t, pid_t root, unsigned int timeout_ms)
 		if (!err)
 			err = freeze_collect_children(t, i);
 	}
+	if (slack > 0)
+		prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
 	if (err) {
 		if (err == -ESRCH)
 			pr_err("task %d does not exist", root);
