@@ -2,7 +2,8 @@
  * (signal mask and queue, sigaltstack, robust list, rseq, scheduling, creds,
  * seccomp mode, comm); for the leader also the task core (sigactions,
  * timers, rlimits, shared queue, personality, flags). Collects while the
- * tree is frozen (ptrace and remote syscalls), encodes afterwards.
+ * tree is frozen (ptrace and remote syscalls first, then /proc), encodes
+ * afterwards.
  */
 #include <errno.h>
 #include <sched.h>
@@ -143,12 +144,10 @@ static void dump_core_rseq(pid_t pid, struct dump_thread *th)
 		th->rseq_cs = 0;
 }
 
-/* What ptrace and /proc tell of thread @th; no remote call (those come
- * after every thread's registers and mask are read). */
+/* What ptrace tells of thread @th: what the remote calls change for a
+ * while (registers, mask) or run past (a pending signal), read first. */
 static int dump_core_thread(struct dump_task *t, struct dump_thread *th)
 {
-	struct sched_param sp;
-	struct proc_stat st;
 	int err;
 
 	err = regs_get(th->tid, &th->regs);
@@ -175,6 +174,17 @@ static int dump_core_thread(struct dump_task *t, struct dump_thread *th)
 		return err;
 	}
 	dump_core_rseq(t->pid, th);
+	return 0;
+}
+
+/* What the scheduler and /proc tell of thread @th; nothing a remote call
+ * changes. */
+static int dump_core_thread_proc(struct dump_task *t, struct dump_thread *th)
+{
+	struct sched_param sp;
+	struct proc_stat st;
+	int err;
+
 	errno = 0;
 	th->nice = getpriority(PRIO_PROCESS, (id_t)th->tid);
 	if (errno) {
@@ -213,29 +223,19 @@ static int dump_core_read_int(pid_t pid, const char *name, long long *val)
 	return 0;
 }
 
-int dump_core_collect(struct dump_ctx *c, struct dump_task *t)
+int dump_core_collect_remote(struct dump_ctx *c, struct dump_task *t)
 {
 	struct freeze_task *ft = freeze_find(&c->tree, t->pid);
-	long long v;
 	int err;
 
-	(void)c;
 	if (!ft)
 		return -ESRCH;
-	err = proc_read_status(t->pid, 0, &t->status);
-	if (!err)
-		err = proc_read_limits(t->pid, &t->limits);
-	if (!err)
-		err = proc_read_timers(t->pid, &t->ptimer_ids);
+	/* the timers first: the scratch of the remote calls holds theirs */
+	err = proc_read_timers(t->pid, &t->ptimer_ids);
 	if (err) {
-		pr_err("task %d: cannot read status, limits or timers: %s", (int)t->pid, strerror(-err));
+		pr_err("task %d: cannot read its timers: %s", (int)t->pid, strerror(-err));
 		return err;
 	}
-	t->umask = t->status.umask == PROC_STATUS_NO_UMASK ? 022 : (uint32_t)t->status.umask;
-	if (!dump_core_read_int(t->pid, "oom_score_adj", &v))
-		t->oom_score_adj = (int32_t)v;
-	t->loginuid = dump_core_read_int(t->pid, "loginuid", &v) ? UINT32_MAX : (uint32_t)v;
-
 	/* leader first: the task-wide remote collectors run in it */
 	t->th = calloc(ft->threads.nr, sizeof(*t->th));
 	if (!t->th)
@@ -252,6 +252,31 @@ int dump_core_collect(struct dump_ctx *c, struct dump_task *t)
 	}
 	err = dump_core_pending(t->pid, true, &t->shared_pending, &t->nr_shared);
 	return err ? err : dump_core_remote(t);
+}
+
+int dump_core_collect_proc(struct dump_ctx *c, struct dump_task *t)
+{
+	long long v;
+	int err;
+
+	(void)c;
+	err = proc_read_status(t->pid, 0, &t->status);
+	if (!err)
+		err = proc_read_limits(t->pid, &t->limits);
+	if (err) {
+		pr_err("task %d: cannot read its status or limits: %s", (int)t->pid, strerror(-err));
+		return err;
+	}
+	t->umask = t->status.umask == PROC_STATUS_NO_UMASK ? 022 : (uint32_t)t->status.umask;
+	if (!dump_core_read_int(t->pid, "oom_score_adj", &v))
+		t->oom_score_adj = (int32_t)v;
+	t->loginuid = dump_core_read_int(t->pid, "loginuid", &v) ? UINT32_MAX : (uint32_t)v;
+	for (size_t i = 0; i < t->nr_th; i++) {
+		err = dump_core_thread_proc(t, &t->th[i]);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* ---- encoding ------------------------------------------------------------ */

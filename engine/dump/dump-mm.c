@@ -168,7 +168,7 @@ int dump_mm_collect(struct dump_ctx *c, struct dump_task *t)
 		if (err)
 			return err;
 	}
-	return dump_guards_collect(t);
+	return 0;
 }
 
 int dump_mm_write(struct dump_ctx *c, const struct dump_task *t)

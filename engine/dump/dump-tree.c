@@ -107,7 +107,14 @@ static int dump_tree_collect_task(struct dump_ctx *c, struct dump_task *t)
 	if (!err)
 		err = dump_refuse_vmas(t);
 	if (!err)
-		err = dump_core_collect(c, t);
+		err = dump_core_collect_remote(c, t);
+	/* the remote calls are over (a busy helper thread would slow them:
+	 * a task thread woken on its CPU waits for it): the page tables are
+	 * walked while the rest is read from /proc */
+	if (!err)
+		dump_walk_start_early(t);
+	if (!err)
+		err = dump_core_collect_proc(c, t);
 	c->fds.o = c->o;
 	if (!err)
 		err = files_dump_task(&c->fds, t->pid);
@@ -161,6 +168,7 @@ int dump_tree_release(struct dump_ctx *c, enum freeze_release_mode mode)
 
 static void dump_task_free(struct dump_task *t)
 {
+	dump_walk_early_drop(t);
 	for (size_t i = 0; i < t->nr_th; i++) {
 		regs_free(&t->th[i].regs);
 		free(t->th[i].pending);

@@ -7,8 +7,10 @@
  * turn; each piece's result is kept apart and the pieces are joined in
  * address order, so the caller gets what one walk gives. A VMA with a
  * piece whose final walk must fall back (not registered, an older kernel)
- * is walked again whole by track_collect_final. Copies no page; changes
- * nothing in the task.
+ * is walked again whole by track_collect_final. One walk per task may
+ * start early (dump_walk_start_early): its helper walks while the caller
+ * reads /proc, and the caller joins in when it needs the result. Copies no
+ * page; changes nothing in the task.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +26,7 @@
 #define DUMP_WALK_PIECE (64ull << 20)		/* bytes per piece, at most */
 #define DUMP_WALK_ALIGN (2ull << 20)		/* pieces are cut on page-table boundaries */
 #define DUMP_WALK_PAR_MIN (128ull << 20)	/* less than this: one thread */
+#define DUMP_WALK_EARLY_MIN (32ull << 20)	/* ... unless the caller works meanwhile */
 #define DUMP_WALK_VEC 4096			/* regions per PAGEMAP_SCAN call */
 
 enum dump_walk_kind { DUMP_WALK_FINAL, DUMP_WALK_GUARDS };
@@ -169,43 +172,122 @@ bool dump_two_cpus(void)
 	return !sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 1;
 }
 
-/* Cuts and walks every piece of the walk of @kind, on two threads where it
- * pays. 0, or the first failed piece's error. */
-static int dump_walk_run(struct dump_task *t, enum dump_walk_kind kind, struct dump_final_walk *w)
-{
-	struct dump_walk_shared sh = { .t = t, .w = w, .kind = kind };
-	struct dump_walk_thread me = { .sh = &sh }, other = { .sh = &sh };
-	uint64_t t0 = freeze_now_ns(), total;
-	bool two = false;
+/* A walk under way: its pieces, each thread's state and the helper. */
+struct dump_walk_job {
+	struct dump_walk_shared sh;
+	struct dump_walk_thread me, other;
+	struct dump_final_walk w;
 	pthread_t th;
+	bool two, early;
+	uint64_t t0, total;
+};
+
+static void dump_walk_job_free(struct dump_walk_job *job)
+{
+	free(job->me.vec);
+	free(job);
+}
+
+/* Cuts the walk of @kind into pieces and, where it pays, starts a helper
+ * thread walking them. @early: the caller has other work to do first, so
+ * the helper is started for a smaller walk, and not at all is no job
+ * (*@jobp NULL, 0 returned). */
+static int dump_walk_begin(struct dump_task *t, enum dump_walk_kind kind, bool early,
+			   struct dump_walk_job **jobp)
+{
+	struct dump_walk_job *job = calloc(1, sizeof(*job));
+	bool tracked = kind != DUMP_WALK_FINAL || (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0);
 	int err;
 
-	memset(w, 0, sizeof(*w));
-	err = dump_walk_cut(t, kind, w, &total);
-	if (err)
-		return err;
-	if (kind == DUMP_WALK_FINAL) {	/* a guard scan's threads open their own scanner */
-		me.vec = malloc(2 * DUMP_WALK_VEC * sizeof(*me.vec));
-		if (!me.vec)
-			return -ENOMEM;
-		other.vec = me.vec + DUMP_WALK_VEC;
+	*jobp = NULL;
+	if (!job)
+		return -ENOMEM;
+	job->t0 = freeze_now_ns();
+	job->early = early;
+	job->sh = (struct dump_walk_shared){ .t = t, .w = &job->w, .kind = kind };
+	job->me.sh = job->other.sh = &job->sh;
+	err = dump_walk_cut(t, kind, &job->w, &job->total);
+	if (!err && kind == DUMP_WALK_FINAL) {	/* a guard scan's threads open their own scanner */
+		job->me.vec = malloc(2 * DUMP_WALK_VEC * sizeof(*job->me.vec));
+		job->other.vec = job->me.vec ? job->me.vec + DUMP_WALK_VEC : NULL;
+		err = job->me.vec ? 0 : -ENOMEM;
 	}
-	if ((kind != DUMP_WALK_FINAL || (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0)) &&
-	    total >= DUMP_WALK_PAR_MIN && w->nr > 1 && dump_two_cpus())
-		two = !pthread_create(&th, NULL, dump_walk_worker_main, &other);
-	dump_walk_pieces(&me);
-	if (two)
-		pthread_join(th, NULL);
-	free(me.vec);
-	pr_debug("task %d: the %s walk: %zu pieces, %llu MiB, threads=%d, %llu us", (int)t->pid,
-		 kind == DUMP_WALK_FINAL ? "final" : "guard", w->nr,
-		 (unsigned long long)(total >> 20), two ? 2 : 1,
-		 (unsigned long long)(freeze_now_ns() - t0) / 1000);
+	if (!err && tracked && job->w.nr &&
+	    job->total >= (early ? DUMP_WALK_EARLY_MIN : DUMP_WALK_PAR_MIN) &&
+	    (early || job->w.nr > 1) && dump_two_cpus())
+		job->two = !pthread_create(&job->th, NULL, dump_walk_worker_main, &job->other);
+	if (err || (early && !job->two)) {
+		dump_final_walk_free(&job->w);
+		dump_walk_job_free(job);
+		return early ? 0 : err;
+	}
+	*jobp = job;
+	return 0;
+}
+
+/* The caller walks what is left, with the helper; @w gets the pieces.
+ * 0, or the first failed piece's error. Frees @job. */
+static int dump_walk_finish(struct dump_walk_job *job, struct dump_final_walk *w)
+{
+	struct dump_task *t = job->sh.t;
+	size_t before = atomic_load(&job->sh.next);
+
+	dump_walk_pieces(&job->me);
+	if (job->two)
+		pthread_join(job->th, NULL);
+	if (before > job->w.nr)
+		before = job->w.nr;
+	pr_debug("task %d: the %s walk: %zu pieces (%zu taken before the caller joined), %llu MiB, "
+		 "threads=%d%s, %llu us", (int)t->pid,
+		 job->sh.kind == DUMP_WALK_FINAL ? "final" : "guard", job->w.nr, before,
+		 (unsigned long long)(job->total >> 20), job->two ? 2 : 1,
+		 job->early ? ", started early" : "",
+		 (unsigned long long)(freeze_now_ns() - job->t0) / 1000);
+	*w = job->w;
+	dump_walk_job_free(job);
 	/* a failed piece stopped the others: none of it may be used */
 	for (size_t k = 0; k < w->nr; k++)
 		if (w->p[k].err && w->p[k].err != -EAGAIN)
 			return w->p[k].err == -EINPROGRESS ? -ECANCELED : w->p[k].err;
 	return 0;
+}
+
+/* Cuts and walks every piece of the walk of @kind, on two threads where it
+ * pays; an early walk of that kind is finished instead. 0, or the first
+ * failed piece's error. */
+static int dump_walk_run(struct dump_task *t, enum dump_walk_kind kind, struct dump_final_walk *w)
+{
+	struct dump_walk_job *job = t->early_walk;
+	int err = 0;
+
+	memset(w, 0, sizeof(*w));
+	if (job && job->sh.kind == kind)
+		t->early_walk = NULL;
+	else
+		err = dump_walk_begin(t, kind, false, &job);
+	return err ? err : dump_walk_finish(job, w);
+}
+
+void dump_walk_start_early(struct dump_task *t)
+{
+	enum dump_walk_kind kind = t->relative ? DUMP_WALK_FINAL : DUMP_WALK_GUARDS;
+
+	if (!t->early_walk && !t->zombie && dump_walk_begin(t, kind, true, &t->early_walk))
+		t->early_walk = NULL;	/* no memory: walked later, the usual way */
+}
+
+void dump_walk_early_drop(struct dump_task *t)
+{
+	struct dump_walk_job *job = t->early_walk;
+
+	if (!job)
+		return;
+	t->early_walk = NULL;
+	atomic_store(&job->sh.next, job->w.nr);	/* the helper stops after its piece */
+	if (job->two)
+		pthread_join(job->th, NULL);
+	dump_final_walk_free(&job->w);
+	dump_walk_job_free(job);
 }
 
 int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w)

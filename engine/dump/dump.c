@@ -48,7 +48,10 @@ static int dump_collect_frozen(struct dump_ctx *c)
 		c->stream_pages = false;	/* dump-shmem regroups staged pages */
 	t0 = freeze_now_ns();
 	for (size_t i = 0; i < c->nr_tasks && !err; i++) {
-		err = dump_live_arm(c, i);	/* live VMAs first: the rest is read now */
+		/* before the arming changes page tables; started with the remote calls */
+		err = c->tasks[i].zombie ? 0 : dump_guards_collect(&c->tasks[i]);
+		if (!err)
+			err = dump_live_arm(c, i);	/* live VMAs first: the rest is read now */
 		if (!err)
 			err = dump_pages_read(c, &c->tasks[i]);
 	}

@@ -136,6 +136,7 @@ struct dump_task {
 	struct mem_ranges written_frozen; /* pre-dump: written, just re-protected */
 	/* live snapshot (dump-live.c) */
 	struct snap_ctx *snap;		/* NULL: copied frozen */
+	struct dump_walk_job *early_walk; /* walking during the remote calls (dump-walk.c) */
 };
 
 /* A regular file the images refer to (exe, cwd, root, mapped files). */
@@ -257,6 +258,15 @@ void dump_final_walk_free(struct dump_final_walk *w);
  * kernel's own areas when there is none), the same way; appends to
  * t->guards in address order. 0 or -errno, logged. */
 int dump_guards_walk(struct dump_task *t);
+/* Starts the task's page-table walk of the freeze (the final walk when it
+ * is relative to its parent, the guard scan otherwise) on a helper thread,
+ * to go on while the caller reads what /proc tells (after the remote calls:
+ * a task thread woken on the helper's CPU would wait for it); then
+ * dump_final_walk_run or dump_guards_walk finishes it with the caller. Does nothing
+ * where it would not pay (little memory, one CPU) or cannot start. _drop
+ * stops and forgets an early walk never finished (a failed dump). */
+void dump_walk_start_early(struct dump_task *t);
+void dump_walk_early_drop(struct dump_task *t);
 /* True when this process may run on more than one CPU. */
 bool dump_two_cpus(void);
 
@@ -274,8 +284,13 @@ void dump_heap_released(struct dump_ctx *c);
 void dump_yield_cpu(struct dump_ctx *c);
 void dump_yield_end(struct dump_ctx *c);
 
-/* dump-core.c */
-int dump_core_collect(struct dump_ctx *c, struct dump_task *t);
+/* dump-core.c: a task's core, collected in two parts while it is frozen:
+ * _remote, what ptrace and the remote calls tell (timers, registers,
+ * masks, signals, signal actions, itimers, prctl values); then _proc, what
+ * /proc and the scheduler tell (status, limits, each thread's nice, policy
+ * and comm), which needs no task thread to run. */
+int dump_core_collect_remote(struct dump_ctx *c, struct dump_task *t);
+int dump_core_collect_proc(struct dump_ctx *c, struct dump_task *t);
 int dump_core_write(struct dump_ctx *c, const struct dump_task *t);
 
 /* dump-regs.c: thread_info from a thread's registers */
@@ -288,7 +303,8 @@ int dump_mm_collect(struct dump_ctx *c, struct dump_task *t);
 int dump_mm_write(struct dump_ctx *c, const struct dump_task *t);
 
 /* dump-guards.c: guard regions (MADV_GUARD_INSTALL), the guards-PID.img
- * extension. Collect while the task is frozen; write only if there are any. */
+ * extension. Collect while the task is frozen (the scan may have been
+ * started early: dump_walk_start_early); write only if there are any. */
 int dump_guards_collect(struct dump_task *t);
 int dump_guards_write(struct dump_ctx *c, const struct dump_task *t);
 

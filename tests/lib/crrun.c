@@ -309,6 +309,13 @@ static int step_crisp(struct run *r, const char *cmd, char *rest, bool must_fail
 	describe_status(st, how, sizeof(how));
 	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 
+	if (must_fail && WIFSIGNALED(st)) {
+		/* a refusal is an error message and an exit status, never a crash */
+		say("step %d: crisp %s %s: a crash is not an expected failure", r->nstep, cmd, how);
+		show_tail(logbuf, 30);
+		return -1;
+	}
+
 	if (ok == must_fail) {
 		say("step %d: crisp %s %s, but it was expected to %s", r->nstep, cmd, how,
 		    must_fail ? "fail" : "succeed");
