@@ -278,13 +278,6 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 	return 0;
 }
 
-static int dump_live_run_cmp(const void *a, const void *b)
-{
-	const struct dump_run *x = a, *y = b;
-
-	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
-}
-
 static int dump_live_add(uint64_t vaddr, uint64_t nr, const uint8_t *src, void *arg)
 {
 	void **ctx = arg;
@@ -313,8 +306,8 @@ int dump_live_copy(struct dump_ctx *c)
 		err = snap_copy(t->snap, c->staging);
 		if (!err)
 			err = snap_for_each_run(t->snap, dump_live_add, ctx);
-		if (!err && t->nr_runs > 1)
-			qsort(t->runs, t->nr_runs, sizeof(t->runs[0]), dump_live_run_cmp);
+		if (!err)
+			dump_pages_sort_runs(t);
 		c->stats.live_faults += t->snap->st.faults;
 		dump_live_free(&t->snap);
 	}

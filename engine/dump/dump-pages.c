@@ -170,8 +170,8 @@ int dump_pages_prepare(struct dump_ctx *c)
 
 /* Appends a run to a run list, merged with the last one where both the
  * addresses and the staging offsets follow on. */
-static int dump_runs_add(struct dump_run **runs, size_t *nr_runs, size_t *cap_runs,
-			 uint64_t vaddr, uint64_t nr, size_t off)
+int dump_runs_add(struct dump_run **runs, size_t *nr_runs, size_t *cap_runs, uint64_t vaddr,
+		  uint64_t nr, size_t off)
 {
 	struct dump_run *last = *nr_runs ? &(*runs)[*nr_runs - 1] : NULL;
 
@@ -196,6 +196,19 @@ static int dump_runs_add(struct dump_run **runs, size_t *nr_runs, size_t *cap_ru
 int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t off)
 {
 	return dump_runs_add(&t->runs, &t->nr_runs, &t->cap_runs, vaddr, nr, off);
+}
+
+static int dump_run_cmp(const void *a, const void *b)
+{
+	const struct dump_run *x = a, *y = b;
+
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+void dump_pages_sort_runs(struct dump_task *t)
+{
+	if (t->nr_runs > 1)
+		qsort(t->runs, t->nr_runs, sizeof(t->runs[0]), dump_run_cmp);
 }
 
 /* One half of a read split between two threads: its ranges, read into its
@@ -575,6 +588,8 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 		}
 		i = j;
 	}
+	if (!err && t->from_pre.nr)
+		err = dump_precopy_adopt(t);
 	if (memfd >= 0)
 		close(memfd);
 	if (pw) {

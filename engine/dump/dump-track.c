@@ -168,6 +168,8 @@ int dump_track_open_task(struct dump_ctx *c, struct dump_task *t)
 		t->relative = c->root_relative;
 		t->parent_has = c->root_parent_has;
 		memset(&c->root_parent_has, 0, sizeof(c->root_parent_has));
+		t->pre = c->root_pre;
+		memset(&c->root_pre, 0, sizeof(c->root_pre));
 		c->root_trk_open = false;
 	} else {
 		err = track_open(&t->trk, t->pid, c->track_mode);
@@ -340,15 +342,39 @@ static int dump_track_split(struct dump_task *t, const struct mem_ranges *presen
 	return dump_track_split_into(&t->parent_has, present, unchanged, &t->parent, copy);
 }
 
-int dump_track_relative_into(const struct mem_ranges *parent_has, const struct track_vma_scan *s,
+int dump_track_relative_into(const struct mem_ranges *parent_has, const struct dump_precopy *pre,
+			     struct mem_ranges *from_pre, const struct track_vma_scan *s,
 			     struct mem_ranges *parent, struct mem_ranges *copy)
 {
-	struct mem_ranges unchanged = { 0 };
+	struct mem_ranges unchanged = { 0 }, kept = { 0 }, prot = { 0 }, rest = { 0 }, cut = { 0 };
 	int err = dump_track_minus(&s->present, &s->written, &unchanged);
 
+	if (err || !pre || !pre->protected_.nr) {
+		if (!err)
+			err = dump_track_split_into(parent_has, &s->present, &unchanged, parent, copy);
+		mem_ranges_free(&unchanged);
+		return err;
+	}
+	/* unchanged since the copy before the freeze: that copy (kept); the
+	 * other pages protected then are not the parent's (rest leaves them
+	 * out, so they are copied now); what remains of present without the
+	 * kept pages (cut) splits as usual */
+	err = dump_track_and(&unchanged, &pre->copied, &kept);
 	if (!err)
-		err = dump_track_split_into(parent_has, &s->present, &unchanged, parent, copy);
+		err = dump_track_and(&unchanged, &pre->protected_, &prot);
+	if (!err)
+		err = dump_track_minus(&unchanged, &prot, &rest);
+	if (!err)
+		err = dump_track_minus(&s->present, &kept, &cut);
+	if (!err)
+		err = dump_track_split_into(parent_has, &cut, &rest, parent, copy);
+	if (!err)
+		err = dump_track_append(from_pre, &kept);
 	mem_ranges_free(&unchanged);
+	mem_ranges_free(&kept);
+	mem_ranges_free(&prot);
+	mem_ranges_free(&rest);
+	mem_ranges_free(&cut);
 	return err;
 }
 
@@ -357,7 +383,7 @@ int dump_track_relative_into(const struct mem_ranges *parent_has, const struct t
 static int dump_track_relative(struct dump_task *t, const struct track_vma_scan *s,
 			       struct mem_ranges *copy)
 {
-	return dump_track_relative_into(&t->parent_has, s, &t->parent, copy);
+	return dump_track_relative_into(&t->parent_has, &t->pre, &t->from_pre, s, &t->parent, copy);
 }
 
 /*
@@ -443,6 +469,8 @@ int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem
 			err = dump_track_append(copy, &vs.copy);
 			if (!err)
 				err = dump_track_append(&t->parent, &vs.parent);
+			if (!err)
+				err = dump_track_append(&t->from_pre, &vs.from_pre);
 		} else if (vs.s.tracked) {
 			err = dump_track_relative(t, &vs.s, copy);
 		} else {

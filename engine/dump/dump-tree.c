@@ -184,6 +184,8 @@ static void dump_task_free(struct dump_task *t)
 	free(t->runs);
 	mem_ranges_free(&t->parent);
 	mem_ranges_free(&t->parent_has);
+	dump_precopy_free(&t->pre);
+	mem_ranges_free(&t->from_pre);
 	mem_ranges_free(&t->guards);
 	mem_ranges_free(&t->untracked);
 	mem_ranges_free(&t->written_frozen);
@@ -199,6 +201,7 @@ void dump_ctx_free(struct dump_ctx *c)
 	c->tasks = NULL;
 	c->nr_tasks = 0;
 	mem_ranges_free(&c->root_parent_has);
+	dump_precopy_free(&c->root_pre);
 	dump_files_free(&c->files);
 	files_dump_free(&c->fds);
 	freeze_tree_free(&c->tree);

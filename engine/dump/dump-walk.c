@@ -62,7 +62,8 @@ static int dump_walk_piece(struct dump_walk_thread *th, struct dump_walk_piece *
 		if (err || !t->relative || !p->s.tracked)
 			return err;
 		/* what goes to the parent and what is copied, here too */
-		err = dump_track_relative_into(&t->parent_has, &p->s, &p->parent, &p->copy);
+		err = dump_track_relative_into(&t->parent_has, &t->pre, &p->from_pre, &p->s,
+					       &p->parent, &p->copy);
 		mem_ranges_free(&p->s.present);
 		mem_ranges_free(&p->s.written);
 		p->split = true;
@@ -300,6 +301,7 @@ static void dump_walk_piece_free(struct dump_walk_piece *p)
 	track_vma_scan_free(&p->s);
 	mem_ranges_free(&p->copy);
 	mem_ranges_free(&p->parent);
+	mem_ranges_free(&p->from_pre);
 }
 
 /* Appends @src to @dst (both in address order, @src after @dst), merging
@@ -349,6 +351,8 @@ int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t 
 			err = dump_walk_cat(&out->copy, &p->copy);
 		if (!err)
 			err = dump_walk_cat(&out->parent, &p->parent);
+		if (!err)
+			err = dump_walk_cat(&out->from_pre, &p->from_pre);
 	}
 	for (size_t k = *i; k < end; k++)
 		dump_walk_piece_free(&w->p[k]);
@@ -374,6 +378,7 @@ void dump_walk_vma_free(struct dump_walk_vma *v)
 	track_vma_scan_free(&v->s);
 	mem_ranges_free(&v->copy);
 	mem_ranges_free(&v->parent);
+	mem_ranges_free(&v->from_pre);
 	v->split = false;
 }
 

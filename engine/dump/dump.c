@@ -119,6 +119,9 @@ static int dump_run(struct dump_ctx *c)
 		dump_mm_preread(c);
 	if (!err)
 		dump_heap_warm(c);
+	/* last before the freeze: what is written after it is copied frozen */
+	if (!err)
+		err = dump_precopy(c);
 	if (!err)
 		err = dump_tree_freeze(c);
 	/* tracking first: the refusal checks must know our own registrations */

@@ -95,6 +95,16 @@ struct dump_run {
 	size_t off;
 };
 
+/* dump-precopy.c: the root's pages written since its parent, protected
+ * again and copied (into staging) while it still runs, just before the
+ * freeze. */
+struct dump_precopy {
+	struct mem_ranges protected_;	/* every page protected again: never the parent's */
+	struct mem_ranges copied;	/* those copied (a subset), ... */
+	struct dump_run *runs;		/* ... and where, in address order */
+	size_t nr_runs, cap_runs;
+};
+
 struct dump_task {
 	pid_t pid, ppid, pgid, sid;
 	bool zombie, stopped;
@@ -131,6 +141,8 @@ struct dump_task {
 	bool uffd_ours;			/* "uw" VmFlags are our registration */
 	struct mem_ranges parent;	/* pages left to the parent (PE_PARENT) */
 	struct mem_ranges parent_has;	/* pages the parent chain holds (relative) */
+	struct dump_precopy pre;	/* copied before the freeze (the root) */
+	struct mem_ranges from_pre;	/* ... and unchanged since: that copy is saved */
 	struct mem_ranges guards;	/* guard-region pages (guards-PID.img) */
 	struct mem_ranges untracked;	/* whole VMAs to start tracking (pre-dump) */
 	struct mem_ranges written_frozen; /* pre-dump: written, just re-protected */
@@ -186,6 +198,7 @@ struct dump_ctx {
 	bool root_trk_open;
 	bool root_relative;		/* ... relative to the parent, which holds: */
 	struct mem_ranges root_parent_has;
+	struct dump_precopy root_pre;	/* until dump_track_open_task takes it over */
 	bool live;			/* this dump -R takes a live snapshot */
 	bool live_copied;		/* ... and its copy is over */
 	struct snap_ctx *root_snap;	/* armed before the freeze, until adopted */
@@ -235,14 +248,15 @@ struct dump_walk_piece {
 	uint64_t start, end;
 	struct track_vma_scan s;
 	struct mem_ranges copy, parent;	/* split: s relative to the parent */
+	struct mem_ranges from_pre;	/* ... and to the copy made before the freeze */
 	bool split;			/* ... done by the walking thread */
 	int err;			/* -EAGAIN: the VMA is walked again whole */
 };
-/* One VMA's joined walk: with split, copy and parent hold what
+/* One VMA's joined walk: with split, copy, parent and from_pre hold what
  * dump_track_relative_into gives (s then holds only the guards). */
 struct dump_walk_vma {
 	struct track_vma_scan s;
-	struct mem_ranges copy, parent;
+	struct mem_ranges copy, parent, from_pre;
 	bool split;
 };
 struct dump_final_walk {
@@ -363,8 +377,12 @@ bool dump_track_final_covers(const struct dump_task *t, size_t i);
 int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy);
 /* A tracked walk @s relative to the parent's pages @parent_has: appends to
  * @parent the pages left to the parent, to @copy the rest of s->present.
+ * With @pre (may be NULL), written since then rather than since the parent:
+ * a page @pre protected again never goes to the parent, and one it copied
+ * and not written since goes to @from_pre instead of @copy.
  * Reads only its inputs: threads may call it at once on other outputs. */
-int dump_track_relative_into(const struct mem_ranges *parent_has, const struct track_vma_scan *s,
+int dump_track_relative_into(const struct mem_ranges *parent_has, const struct dump_precopy *pre,
+			     struct mem_ranges *from_pre, const struct track_vma_scan *s,
 			     struct mem_ranges *parent, struct mem_ranges *copy);
 int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy);
 int dump_track_finish(struct dump_ctx *c, bool ok);
@@ -372,6 +390,22 @@ int dump_track_finish(struct dump_ctx *c, bool ok);
 /* dump-pages.c, also used by pre-dump */
 int dump_pages_write_pagemap(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id);
 int dump_pages_add_run(struct dump_task *t, uint64_t vaddr, uint64_t nr, size_t off);
+/* Appends a run (merged with the last one where addresses and offsets
+ * follow on); sorts a task's runs by address. */
+int dump_runs_add(struct dump_run **runs, size_t *nr_runs, size_t *cap_runs, uint64_t vaddr,
+		  uint64_t nr, size_t off);
+void dump_pages_sort_runs(struct dump_task *t);
+
+/* dump-precopy.c: before the freeze of a final dump that stages its pages
+ * (uffd-wp tracking, relative to the parent), the root's pages written since
+ * the parent are protected again and copied while it runs, so that the
+ * freeze copies only what is written after (c->root_pre; a failure here
+ * fails the dump, and the tracking is not trusted again: track_begin_round).
+ * _adopt, after the frozen read: t->from_pre's pages join t->runs from that
+ * copy. _free: both. */
+int dump_precopy(struct dump_ctx *c);
+int dump_precopy_adopt(struct dump_task *t);
+void dump_precopy_free(struct dump_precopy *p);
 
 /* dump-live.c: the live snapshot of dump --leave-running */
 int dump_live_decide(struct dump_ctx *c);
