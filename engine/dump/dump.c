@@ -48,7 +48,8 @@ static int dump_collect_frozen(struct dump_ctx *c)
 		c->stream_pages = false;	/* dump-shmem regroups staged pages */
 	t0 = freeze_now_ns();
 	for (size_t i = 0; i < c->nr_tasks && !err; i++) {
-		/* before the arming changes page tables; started with the remote calls */
+		/* before the arming changes page tables (it may be under way:
+		 * dump_walk_start_early) */
 		err = c->tasks[i].zombie ? 0 : dump_guards_collect(&c->tasks[i]);
 		if (!err)
 			err = dump_live_arm(c, i);	/* live VMAs first: the rest is read now */
