@@ -114,8 +114,7 @@ static bool dump_live_maps_vma(const struct proc_maps *m, const struct proc_vma 
 		return false;
 	if (v->shared)
 		return !strncmp(name, "/dev/zero", 9);
-	return !v->ino && strcmp(name, "[vsyscall]") && strcmp(name, "[vdso]") &&
-	       strncmp(name, "[vvar", 5);
+	return !v->ino && !dump_vma_kernels(name);
 }
 
 /*

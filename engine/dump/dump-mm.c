@@ -12,6 +12,11 @@
 #include "dump.h"
 #include "mm.pb-c.h"
 
+bool dump_vma_kernels(const char *name)
+{
+	return !strcmp(name, "[vdso]") || !strncmp(name, "[vvar", 5) || !strcmp(name, "[vsyscall]");
+}
+
 static uint64_t dump_mm_madv(uint64_t vmf)
 {
 	static const struct { uint64_t vmf; int advice; } map[] = {

@@ -36,8 +36,7 @@ static bool dump_precopy_vma(const struct proc_maps *m, const struct proc_vma *v
 {
 	const char *name = proc_vma_name(m, v);
 
-	return !v->shared && (v->prot & PROT_READ) && strcmp(name, "[vsyscall]") &&
-	       strcmp(name, "[vdso]") && strncmp(name, "[vvar", 5);
+	return !v->shared && (v->prot & PROT_READ) && !dump_vma_kernels(name);
 }
 
 /* Copies @p->protected_ into staging from c->staging_used on. */

@@ -54,9 +54,8 @@ int dump_refuse_vmas(const struct dump_task *t)
 		const char *name = proc_vma_name(&t->maps, v);
 		const char *why = NULL;
 
-		if (!strcmp(name, "[vdso]") || !strncmp(name, "[vvar", 5) ||
-		    !strcmp(name, "[vsyscall]"))
-			continue;	/* the kernel's own, put back by restore */
+		if (dump_vma_kernels(name))
+			continue;	/* put back by restore */
 		if (v->vmflags & (PROC_VMF_IO | PROC_VMF_PFNMAP))
 			why = "an I/O or PFN mapping";
 		else if (v->vmflags & PROC_VMF_HUGETLB)
@@ -77,8 +76,7 @@ int dump_refuse_vmas(const struct dump_task *t)
 		else if (strstr(name, " (deleted)") && !(v->shared && !strcmp(name, "/dev/zero (deleted)")))
 			why = "a mapping of a deleted file";
 		else if (name[0] == '[' && strcmp(name, "[heap]") && strcmp(name, "[stack]") &&
-			 strcmp(name, "[vdso]") && strncmp(name, "[vvar", 5) &&
-			 strcmp(name, "[vsyscall]") && strncmp(name, "[anon:", 6))
+			 strncmp(name, "[anon:", 6))
 			why = "a special mapping";
 		else if (v->shared && name[0] != '/')
 			why = "a shared mapping of an unknown kind";

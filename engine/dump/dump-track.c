@@ -202,8 +202,7 @@ void dump_track_classify(struct dump_task *t)
 		struct dump_vma *d = &t->vmas[i];
 
 		memset(d, 0, sizeof(*d));
-		if (v->shared || !strcmp(name, "[vsyscall]") || !strcmp(name, "[vdso]") ||
-		    !strncmp(name, "[vvar", 5))
+		if (v->shared || dump_vma_kernels(name))
 			continue;
 		d->dump_pages = true;
 		d->file_skip = v->ino && name[0] == '/';

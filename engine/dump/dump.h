@@ -311,7 +311,9 @@ int dump_core_write(struct dump_ctx *c, const struct dump_task *t);
 int dump_regs_encode(const struct dump_thread *th, ThreadInfoX86 **out);
 void dump_regs_encoded_free(ThreadInfoX86 *ti);
 
-/* dump-mm.c */
+/* dump-mm.c; dump_vma_kernels: a VMA named @name is the kernel's own
+ * ([vdso], [vvar*], [vsyscall]): never saved, put back by restore */
+bool dump_vma_kernels(const char *name);
 void dump_mm_preread(struct dump_ctx *c);
 int dump_mm_collect(struct dump_ctx *c, struct dump_task *t);
 int dump_mm_write(struct dump_ctx *c, const struct dump_task *t);
