@@ -341,24 +341,90 @@ static int dump_track_split(struct dump_task *t, const struct mem_ranges *presen
 	return dump_track_split_into(&t->parent_has, present, unchanged, &t->parent, copy);
 }
 
+/* Whether a range of @b (sorted) meets [@start, @end). */
+static bool dump_track_meets(const struct mem_ranges *b, uint64_t start, uint64_t end)
+{
+	size_t j = dump_track_seek(b, start);
+
+	return j < b->nr && b->r[j].start < end;
+}
+
+/* Where range @j of @b ends. */
+static uint64_t dump_track_end_at(const struct mem_ranges *b, size_t j)
+{
+	return b->r[j].start + b->r[j].nr_pages * MEM_PAGE_SIZE;
+}
+
+/*
+ * What dump_track_split_into gives for @present less @written, in one pass
+ * and no list of its own: a page of @present goes to @parent when it is not
+ * written and @parent_has holds it, else to @copy. All sorted; @written
+ * within @present. The final walk's pieces are cut this way, thousands of
+ * ranges each where zero pages break the memory up.
+ */
+static int dump_track_sort_pages(const struct mem_ranges *parent_has,
+				 const struct mem_ranges *present, const struct mem_ranges *written,
+				 struct mem_ranges *parent, struct mem_ranges *copy)
+{
+	size_t wi = 0, pj = present->nr ? dump_track_seek(parent_has, present->r[0].start) : 0;
+
+	for (size_t i = 0; i < present->nr; i++) {
+		uint64_t a = present->r[i].start, end = dump_track_end_at(present, i);
+
+		while (a < end) {
+			uint64_t stop = end;
+			bool in_w = false, in_p = false;
+			int err;
+
+			while (wi < written->nr && dump_track_end_at(written, wi) <= a)
+				wi++;
+			while (pj < parent_has->nr && dump_track_end_at(parent_has, pj) <= a)
+				pj++;
+			if (wi < written->nr) {
+				in_w = written->r[wi].start <= a;
+				uint64_t edge = in_w ? dump_track_end_at(written, wi) : written->r[wi].start;
+
+				stop = edge < stop ? edge : stop;
+			}
+			if (pj < parent_has->nr) {
+				in_p = parent_has->r[pj].start <= a;
+				uint64_t edge = in_p ? dump_track_end_at(parent_has, pj)
+						     : parent_has->r[pj].start;
+
+				stop = edge < stop ? edge : stop;
+			}
+			err = mem_ranges_add(!in_w && in_p ? parent : copy, a,
+					     (stop - a) / MEM_PAGE_SIZE);
+			if (err)
+				return err;
+			a = stop;
+		}
+	}
+	return 0;
+}
+
 int dump_track_relative_into(const struct mem_ranges *parent_has, const struct dump_precopy *pre,
 			     struct mem_ranges *from_pre, const struct track_vma_scan *s,
 			     struct mem_ranges *parent, struct mem_ranges *copy)
 {
 	struct mem_ranges unchanged = { 0 }, kept = { 0 }, prot = { 0 }, rest = { 0 }, cut = { 0 };
-	int err = dump_track_minus(&s->present, &s->written, &unchanged);
+	uint64_t lo, hi;
+	int err;
 
-	if (err || !pre || !pre->protected_.nr) {
-		if (!err)
-			err = dump_track_split_into(parent_has, &s->present, &unchanged, parent, copy);
-		mem_ranges_free(&unchanged);
-		return err;
-	}
+	if (!s->present.nr)
+		return 0;
+	lo = s->present.r[0].start;
+	hi = dump_track_end_at(&s->present, s->present.nr - 1);
+	/* no page of the copy before the freeze here (most pieces): one pass */
+	if (!pre || !dump_track_meets(&pre->protected_, lo, hi))
+		return dump_track_sort_pages(parent_has, &s->present, &s->written, parent, copy);
+	err = dump_track_minus(&s->present, &s->written, &unchanged);
 	/* unchanged since the copy before the freeze: that copy (kept); the
 	 * other pages protected then are not the parent's (rest leaves them
 	 * out, so they are copied now); what remains of present without the
 	 * kept pages (cut) splits as usual */
-	err = dump_track_and(&unchanged, &pre->copied, &kept);
+	if (!err)
+		err = dump_track_and(&unchanged, &pre->copied, &kept);
 	if (!err)
 		err = dump_track_and(&unchanged, &pre->protected_, &prot);
 	if (!err)
