@@ -530,19 +530,20 @@ int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem
 		if (err)
 			break;
 		if (vs.split) {
-			/* the walk's threads have split it already */
-			err = dump_track_append(copy, &vs.copy);
+			/* the walk's threads have split it already: moved, not
+			 * copied (tens of thousands of ranges at 4 GiB) */
+			err = mem_ranges_move(copy, &vs.copy, false);
 			if (!err)
-				err = dump_track_append(&t->parent, &vs.parent);
+				err = mem_ranges_move(&t->parent, &vs.parent, false);
 			if (!err)
-				err = dump_track_append(&t->from_pre, &vs.from_pre);
+				err = mem_ranges_move(&t->from_pre, &vs.from_pre, false);
 		} else if (vs.s.tracked) {
 			err = dump_track_relative(t, &vs.s, copy);
 		} else {
 			err = dump_track_append(copy, &vs.s.present);
 		}
 		if (!err && vs.s.guards_scanned) {
-			err = dump_track_append(&t->guards, &vs.s.guards);
+			err = mem_ranges_move(&t->guards, &vs.s.guards, false);
 		} else if (!err) {
 			if (!sc_open)
 				err = mem_scanner_open(&sc, t->pid, 0);

@@ -308,19 +308,7 @@ static void dump_walk_piece_free(struct dump_walk_piece *p)
  * ranges that touch at the seam; @src is emptied. */
 static int dump_walk_cat(struct mem_ranges *dst, struct mem_ranges *src)
 {
-	int err = 0;
-
-	if (!dst->nr) {		/* the first piece: taken as it is */
-		free(dst->r);
-		*dst = *src;
-		memset(src, 0, sizeof(*src));
-		return 0;
-	}
-	/* mem_ranges_add merges a range with the last one where they touch */
-	for (size_t i = 0; i < src->nr && !err; i++)
-		err = mem_ranges_add(dst, src->r[i].start, src->r[i].nr_pages);
-	mem_ranges_free(src);
-	return err;
+	return mem_ranges_move(dst, src, true);
 }
 
 int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t *i,

@@ -42,6 +42,39 @@ int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages)
 	return 0;
 }
 
+int mem_ranges_move(struct mem_ranges *o, struct mem_ranges *src, bool merge)
+{
+	size_t from = 0;
+
+	if (!src->nr)
+		return 0;
+	if (!o->nr) {
+		free(o->r);
+		*o = *src;
+		memset(src, 0, sizeof(*src));
+		return 0;
+	}
+	if (o->nr + src->nr > o->cap) {
+		size_t cap = o->cap * 2 > o->nr + src->nr ? o->cap * 2 : o->nr + src->nr;
+		struct mem_range *n = realloc(o->r, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		o->r = n;
+		o->cap = cap;
+	}
+	if (merge && o->r[o->nr - 1].start + o->r[o->nr - 1].nr_pages * MEM_PAGE_SIZE ==
+			     src->r[0].start) {
+		o->r[o->nr - 1].nr_pages += src->r[0].nr_pages;
+		from = 1;
+	}
+	memcpy(&o->r[o->nr], &src->r[from], (src->nr - from) * sizeof(*o->r));
+	o->nr += src->nr - from;
+	o->pages += src->pages;
+	mem_ranges_free(src);
+	return 0;
+}
+
 void mem_ranges_free(struct mem_ranges *r)
 {
 	free(r->r);

@@ -84,6 +84,14 @@ int mem_pagemap_walk(int pagemap_fd, struct pm_scan_arg *a, uint64_t start, uint
  * touch (callers append in address order). Returns 0 or -ENOMEM. */
 int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages);
 
+/*
+ * Moves every range of @src to the end of @o and empties @src: @o takes
+ * @src's array when it has none, else they are copied at once. With @merge
+ * the first range joins @o's last where they touch. Returns 0 or -ENOMEM
+ * (both lists then as they were).
+ */
+int mem_ranges_move(struct mem_ranges *o, struct mem_ranges *src, bool merge);
+
 void mem_ranges_free(struct mem_ranges *r);
 
 #endif

@@ -174,6 +174,34 @@ static uint64_t check_batches(pid_t pid, const struct mem_ranges *rg, size_t buf
 	return pages;
 }
 
+/* mem_ranges_move: taken whole into an empty list, copied after a full
+ * one, joined at a touching seam only when asked. */
+static void check_ranges_move(void)
+{
+	struct mem_ranges o = { 0 }, s = { 0 };
+	struct mem_range *taken;
+
+	CHECK_INT(mem_ranges_add(&s, 0x10000, 2), 0);
+	taken = s.r;
+	CHECK_INT(mem_ranges_move(&o, &s, true), 0);
+	CHECK(o.r == taken && o.nr == 1 && o.pages == 2);
+	CHECK(s.r == NULL && s.nr == 0 && s.pages == 0);
+	for (int merge = 0; merge < 2; merge++) {
+		size_t nr = o.nr;
+
+		/* touches the last range: pages 0x12000 on */
+		CHECK_INT(mem_ranges_add(&s, o.r[nr - 1].start + o.r[nr - 1].nr_pages * PG, 3), 0);
+		for (uint64_t i = 0; i < 100; i++)
+			CHECK_INT(mem_ranges_add(&s, 0x1000000 * (merge + 1) + i * 2 * PG, 1), 0);
+		CHECK_INT(mem_ranges_move(&o, &s, merge), 0);
+		CHECK_INT(o.nr, nr + (merge ? 100 : 101));
+		CHECK(s.nr == 0 && s.r == NULL);
+	}
+	CHECK_INT(o.pages, 2 + 2 * 103);
+	CHECK_INT(o.r[o.nr - 1].start, 0x2000000 + 99 * 2 * PG);
+	mem_ranges_free(&o);
+}
+
 int main(void)
 {
 	struct shared *sh;
@@ -181,6 +209,7 @@ int main(void)
 	uint64_t vanished;
 	pid_t pid;
 
+	check_ranges_move();
 	scratch_init();
 	no_zero_page = probe_no_zero_page();
 	if (no_zero_page)
