@@ -42,88 +42,105 @@ static int dump_core_pending(pid_t tid, bool shared, siginfo_t **out, size_t *nr
 	return 0;
 }
 
-/* Queues what thread @th itself must tell (sigaltstack, clear_child_tid,
- * pdeath signal; for the leader also the task-wide state) in one batch and
- * runs it in @ic's thread. */
-static int dump_core_batch(struct dump_task *t, struct dump_thread *th, struct infect_ctx *ic,
-			   bool leader)
+/* Queues in @cb what thread @th itself must tell (sigaltstack,
+ * clear_child_tid, pdeath signal; for the leader also the task-wide
+ * state). */
+static int dump_core_ask(struct dump_task *t, struct dump_thread *th, struct collect_batch *cb,
+			 bool leader)
 {
-	struct collect_batch cb;
-	int err = collect_batch_init(&cb, ic);
+	int err = collect_sigaltstack_add(cb, &th->sas);
 
-	if (err) {
-		pr_err("thread %d: no batch of remote calls: %s", (int)th->tid, strerror(-err));
-		return err;
-	}
-	err = collect_sigaltstack_add(&cb, &th->sas);
 	if (!err)
-		err = collect_tid_address_add(&cb, &th->clear_tid);
+		err = collect_tid_address_add(cb, &th->clear_tid);
 	if (!err && leader) {
-		err = collect_sigactions_add(&cb, t->act);
+		err = collect_sigactions_add(cb, t->act);
 		if (!err)
-			err = collect_itimers_add(&cb, t->itimers);
+			err = collect_itimers_add(cb, t->itimers);
 		if (!err)
-			err = collect_prctl_add(&cb, &t->prctl);
+			err = collect_prctl_add(cb, &t->prctl);
 		if (!err && t->ptimer_ids.nr) {
 			t->ptimers = calloc(t->ptimer_ids.nr, sizeof(*t->ptimers));
-			err = t->ptimers ? collect_posix_timers_add(&cb, &t->ptimer_ids, t->ptimers)
+			err = t->ptimers ? collect_posix_timers_add(cb, &t->ptimer_ids, t->ptimers)
 					 : -ENOMEM;
 		}
 	} else if (!err) {
-		err = collect_pdeathsig_add(&cb, &th->pdeath);
+		err = collect_pdeathsig_add(cb, &th->pdeath);
 	}
-	if (!err)
-		err = collect_batch_run(&cb);
-	collect_batch_free(&cb);
-	if (!err && leader)
-		th->pdeath = t->prctl.pdeathsig;
 	if (err)
-		pr_err("thread %d: remote calls failed: %s", (int)th->tid, strerror(-err));
+		pr_err("thread %d: cannot queue its remote calls: %s", (int)th->tid,
+		       strerror(-err));
 	return err;
 }
 
 /* Every thread's remote calls: one scratch mapping for the task, mapped
- * and unmapped by the leader, and one batch (a single ptrace stop where
- * the scratch can be executable) per thread. */
+ * and unmapped by the leader, an area of it per thread, and all threads'
+ * batches run at once (each a single ptrace stop where the scratch can be
+ * executable; their stops overlap). */
 static int dump_core_remote(struct dump_task *t)
 {
-	struct infect_ctx lead;
-	size_t scratch = collect_scratch_size(t->ptimer_ids.nr);
+	size_t n = t->nr_th, started = 1, off = infect_batch_first_area();
+	size_t scratch = collect_scratch_size_threads(t->ptimer_ids.nr, n);
+	struct infect_ctx *ic = calloc(n, sizeof(*ic));
+	struct collect_batch *cb = calloc(n, sizeof(*cb));
+	struct collect_batch **cbp = calloc(n, sizeof(*cbp));
+	unsigned long calls = 0, stops = 0;
 	int err, err2;
 
-	err = infect_start_maps(&lead, t->pid, t->th[0].tid, scratch, INFECT_BATCH, &t->maps);
+	err = ic && cb && cbp ? 0 : -ENOMEM;
+	if (!err)
+		err = infect_start_maps(&ic[0], t->pid, t->th[0].tid, scratch, INFECT_BATCH,
+					&t->maps);
 	if (err) {
 		pr_err("thread %d: cannot run remote calls in it: %s", (int)t->th[0].tid,
 		       strerror(-err));
-		return err;
+		goto out;
 	}
-	err = dump_core_batch(t, &t->th[0], &lead, true);
-	for (size_t i = 1; i < t->nr_th && !err; i++) {
-		struct infect_ctx ic;
-
-		err = infect_start_sibling(&ic, &lead, t->th[i].tid);
+	for (; started < n && !err; started++) {
+		err = infect_start_sibling(&ic[started], &ic[0], t->th[started].tid);
 		if (err) {
-			pr_err("thread %d: cannot run remote calls in it: %s", (int)t->th[i].tid,
-			       strerror(-err));
+			pr_err("thread %d: cannot run remote calls in it: %s",
+			       (int)t->th[started].tid, strerror(-err));
 			break;
 		}
-		err = dump_core_batch(t, &t->th[i], &ic, false);
-		err2 = infect_stop(&ic);
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		size_t len = collect_area_size(i == 0, t->ptimer_ids.nr);
+
+		cbp[i] = &cb[i];
+		err = collect_batch_init_at(&cb[i], &ic[i], off, len);
+		if (err)
+			pr_err("thread %d: no batch of remote calls: %s", (int)t->th[i].tid,
+			       strerror(-err));
+		else
+			err = dump_core_ask(t, &t->th[i], &cb[i], i == 0);
+		off += len;
+	}
+	if (!err)
+		err = collect_batches_run(cbp, n);
+	if (!err)
+		t->th[0].pdeath = t->prctl.pdeathsig;
+	else
+		pr_err("task %d: remote calls failed: %s", (int)t->pid, strerror(-err));
+	/* siblings first: the leader unmaps the scratch they share */
+	for (size_t i = started; i-- > 0;) {
+		err2 = infect_stop(&ic[i]);
 		if (err2)
 			pr_err("thread %d: restoring it after remote calls: %s", (int)t->th[i].tid,
 			       strerror(-err2));
-		lead.nr_calls += ic.nr_calls;
-		lead.nr_stops += ic.nr_stops;
+		calls += ic[i].nr_calls;
+		stops += ic[i].nr_stops;
 		if (!err)
 			err = err2;
 	}
-	err2 = infect_stop(&lead);
-	if (err2)
-		pr_err("thread %d: restoring it after remote calls: %s", (int)t->th[0].tid,
-		       strerror(-err2));
-	pr_debug("task %d: %lu remote syscalls in %lu ptrace stops (%zu threads)", (int)t->pid,
-		 lead.nr_calls, lead.nr_stops, t->nr_th);
-	return err ? err : err2;
+	pr_debug("task %d: %lu remote syscalls in %lu ptrace stops (%zu threads at once)",
+		 (int)t->pid, calls, stops, n);
+out:
+	for (size_t i = 0; cb && i < n; i++)
+		collect_batch_free(&cb[i]);
+	free(cbp);
+	free(cb);
+	free(ic);
+	return err;
 }
 
 static void dump_core_rseq(pid_t pid, struct dump_thread *th)

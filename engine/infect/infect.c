@@ -80,19 +80,24 @@ static int infect_poke_code(struct infect_ctx *c, const struct proc_maps *m)
 	return -ENOENT;
 }
 
-/* Resumes the thread (@req: PTRACE_SINGLESTEP or PTRACE_CONT) and waits
- * until it stops with SIGTRAP. */
-static int infect_resume_wait(struct infect_ctx *c, int req)
+static int infect_kick(struct infect_ctx *c, int req)
+{
+	if (ptrace(req, c->tid, NULL, NULL)) {
+		int err = -errno;
+
+		pr_perror("task %d: resuming thread %d for a remote call", c->pid, c->tid);
+		return err;
+	}
+	return 0;
+}
+
+/* Waits until the thread, resumed with @req (PTRACE_SINGLESTEP or
+ * PTRACE_CONT), stops with SIGTRAP; resumes it again past leftover stops. */
+static int infect_wait(struct infect_ctx *c, int req)
 {
 	int status;
 
 	for (;;) {
-		if (ptrace(req, c->tid, NULL, NULL)) {
-			int err = -errno;
-
-			pr_perror("task %d: resuming thread %d for a remote call", c->pid, c->tid);
-			return err;
-		}
 		for (;;) {
 			pid_t r = waitpid(c->tid, &status, __WALL);
 
@@ -108,8 +113,14 @@ static int infect_resume_wait(struct infect_ctx *c, int req)
 			       c->tid, status);
 			return -ESRCH;
 		}
-		if (status >> 16 == PTRACE_EVENT_STOP)
-			continue;	/* a leftover interrupt or group stop: again */
+		if (status >> 16 == PTRACE_EVENT_STOP) {
+			/* a leftover interrupt or group stop: again */
+			int err = infect_kick(c, req);
+
+			if (err)
+				return err;
+			continue;
+		}
 		if (WSTOPSIG(status) == SIGTRAP)
 			return 0;
 		pr_err("task %d: thread %d got signal %d in a remote call", c->pid, c->tid,
@@ -118,13 +129,18 @@ static int infect_resume_wait(struct infect_ctx *c, int req)
 	}
 }
 
-int infect_run_to_trap(struct infect_ctx *c, struct user_regs_struct *r,
-		       bool step, uint64_t trap_ip)
+int infect_launch(struct infect_ctx *c, const struct user_regs_struct *r, bool step)
 {
 	int err = regs_set_gpr(c->tid, r);
 
-	if (!err)
-		err = infect_resume_wait(c, step ? PTRACE_SINGLESTEP : PTRACE_CONT);
+	return err ? err : infect_kick(c, step ? PTRACE_SINGLESTEP : PTRACE_CONT);
+}
+
+int infect_wait_trap(struct infect_ctx *c, struct user_regs_struct *r, bool step,
+		     uint64_t trap_ip)
+{
+	int err = infect_wait(c, step ? PTRACE_SINGLESTEP : PTRACE_CONT);
+
 	if (!err)
 		err = regs_get_gpr(c->tid, r);
 	if (err)
@@ -136,6 +152,14 @@ int infect_run_to_trap(struct infect_ctx *c, struct user_regs_struct *r,
 		return -EIO;
 	}
 	return 0;
+}
+
+int infect_run_to_trap(struct infect_ctx *c, struct user_regs_struct *r,
+		       bool step, uint64_t trap_ip)
+{
+	int err = infect_launch(c, r, step);
+
+	return err ? err : infect_wait_trap(c, r, step, trap_ip);
 }
 
 int infect_syscall(struct infect_ctx *c, long nr, const uint64_t args[6],

@@ -86,6 +86,16 @@ int infect_syscall(struct infect_ctx *c, long nr, const uint64_t args[6],
 int infect_run_to_trap(struct infect_ctx *c, struct user_regs_struct *r,
 		       bool step, uint64_t trap_ip);
 
+/*
+ * infect_run_to_trap in two halves, for threads of one task that run at
+ * once: infect_launch sets @r and resumes the thread; infect_wait_trap
+ * waits for its trap as infect_run_to_trap does. Every launched thread
+ * must be waited for, whatever happened to the others. 0 or -errno.
+ */
+int infect_launch(struct infect_ctx *c, const struct user_regs_struct *r, bool step);
+int infect_wait_trap(struct infect_ctx *c, struct user_regs_struct *r, bool step,
+		     uint64_t trap_ip);
+
 /* Copies between the engine and the task's scratch memory (offset @off).
  * 0 or -errno (-EFAULT for a short copy, -EINVAL out of range). */
 int infect_scratch_read(struct infect_ctx *c, size_t off, void *buf, size_t len);

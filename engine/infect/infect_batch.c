@@ -27,24 +27,46 @@ static size_t ib_table_len(uint32_t nr)
 	return sizeof(struct pie_batch_table) + (size_t)nr * sizeof(struct pie_batch_entry);
 }
 
-size_t infect_batch_scratch_size(size_t calls, size_t buf_bytes)
+size_t infect_batch_area_size(size_t calls, size_t buf_bytes)
 {
-	return IB_ALIGN(IB_TABLE_OFF + ib_table_len(0) + calls * sizeof(struct pie_batch_entry) +
-			buf_bytes + IB_STACK, 4096);
+	return IB_ALIGN(ib_table_len(0) + calls * sizeof(struct pie_batch_entry) + buf_bytes +
+			IB_STACK, 64);
 }
 
-int infect_batch_init(struct infect_batch *b, struct infect_ctx *c)
+size_t infect_batch_first_area(void)
+{
+	return IB_TABLE_OFF;
+}
+
+size_t infect_batch_scratch_size(size_t calls, size_t buf_bytes)
+{
+	return IB_ALIGN(IB_TABLE_OFF + infect_batch_area_size(calls, buf_bytes), 4096);
+}
+
+int infect_batch_init_at(struct infect_batch *b, struct infect_ctx *c, size_t off, size_t len)
 {
 	memset(b, 0, sizeof(*b));
-	if (!c->scratch || c->scratch_size < IB_TABLE_OFF + ib_table_len(0) + IB_STACK + 16)
+	if (!c->scratch || off < IB_TABLE_OFF || off % 64 || off > c->scratch_size ||
+	    len > c->scratch_size - off || len < ib_table_len(0) + IB_STACK + 16)
 		return -EINVAL;
 	b->c = c;
-	b->img_len = (c->scratch_size - IB_TABLE_OFF - IB_STACK) & ~(size_t)15;
+	b->off = off;
+	b->img_len = (len - IB_STACK) & ~(size_t)15;
+	b->stack_top = (c->scratch + off + len) & ~15ULL;
 	b->img = calloc(1, b->img_len);
 	if (!b->img)
 		return -ENOMEM;
 	b->buf_low = b->img_len;
 	return 0;
+}
+
+int infect_batch_init(struct infect_batch *b, struct infect_ctx *c)
+{
+	if (!c->scratch || c->scratch_size < IB_TABLE_OFF) {
+		memset(b, 0, sizeof(*b));
+		return -EINVAL;
+	}
+	return infect_batch_init_at(b, c, IB_TABLE_OFF, c->scratch_size - IB_TABLE_OFF);
 }
 
 void *infect_batch_buf(struct infect_batch *b, size_t len, uint64_t *remote)
@@ -54,7 +76,7 @@ void *infect_batch_buf(struct infect_batch *b, size_t len, uint64_t *remote)
 	if (b->ran || need > b->buf_low || b->buf_low - need < ib_table_len(b->nr))
 		return NULL;
 	b->buf_low -= need;
-	*remote = b->c->scratch + IB_TABLE_OFF + b->buf_low;
+	*remote = b->c->scratch + b->off + b->buf_low;
 	return b->img + b->buf_low;
 }
 
@@ -99,13 +121,13 @@ static int ib_transfer(struct infect_batch *b, bool blob, bool out)
 		size_t len = ib_table_len(b->nr);
 
 		l[n] = (struct iovec){ b->img, len };
-		r[n++] = (struct iovec){ (void *)(uintptr_t)(c->scratch + IB_TABLE_OFF), len };
+		r[n++] = (struct iovec){ (void *)(uintptr_t)(c->scratch + b->off), len };
 	}
 	if (b->buf_low < b->img_len) {
 		size_t len = b->img_len - b->buf_low;
 
 		l[n] = (struct iovec){ b->img + b->buf_low, len };
-		r[n++] = (struct iovec){ (void *)(uintptr_t)(c->scratch + IB_TABLE_OFF + b->buf_low),
+		r[n++] = (struct iovec){ (void *)(uintptr_t)(c->scratch + b->off + b->buf_low),
 					 len };
 	}
 	for (size_t i = 0; i < n; i++)
@@ -127,23 +149,40 @@ static int ib_transfer(struct infect_batch *b, bool blob, bool out)
 	return -EFAULT;
 }
 
-/* The blob runs the table from the scratch, on a stack at its top. */
+/* Where the blob starts, with the table in rdi and the area's stack. */
+static void ib_blob_regs(const struct infect_batch *b, struct user_regs_struct *r)
+{
+	const struct infect_ctx *c = b->c;
+
+	*r = c->saved;
+	r->rip = c->scratch + PIE_BATCH_OFF_pie_batch_main;
+	r->rdi = c->scratch + b->off;
+	r->rsp = b->stack_top - 8;	/* as if called: the ABI's alignment at entry */
+	r->orig_rax = (unsigned long long)-1;	/* no syscall restart */
+	r->eflags &= ~(unsigned long long)(IB_EFLAGS_TF | IB_EFLAGS_DF);
+}
+
+static uint64_t ib_trap_ip(const struct infect_batch *b)
+{
+	return b->c->scratch + PIE_BATCH_OFF_pie_batch_trap + 1;
+}
+
+static void ib_blob_failed(const struct infect_batch *b)
+{
+	pr_err("task %d: thread %d did not finish a batch of %u remote calls", b->c->pid,
+	       b->c->tid, b->nr);
+}
+
+/* The blob runs the table from the scratch, on the area's stack. */
 static int ib_run_blob(struct infect_batch *b)
 {
-	struct infect_ctx *c = b->c;
-	struct user_regs_struct r = c->saved;
-	uint64_t top = (c->scratch + c->scratch_size) & ~15ULL;
+	struct user_regs_struct r;
 	int err;
 
-	r.rip = c->scratch + PIE_BATCH_OFF_pie_batch_main;
-	r.rdi = c->scratch + IB_TABLE_OFF;
-	r.rsp = top - 8;	/* as if called: the ABI's alignment at entry */
-	r.orig_rax = (unsigned long long)-1;	/* no syscall restart */
-	r.eflags &= ~(unsigned long long)(IB_EFLAGS_TF | IB_EFLAGS_DF);
-	err = infect_run_to_trap(c, &r, false, c->scratch + PIE_BATCH_OFF_pie_batch_trap + 1);
+	ib_blob_regs(b, &r);
+	err = infect_run_to_trap(b->c, &r, false, ib_trap_ip(b));
 	if (err)
-		pr_err("task %d: thread %d did not finish a batch of %u remote calls", c->pid,
-		       c->tid, b->nr);
+		ib_blob_failed(b);
 	return err;
 }
 
@@ -163,25 +202,30 @@ static int ib_run_calls(struct infect_batch *b)
 	return 0;
 }
 
-int infect_batch_run(struct infect_batch *b)
+static bool ib_blob(const struct infect_batch *b)
 {
-	struct infect_ctx *c = b->c;
+	return b->c->scratch_exec && !(b->c->flags & INFECT_BATCH_BY_CALL);
+}
+
+static int ib_begin(struct infect_batch *b)
+{
 	struct pie_batch_table *t = ib_table(b);
-	bool blob = c->scratch_exec && !(c->flags & INFECT_BATCH_BY_CALL);
-	int err;
 
 	if (b->ran)
 		return -EBUSY;
 	b->ran = true;
 	t->nr_entries = b->nr;
 	t->nr_done = 0;
-	if (!b->nr)
-		return 0;
-	err = ib_transfer(b, blob, true);
-	if (!err)
-		err = blob ? ib_run_blob(b) : ib_run_calls(b);
-	if (!err)
-		err = ib_transfer(b, blob, false);
+	return 0;
+}
+
+/* After the calls ran: their results back from the task, and checked. */
+static int ib_end(struct infect_batch *b, bool blob)
+{
+	struct infect_ctx *c = b->c;
+	struct pie_batch_table *t = ib_table(b);
+	int err = ib_transfer(b, blob, false);
+
 	if (err)
 		return err;
 	if (t->nr_entries != b->nr || t->nr_done != b->nr) {
@@ -198,6 +242,61 @@ int infect_batch_run(struct infect_batch *b)
 	pr_debug("task %d: thread %d ran a batch of %u remote calls %s", c->pid, c->tid, b->nr,
 		 blob ? "in one stop" : "one by one");
 	return 0;
+}
+
+int infect_batch_run(struct infect_batch *b)
+{
+	bool blob = ib_blob(b);
+	int err = ib_begin(b);
+
+	if (err || !b->nr)
+		return err;
+	err = ib_transfer(b, blob, true);
+	if (!err)
+		err = blob ? ib_run_blob(b) : ib_run_calls(b);
+	return err ? err : ib_end(b, blob);
+}
+
+int infect_batch_run_many(struct infect_batch *const *bs, size_t n)
+{
+	bool together = n > 1;
+	int err = 0, e;
+	size_t up = 0;		/* bs[0..up) are running */
+
+	for (size_t i = 0; i < n; i++)
+		together = together && ib_blob(bs[i]);
+	if (!together) {	/* one thread after the other */
+		for (size_t i = 0; i < n && !err; i++)
+			err = infect_batch_run(bs[i]);
+		return err;
+	}
+	for (; up < n; up++) {
+		struct user_regs_struct r;
+
+		err = ib_begin(bs[up]);
+		if (!err)
+			err = ib_transfer(bs[up], true, true);
+		if (err)
+			break;
+		ib_blob_regs(bs[up], &r);
+		if (bs[up]->nr && (err = infect_launch(bs[up]->c, &r, false)))
+			break;
+	}
+	/* every thread launched is waited for, whatever the others did */
+	for (size_t i = 0; i < up; i++) {
+		struct user_regs_struct r;
+
+		if (!bs[i]->nr)
+			continue;
+		e = infect_wait_trap(bs[i]->c, &r, false, ib_trap_ip(bs[i]));
+		if (e)
+			ib_blob_failed(bs[i]);
+		else if (!err)
+			e = ib_end(bs[i], true);
+		if (e && !err)
+			err = e;
+	}
+	return err;
 }
 
 void infect_batch_free(struct infect_batch *b)

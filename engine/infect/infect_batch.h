@@ -23,6 +23,8 @@ struct infect_batch {
 	unsigned char *img;	/* local copy of the table and the buffers */
 	size_t img_len;		/* from the table's start to the stack */
 	size_t buf_low;		/* buffers: img[buf_low, img_len) */
+	size_t off;		/* the area's (the table's) offset in the scratch */
+	uint64_t stack_top;	/* the blob's stack, in the task */
 	uint32_t nr;		/* calls queued */
 	bool ran;
 };
@@ -37,6 +39,20 @@ size_t infect_batch_scratch_size(size_t calls, size_t buf_bytes);
 /* An empty batch over @c's scratch. 0, -EINVAL when @c has none (or too
  * little for the blob and its stack), or -ENOMEM. */
 int infect_batch_init(struct infect_batch *b, struct infect_ctx *c);
+
+/*
+ * Batches of several threads of one task at once (infect_batch_run_many)
+ * share one scratch: the blob, then one area per thread for its table,
+ * buffers and stack. infect_batch_area_size is what an area of @calls
+ * calls and @buf_bytes of buffers takes (a multiple of 64), the first
+ * area starts at infect_batch_first_area() and each next one right after.
+ * infect_batch_init_at makes an empty batch in the area at @off, @len
+ * bytes, of @c's scratch (@c may be a sibling sharing it). 0, -EINVAL
+ * (no scratch, or the area is not in it), or -ENOMEM.
+ */
+size_t infect_batch_area_size(size_t calls, size_t buf_bytes);
+size_t infect_batch_first_area(void);
+int infect_batch_init_at(struct infect_batch *b, struct infect_ctx *c, size_t off, size_t len);
 
 /*
  * Reserves @len bytes of scratch, zeroed, for a call to read or fill.
@@ -58,6 +74,15 @@ int infect_batch_add(struct infect_batch *b, long nr, const uint64_t args[6]);
  * registers and mask are restored by infect_stop as always.
  */
 int infect_batch_run(struct infect_batch *b);
+
+/*
+ * infect_batch_run for the batches of @n threads of one task, each on its
+ * own area of the same scratch: every thread is started before any is
+ * waited for, so their stops overlap. Call by call (one thread after the
+ * other) when the scratch is not executable. 0 when every batch ran, else
+ * the first -errno; every thread started has stopped again either way.
+ */
+int infect_batch_run_many(struct infect_batch *const *bs, size_t n);
 
 /* The raw result of call @idx (-errno for a failed call) after the run. */
 long infect_batch_ret(const struct infect_batch *b, int idx);

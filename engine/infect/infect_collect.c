@@ -37,10 +37,38 @@ struct collect_req {
 #define COLLECT_CALLS_TIMER 2
 #define COLLECT_BUFS_TIMER CB(struct itimerspec)
 
+/* what a thread other than the leader is asked (dump-core's per-thread
+ * batch: sigaltstack, clear_child_tid, pdeath signal) */
+#define COLLECT_CALLS_THREAD 3
+#define COLLECT_BUFS_THREAD (CB(stack_t) + CB(uint64_t) + CB(int))
+
 size_t collect_scratch_size(size_t nr_ptimers)
 {
 	return infect_batch_scratch_size(COLLECT_CALLS + nr_ptimers * COLLECT_CALLS_TIMER,
 					 COLLECT_BUFS + nr_ptimers * COLLECT_BUFS_TIMER);
+}
+
+size_t collect_area_size(bool leader, size_t nr_ptimers)
+{
+	if (!leader)
+		return infect_batch_area_size(COLLECT_CALLS_THREAD, COLLECT_BUFS_THREAD);
+	return infect_batch_area_size(COLLECT_CALLS + nr_ptimers * COLLECT_CALLS_TIMER,
+				      COLLECT_BUFS + nr_ptimers * COLLECT_BUFS_TIMER);
+}
+
+size_t collect_scratch_size_threads(size_t nr_ptimers, size_t nr_threads)
+{
+	size_t len = infect_batch_first_area() + collect_area_size(true, nr_ptimers) +
+		     (nr_threads > 1 ? nr_threads - 1 : 0) * collect_area_size(false, 0);
+
+	return (len + 4095) & ~(size_t)4095;
+}
+
+int collect_batch_init_at(struct collect_batch *cb, struct infect_ctx *c, size_t off,
+			  size_t len)
+{
+	memset(cb, 0, sizeof(*cb));
+	return infect_batch_init_at(&cb->b, c, off, len);
 }
 
 int collect_batch_init(struct collect_batch *cb, struct infect_ctx *c)
@@ -125,12 +153,9 @@ static void collect_take(const struct collect_req *r, long ret)
 	}
 }
 
-int collect_batch_run(struct collect_batch *cb)
+/* Every result of a batch that ran, where its collector wants it. */
+static int collect_take_all(struct collect_batch *cb)
 {
-	int err = infect_batch_run(&cb->b);
-
-	if (err)
-		return err;
 	for (size_t i = 0; i < cb->nr; i++) {
 		const struct collect_req *r = &cb->req[i];
 		long ret = infect_batch_ret(&cb->b, r->idx);
@@ -142,6 +167,29 @@ int collect_batch_run(struct collect_batch *cb)
 		collect_take(r, ret);
 	}
 	return 0;
+}
+
+int collect_batch_run(struct collect_batch *cb)
+{
+	int err = infect_batch_run(&cb->b);
+
+	return err ? err : collect_take_all(cb);
+}
+
+int collect_batches_run(struct collect_batch *const *cbs, size_t n)
+{
+	struct infect_batch **bs = calloc(n ? n : 1, sizeof(*bs));
+	int err;
+
+	if (!bs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		bs[i] = &cbs[i]->b;
+	err = infect_batch_run_many(bs, n);
+	free(bs);
+	for (size_t i = 0; i < n && !err; i++)
+		err = collect_take_all(cbs[i]);
+	return err;
 }
 
 int collect_sigactions_add(struct collect_batch *cb, struct collect_sigaction act[COLLECT_NSIG])

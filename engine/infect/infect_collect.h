@@ -59,11 +59,28 @@ size_t collect_scratch_size(size_t nr_ptimers);
 int collect_batch_init(struct collect_batch *cb, struct infect_ctx *c);
 
 /*
+ * Every thread of a task at once (collect_batches_run): the leader's area
+ * holds every collector (@nr_ptimers POSIX timers), another thread's only
+ * sigaltstack, tid address and pdeath signal. collect_area_size is one
+ * area's bytes, collect_scratch_size_threads the scratch for a leader and
+ * @nr_threads - 1 others, areas in that order from infect_batch_first_area();
+ * collect_batch_init_at an empty batch in the area at @off (infect_batch.h).
+ */
+size_t collect_area_size(bool leader, size_t nr_ptimers);
+size_t collect_scratch_size_threads(size_t nr_ptimers, size_t nr_threads);
+int collect_batch_init_at(struct collect_batch *cb, struct infect_ctx *c, size_t off,
+			  size_t len);
+
+/*
  * Runs the queued calls and stores each result where its collector said.
  * 0, or -errno: the batch could not run, or a call failed (its -errno;
  * logged with the call's name, the outputs then incomplete).
  */
 int collect_batch_run(struct collect_batch *cb);
+
+/* collect_batch_run for batches on @n threads of one task, run at once
+ * (infect_batch_run_many). 0, or the first -errno. */
+int collect_batches_run(struct collect_batch *const *cbs, size_t n);
 
 void collect_batch_free(struct collect_batch *cb);
 

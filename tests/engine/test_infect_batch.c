@@ -3,7 +3,8 @@
  * action and its pdeath signal into scratch buffers, access() of a path
  * written into one, calls that fail) runs by the blob in one stop, call by
  * call (forced, or because the child refuses writable+executable memory),
- * and after poked code; a second batch runs in the other thread. The
+ * and after poked code; a second batch runs in the other thread, then
+ * one batch in each thread at once (infect_batch_run_many). The
  * results are right and both threads' registers, the memory map, the signal
  * masks and the pending signals are as before; the child checks from
  * inside that it runs on unchanged. A batch cut short by a stop signal or
@@ -262,6 +263,42 @@ static void batch_sibling(struct infect_ctx *c, const struct shared *sh, bool bl
 	CHECK_INT(infect_stop(&s), 0);
 }
 
+/* Both threads' batches at once, each in its own area of the scratch:
+ * each gets its own results, in one stop each where the blob runs. */
+static void batch_together(struct infect_ctx *c, pid_t pid, const struct shared *sh, bool blob)
+{
+	size_t first = infect_batch_first_area(), len = infect_batch_area_size(2, 64);
+	unsigned long lead_stops = c->nr_stops;
+	struct infect_batch b[2], *bs[2] = { &b[0], &b[1] };
+	struct infect_ctx s;
+	stack_t *ss;
+	uint64_t r_ss;
+
+	CHECK_INT(infect_start_sibling(&s, c, sh->tid2), 0);
+	CHECK(first + 2 * len <= c->scratch_size);
+	CHECK_INT(infect_batch_init_at(&b[0], c, first, len), 0);
+	CHECK_INT(infect_batch_init_at(&b[1], &s, first + len, len), 0);
+	CHECK_INT(infect_batch_init_at(&b[1], &s, first + 1, len), -EINVAL);	/* unaligned */
+	CHECK_INT(infect_batch_init_at(&b[1], &s, first + len, len), 0);
+	ss = infect_batch_buf(&b[1], sizeof(*ss), &r_ss);
+	CHECK(ss != NULL && r_ss >= c->scratch + first + len && r_ss < c->scratch + first + 2 * len);
+	int i_pid = infect_batch_add(&b[0], SYS_gettid, (uint64_t[6]){ 0 });
+	int i_tid = infect_batch_add(&b[1], SYS_gettid, (uint64_t[6]){ 0 });
+	int i_ss = infect_batch_add(&b[1], SYS_sigaltstack, (uint64_t[6]){ 0, r_ss });
+
+	CHECK_INT(infect_batch_run_many(bs, 2), 0);
+	CHECK_INT(infect_batch_ret(&b[0], i_pid), pid);
+	CHECK_INT(infect_batch_ret(&b[1], i_tid), sh->tid2);
+	CHECK_INT(infect_batch_ret(&b[1], i_ss), 0);
+	CHECK(ss && ss->ss_sp == sh->ss2.ss_sp && ss->ss_size == sh->ss2.ss_size);
+	CHECK_INT(c->nr_stops - lead_stops, 1);
+	CHECK_INT(s.nr_stops, blob ? 1 : 2);
+	CHECK_INT(infect_batch_run_many(bs, 2), -EBUSY);
+	infect_batch_free(&b[0]);
+	infect_batch_free(&b[1]);
+	CHECK_INT(infect_stop(&s), 0);
+}
+
 static void test_batch(unsigned int mode)
 {
 	unsigned int flags = mode & ~MODE_MDWE;
@@ -302,6 +339,7 @@ static void test_batch(unsigned int mode)
 	/* the sibling first: the leader's batch needs the scratch it shares */
 	batch_sibling(&c, sh, blob);
 	batch_leader(&c, pid, blob);
+	batch_together(&c, pid, sh, blob);
 	if (!mode)
 		batch_full(&c);
 	CHECK_INT(infect_stop(&c), 0);
