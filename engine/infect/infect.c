@@ -205,9 +205,43 @@ static int infect_grab_thread(struct infect_ctx *c)
 	return 0;
 }
 
+#define INFECT_PEEK_BATCH 16
+
+/* Whether a SIGTRAP waits for the thread (@shared false) or its task. An
+ * error counts as one. */
+static bool infect_trap_queued(const struct infect_ctx *c, bool shared)
+{
+	siginfo_t si[INFECT_PEEK_BATCH];
+	struct __ptrace_peeksiginfo_args a = {
+		.flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
+		.nr = INFECT_PEEK_BATCH,
+	};
+
+	for (;;) {
+		long n = ptrace(PTRACE_PEEKSIGINFO, c->tid, &a, si);
+
+		if (n < 0)
+			return true;
+		for (long i = 0; i < n; i++)
+			if (si[i].si_signo == SIGTRAP)
+				return true;
+		if (n < INFECT_PEEK_BATCH)
+			return false;
+		a.off += (uint64_t)n;
+	}
+}
+
 static int infect_block_signals(struct infect_ctx *c)
 {
-	uint64_t all = ~0ULL;
+	/* every signal but SIGTRAP: a trap taken with it blocked resets its
+	 * action (infect.h) */
+	uint64_t all = ~(1ULL << (SIGTRAP - 1));
+
+	if (infect_trap_queued(c, false) || infect_trap_queued(c, true)) {
+		pr_err("task %d: thread %d has a SIGTRAP pending; the traps of remote calls would "
+		       "take its place: refusing", c->pid, c->tid);
+		return -EBUSY;
+	}
 
 	if (ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof(all), &all)) {
 		int err = -errno;

@@ -6,6 +6,16 @@
  * memory are exactly as before once infect_stop() returns. It collects
  * nothing itself (infect_collect does); many calls in one stop are
  * infect_batch's.
+ *
+ * Every call ends in a trap (the single step, or an int3 after the code),
+ * which the kernel sends as a forced SIGTRAP; a forced signal that is
+ * blocked or ignored gets its action put back to SIG_DFL (and is unblocked).
+ * So every signal but SIGTRAP is blocked during the calls, and a task's own
+ * SIGTRAP handler stays (ptrace takes the trap before the handler could
+ * run). A SIGTRAP already pending for the thread or the task would merge
+ * with a call's trap and be lost, or be taken in the middle of a call:
+ * such a thread is refused (-EBUSY, logged) and left as it was. An ignored
+ * SIGTRAP comes back as SIG_DFL.
  */
 #ifndef CRISP_INFECT_H
 #define CRISP_INFECT_H
