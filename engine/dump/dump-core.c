@@ -24,21 +24,27 @@
 
 #define DUMP_GDT_TLS_MIN 12
 
-static int dump_core_pending(pid_t tid, bool shared, siginfo_t **out, size_t *nr)
+/* The signals queued for @tid (@shared: for its task), read into @scratch
+ * (DUMP_MAX_SIGINFO entries, shared by every thread) and kept in an array
+ * of their own, NULL when none is: a task of many threads with nothing
+ * queued costs no allocation and no clearing inside the freeze. */
+static int dump_core_pending(pid_t tid, bool shared, siginfo_t *scratch, siginfo_t **out,
+			     size_t *nr)
 {
-	siginfo_t *si = calloc(DUMP_MAX_SIGINFO, sizeof(*si));
-	int err;
+	int err = collect_pending(tid, shared, scratch, DUMP_MAX_SIGINFO, nr);
 
-	if (!si)
-		return -ENOMEM;
-	err = collect_pending(tid, shared, si, DUMP_MAX_SIGINFO, nr);
+	*out = NULL;
 	if (err) {
-		free(si);
 		pr_err("thread %d: cannot read its %s pending signals: %s", (int)tid,
 		       shared ? "shared" : "private", strerror(-err));
 		return err;
 	}
-	*out = si;
+	if (!*nr)
+		return 0;
+	*out = malloc(*nr * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, scratch, *nr * sizeof(**out));
 	return 0;
 }
 
@@ -163,7 +169,7 @@ static void dump_core_rseq(pid_t pid, struct dump_thread *th)
 
 /* What ptrace tells of thread @th: what the remote calls change for a
  * while (registers, mask) or run past (a pending signal), read first. */
-static int dump_core_thread(struct dump_task *t, struct dump_thread *th)
+static int dump_core_thread(struct dump_task *t, struct dump_thread *th, siginfo_t *scratch)
 {
 	int err;
 
@@ -182,7 +188,7 @@ static int dump_core_thread(struct dump_task *t, struct dump_thread *th)
 	}
 	err = collect_sigmask(th->tid, &th->sigmask);
 	if (!err)
-		err = dump_core_pending(th->tid, false, &th->pending, &th->nr_pending);
+		err = dump_core_pending(th->tid, false, scratch, &th->pending, &th->nr_pending);
 	if (err)
 		return err;
 	if (syscall(SYS_get_robust_list, th->tid, &th->robust_head, &th->robust_len)) {
@@ -243,6 +249,7 @@ static int dump_core_read_int(pid_t pid, const char *name, long long *val)
 int dump_core_collect_remote(struct dump_ctx *c, struct dump_task *t)
 {
 	struct freeze_task *ft = freeze_find(&c->tree, t->pid);
+	siginfo_t *scratch;
 	int err;
 
 	if (!ft)
@@ -262,12 +269,14 @@ int dump_core_collect_remote(struct dump_ctx *c, struct dump_task *t)
 	for (size_t i = 0; i < ft->threads.nr; i++)
 		if (ft->threads.pid[i] != t->pid)
 			t->th[t->nr_th++].tid = ft->threads.pid[i];
-	for (size_t i = 0; i < t->nr_th; i++) {
-		err = dump_core_thread(t, &t->th[i]);
-		if (err)
-			return err;
-	}
-	err = dump_core_pending(t->pid, true, &t->shared_pending, &t->nr_shared);
+	scratch = malloc(DUMP_MAX_SIGINFO * sizeof(*scratch));
+	if (!scratch)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nr_th && !err; i++)
+		err = dump_core_thread(t, &t->th[i], scratch);
+	if (!err)
+		err = dump_core_pending(t->pid, true, scratch, &t->shared_pending, &t->nr_shared);
+	free(scratch);
 	return err ? err : dump_core_remote(t);
 }
 
