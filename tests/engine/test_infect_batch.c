@@ -276,9 +276,9 @@ static void batch_together(struct infect_ctx *c, pid_t pid, const struct shared 
 
 	CHECK_INT(infect_start_sibling(&s, c, sh->tid2), 0);
 	CHECK(first + 2 * len <= c->scratch_size);
-	CHECK_INT(infect_batch_init_at(&b[0], c, first, len), 0);
-	CHECK_INT(infect_batch_init_at(&b[1], &s, first + len, len), 0);
 	CHECK_INT(infect_batch_init_at(&b[1], &s, first + 1, len), -EINVAL);	/* unaligned */
+	CHECK_INT(infect_batch_init_at(&b[1], &s, 0, len), -EINVAL);		/* on the blob */
+	CHECK_INT(infect_batch_init_at(&b[0], c, first, len), 0);
 	CHECK_INT(infect_batch_init_at(&b[1], &s, first + len, len), 0);
 	ss = infect_batch_buf(&b[1], sizeof(*ss), &r_ss);
 	CHECK(ss != NULL && r_ss >= c->scratch + first + len && r_ss < c->scratch + first + 2 * len);
