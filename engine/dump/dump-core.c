@@ -138,7 +138,7 @@ static int dump_core_remote(struct dump_task *t)
 		if (!err)
 			err = err2;
 	}
-	pr_debug("task %d: %lu remote syscalls in %lu ptrace stops (%zu threads at once)",
+	pr_debug("task %d: %lu remote syscalls in %lu ptrace stops (%zu threads)",
 		 (int)t->pid, calls, stops, n);
 out:
 	for (size_t i = 0; cb && i < n; i++)
