@@ -283,8 +283,10 @@ void blog_set_level(int level);
 
 /* Sends the log to @path (created or truncated): binary records, or text
  * lines with BLOG_MODE_TEXT. Returns 0 or -errno (the log then stays where
- * it was). Binary mode also installs the crash handlers (SIGSEGV, SIGBUS,
- * SIGABRT, SIGILL, SIGFPE) that write out the buffers before dying. */
+ * it was). Binary mode also installs the handlers that write out the
+ * buffers before the process dies of SIGSEGV, SIGBUS, SIGABRT, SIGILL,
+ * SIGFPE, or of SIGINT, SIGTERM, SIGHUP, SIGQUIT (each then goes back to
+ * the action it had, which runs; one that was ignored is left alone). */
 int blog_open_file(const char *path, enum blog_mode mode);
 
 /* Writes out every thread's buffered records. Returns 0 or -errno. */

@@ -426,17 +426,21 @@ void blog_child_reset(void)
 	blog_forget_parent();
 }
 
-/* Fatal signals: write out what every thread committed, then die as the
- * signal would have made us die. */
-static const int blog_fatal_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE };
-static struct sigaction blog_old_actions[5];
+/* Fatal signals, and the ones that end a process by default when someone
+ * stops it (Ctrl-C, kill, a closed terminal): write out what every thread
+ * committed, then die as the signal would have made us die. A signal the
+ * process ignored when the log was opened (nohup's SIGHUP) stays ignored. */
+static const int blog_fatal_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE,
+					  SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define BLOG_NR_FATAL (sizeof(blog_fatal_signals) / sizeof(blog_fatal_signals[0]))
+static struct sigaction blog_old_actions[BLOG_NR_FATAL];
 
 static void blog_crash_handler(int sig)
 {
 	int saved = errno;
 
 	blog_drain_crash();
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < BLOG_NR_FATAL; i++)
 		if (blog_fatal_signals[i] == sig)
 			sigaction(sig, &blog_old_actions[i], NULL);
 	errno = saved;
@@ -450,8 +454,12 @@ static void blog_install_crash_handlers(void)
 	if (blog_g.crash_handlers)
 		return;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < 5; i++)
-		sigaction(blog_fatal_signals[i], &sa, &blog_old_actions[i]);
+	for (size_t i = 0; i < BLOG_NR_FATAL; i++) {
+		if (sigaction(blog_fatal_signals[i], NULL, &blog_old_actions[i]) ||
+		    blog_old_actions[i].sa_handler == SIG_IGN)
+			continue;
+		sigaction(blog_fatal_signals[i], &sa, NULL);
+	}
 	blog_g.crash_handlers = true;
 }
 

@@ -57,7 +57,7 @@ static volatile sig_atomic_t dump_yield_back = DUMP_YIELD_NONE;
 static const int dump_yield_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 static struct sigaction dump_yield_old[sizeof(dump_yield_signals) / sizeof(int)];
 
-/* Async-signal-safe: open, write, close, nanosleep, raise. */
+/* Async-signal-safe: open, write, close, nanosleep, sigaction, raise. */
 static void dump_yield_on_signal(int sig)
 {
 	int was = dump_yield_back, fd;
@@ -84,7 +84,10 @@ static void dump_yield_on_signal(int sig)
 			nanosleep(&rate_limit, NULL);	/* the kernel's rate limit */
 		}
 	}
-	signal(sig, SIG_DFL);
+	/* what was there before (the log's handler writes it out, then dies) */
+	for (size_t i = 0; i < sizeof(dump_yield_signals) / sizeof(int); i++)
+		if (dump_yield_signals[i] == sig)
+			sigaction(sig, &dump_yield_old[i], NULL);
 	raise(sig);
 }
 
@@ -96,10 +99,11 @@ static void dump_yield_guard(bool on)
 	sa.sa_handler = dump_yield_on_signal;
 	sigfillset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(dump_yield_signals) / sizeof(int); i++) {
-		if (on)
-			sigaction(dump_yield_signals[i], &sa, &dump_yield_old[i]);
-		else
+		if (!on)
 			sigaction(dump_yield_signals[i], &dump_yield_old[i], NULL);
+		else if (!sigaction(dump_yield_signals[i], NULL, &dump_yield_old[i]) &&
+			 dump_yield_old[i].sa_handler != SIG_IGN)
+			sigaction(dump_yield_signals[i], &sa, NULL);	/* ignored stays ignored */
 	}
 }
 

@@ -1,6 +1,6 @@
 /* test_blog_crash — the writer under stress: a child that logs and then
  * crashes (its last records must decode, also with many records still
- * queued for the writer thread), fork() (parent and child records complete,
+ * queued for the writer thread) or is killed by SIGTERM, fork() (parent and child records complete,
  * attributed and never mixed; the child has no writer thread unless it
  * starts one), and two threads at once under both full-buffer policies. */
 #include <dirent.h>
@@ -298,12 +298,49 @@ static void test_fork_writer(void)
 	unlink(path);
 }
 
+/* Killed (SIGTERM, as kill does by default), the child's records are in
+ * its log and it dies of that signal; a SIGHUP it ignored before opening
+ * the log stays ignored. */
+static void test_terminated(void)
+{
+	char path[4096];
+	struct tl_log l;
+	int status = 0;
+	pid_t pid;
+
+	tl_tmpname(path, sizeof(path), "term");
+	pid = fork();
+	if (pid == 0) {
+		signal(SIGHUP, SIG_IGN);
+		if (blog_open_file(path, BLOG_MODE_BINARY))
+			_exit(2);
+		for (int i = 0; i < CRASH_RECORDS; i++)
+			pr_debug("before the end: record %d of %d", i, CRASH_RECORDS);
+		raise(SIGHUP);	/* ignored: on to the next */
+		pr_debug("after the ignored SIGHUP");
+		raise(SIGTERM);
+		_exit(3);
+	}
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	UNIT_RECORD(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+		    "child status 0x%x: expected death by SIGTERM", status);
+	CHECK_INT(tl_decode_file(path, &l), 0);
+	CHECK_INT(l.errors, 0);
+	CHECK_INT(l.n, CRASH_RECORDS + 1);
+	if (l.n == CRASH_RECORDS + 1)
+		CHECK_STR(l.recs[CRASH_RECORDS].msg, "after the ignored SIGHUP");
+	tl_free(&l);
+	unlink(path);
+}
+
 int main(void)
 {
 	blog_set_level(BLOG_DEBUG);
 	test_crash();
 	test_crash_many_block();
 	test_crash_many_drop();
+	test_terminated();
 	test_fork();
 	test_fork_writer();
 	test_threads(BLOG_FULL_BLOCK);
