@@ -124,4 +124,16 @@ struct procmap_query {
 #define MADV_GUARD_REMOVE	103
 #endif
 
+/* --- syscall user dispatch seen by a tracer (Linux 6.4) ------------------ */
+#ifndef PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG
+#define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG 0x4211
+
+struct ptrace_sud_config {
+	__u64 mode;		/* PR_SYS_DISPATCH_OFF (0), or on */
+	__u64 selector;
+	__u64 offset;
+	__u64 len;
+};
+#endif
+
 #endif

@@ -14,8 +14,10 @@
 #include "blog.h"
 #include "proc_maps.h"
 #include "regs.h"
+#include "uapi-compat.h"
 
 #define INFECT_SCAN_MAX (64 << 10)	/* bytes of vdso searched for `syscall` */
+#define INFECT_SUD_ALLOW 0		/* a dispatch selector's "let syscalls through" */
 
 /* A `syscall` (0f 05) in the task's vdso: running it changes no memory. */
 static int infect_find_vdso_syscall(struct infect_ctx *c,
@@ -189,8 +191,32 @@ int infect_syscall(struct infect_ctx *c, long nr, const uint64_t args[6],
 	return 0;
 }
 
-/* Saves the thread's registers and mask, then blocks every signal: no
- * handler may run in the middle of our calls. */
+/* A thread with syscall user dispatch on, and its selector not at ALLOW
+ * (or no selector), would have our calls sent to its SIGSYS handler (and,
+ * with SIGSYS blocked, lose that handler): it is refused. The selector is
+ * the task's byte, read while the thread is stopped. A kernel that cannot
+ * tell (before 6.4) is taken at its word. */
+static int infect_refuse_dispatch(struct infect_ctx *c)
+{
+	struct ptrace_sud_config sud;
+	unsigned char sel = 1;
+
+	memset(&sud, 0, sizeof(sud));
+	if (ptrace(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG, c->tid, (void *)sizeof(sud), &sud) ||
+	    !sud.mode)
+		return 0;
+	if (sud.selector &&
+	    process_vm_readv(c->pid, &(struct iovec){ &sel, 1 }, 1,
+			     &(struct iovec){ (void *)(uintptr_t)sud.selector, 1 }, 1, 0) == 1 &&
+	    sel == INFECT_SUD_ALLOW)
+		return 0;	/* its syscalls go to the kernel now: so do ours */
+	pr_err("task %d: thread %d uses syscall user dispatch, its syscalls sent to its SIGSYS "
+	       "handler; remote calls would be too: refusing", c->pid, c->tid);
+	return -EOPNOTSUPP;
+}
+
+/* Saves the thread's registers and mask (infect_block_signals blocks the
+ * signals afterwards); refuses a thread with syscall user dispatch. */
 static int infect_grab_thread(struct infect_ctx *c)
 {
 	int err = regs_get_gpr(c->tid, &c->saved);
@@ -202,7 +228,7 @@ static int infect_grab_thread(struct infect_ctx *c)
 		pr_perror("task %d: PTRACE_GETSIGMASK of thread %d", c->pid, c->tid);
 		return err;
 	}
-	return 0;
+	return infect_refuse_dispatch(c);
 }
 
 #define INFECT_PEEK_BATCH 16
