@@ -104,16 +104,18 @@ long infect_batch_ret(const struct infect_batch *b, int idx)
 
 /*
  * One process_vm_writev (@out) or readv of what the task must see or has
- * written: the blob and the table when the blob runs them, and the buffers.
+ * written: the table when the blob runs it, and the buffers; with @code
+ * (writing) the blob itself too, once per scratch and before a thread runs
+ * it.
  */
-static int ib_transfer(struct infect_batch *b, bool blob, bool out)
+static int ib_transfer(struct infect_batch *b, bool blob, bool code, bool out)
 {
 	struct infect_ctx *c = b->c;
 	struct iovec l[3], r[3];
 	size_t n = 0, total = 0;
 	ssize_t done;
 
-	if (blob && out) {
+	if (blob && code && out) {
 		l[n] = (struct iovec){ (void *)pie_batch_blob, PIE_BATCH_SIZE };
 		r[n++] = (struct iovec){ (void *)(uintptr_t)c->scratch, PIE_BATCH_SIZE };
 	}
@@ -224,7 +226,7 @@ static int ib_end(struct infect_batch *b, bool blob)
 {
 	struct infect_ctx *c = b->c;
 	struct pie_batch_table *t = ib_table(b);
-	int err = ib_transfer(b, blob, false);
+	int err = ib_transfer(b, blob, false, false);
 
 	if (err)
 		return err;
@@ -251,7 +253,7 @@ int infect_batch_run(struct infect_batch *b)
 
 	if (err || !b->nr)
 		return err;
-	err = ib_transfer(b, blob, true);
+	err = ib_transfer(b, blob, true, true);
 	if (!err)
 		err = blob ? ib_run_blob(b) : ib_run_calls(b);
 	return err ? err : ib_end(b, blob);
@@ -270,16 +272,23 @@ int infect_batch_run_many(struct infect_batch *const *bs, size_t n)
 			err = infect_batch_run(bs[i]);
 		return err;
 	}
-	for (; up < n; up++) {
+	for (bool code = true; up < n; up++) {
 		struct user_regs_struct r;
 
 		err = ib_begin(bs[up]);
-		if (!err)
-			err = ib_transfer(bs[up], true, true);
 		if (err)
 			break;
+		if (!bs[up]->nr)
+			continue;
+		/* the blob once, before the first thread runs it: the others
+		 * share the scratch and are not rewritten under it */
+		err = ib_transfer(bs[up], true, code, true);
+		if (err)
+			break;
+		code = false;
 		ib_blob_regs(bs[up], &r);
-		if (bs[up]->nr && (err = infect_launch(bs[up]->c, &r, false)))
+		err = infect_launch(bs[up]->c, &r, false);
+		if (err)
 			break;
 	}
 	/* every thread launched is waited for, whatever the others did */

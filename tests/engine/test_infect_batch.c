@@ -286,6 +286,11 @@ static void batch_together(struct infect_ctx *c, pid_t pid, const struct shared 
 	int i_tid = infect_batch_add(&b[1], SYS_gettid, (uint64_t[6]){ 0 });
 	int i_ss = infect_batch_add(&b[1], SYS_sigaltstack, (uint64_t[6]){ 0, r_ss });
 
+	/* an earlier batch left the blob in the scratch: run_many must write it */
+	static const unsigned char wipe[4096];
+
+	CHECK(first <= sizeof(wipe));
+	CHECK_INT(infect_scratch_write(c, 0, wipe, first), 0);
 	CHECK_INT(infect_batch_run_many(bs, 2), 0);
 	CHECK_INT(infect_batch_ret(&b[0], i_pid), pid);
 	CHECK_INT(infect_batch_ret(&b[1], i_tid), sh->tid2);
