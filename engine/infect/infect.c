@@ -233,9 +233,9 @@ static int infect_grab_thread(struct infect_ctx *c)
 
 #define INFECT_PEEK_BATCH 16
 
-/* Whether a SIGTRAP waits for the thread (@shared false) or its task. An
- * error counts as one. */
-static bool infect_trap_queued(const struct infect_ctx *c, bool shared)
+/* Whether a SIGTRAP waits for the thread (@shared false) or its task: 1,
+ * 0, or -errno when the queue cannot be read. */
+static int infect_trap_queued(const struct infect_ctx *c, bool shared)
 {
 	siginfo_t si[INFECT_PEEK_BATCH];
 	struct __ptrace_peeksiginfo_args a = {
@@ -247,12 +247,12 @@ static bool infect_trap_queued(const struct infect_ctx *c, bool shared)
 		long n = ptrace(PTRACE_PEEKSIGINFO, c->tid, &a, si);
 
 		if (n < 0)
-			return true;
+			return -errno;
 		for (long i = 0; i < n; i++)
 			if (si[i].si_signo == SIGTRAP)
-				return true;
+				return 1;
 		if (n < INFECT_PEEK_BATCH)
-			return false;
+			return 0;
 		a.off += (uint64_t)n;
 	}
 }
@@ -262,13 +262,20 @@ static int infect_block_signals(struct infect_ctx *c)
 	/* every signal but SIGTRAP: a trap taken with it blocked resets its
 	 * action (infect.h) */
 	uint64_t all = ~(1ULL << (SIGTRAP - 1));
+	int q = infect_trap_queued(c, false);
 
-	if (infect_trap_queued(c, false) || infect_trap_queued(c, true)) {
+	if (!q)
+		q = infect_trap_queued(c, true);
+	if (q < 0) {
+		pr_err("task %d: cannot read the pending signals of thread %d: %s", c->pid, c->tid,
+		       strerror(-q));
+		return q;
+	}
+	if (q) {
 		pr_err("task %d: thread %d has a SIGTRAP pending; the traps of remote calls would "
 		       "take its place: refusing", c->pid, c->tid);
 		return -EBUSY;
 	}
-
 	if (ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof(all), &all)) {
 		int err = -errno;
 
