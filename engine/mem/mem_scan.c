@@ -75,6 +75,64 @@ int mem_ranges_move(struct mem_ranges *o, struct mem_ranges *src, bool merge)
 	return 0;
 }
 
+static uint64_t mem_range_end(const struct mem_range *r)
+{
+	return r->start + r->nr_pages * MEM_PAGE_SIZE;
+}
+
+/* @o without the pages of @cut, into @out (empty). */
+static int mem_ranges_subtract(const struct mem_ranges *o, const struct mem_ranges *cut,
+			       struct mem_ranges *out)
+{
+	size_t ci = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < o->nr && !err; i++) {
+		uint64_t a = o->r[i].start, e = mem_range_end(&o->r[i]);
+
+		while (ci < cut->nr && mem_range_end(&cut->r[ci]) <= a)
+			ci++;
+		for (size_t k = ci; a < e && !err; k++) {
+			if (k == cut->nr || cut->r[k].start >= e) {
+				err = mem_ranges_add(out, a, (e - a) / MEM_PAGE_SIZE);
+				break;
+			}
+			if (cut->r[k].start > a)
+				err = mem_ranges_add(out, a, (cut->r[k].start - a) / MEM_PAGE_SIZE);
+			if (mem_range_end(&cut->r[k]) > a)
+				a = mem_range_end(&cut->r[k]);
+		}
+	}
+	return err;
+}
+
+int mem_ranges_replace(struct mem_ranges *o, const struct mem_ranges *cut,
+		       const struct mem_ranges *with)
+{
+	struct mem_ranges kept = { 0 }, n = { 0 };
+	size_t i = 0, j = 0;
+	int err = mem_ranges_subtract(o, cut, &kept);
+
+	/* kept and @with do not overlap: a merge by address */
+	while (!err && (i < kept.nr || j < with->nr)) {
+		const struct mem_range *r;
+
+		if (j == with->nr || (i < kept.nr && kept.r[i].start < with->r[j].start))
+			r = &kept.r[i++];
+		else
+			r = &with->r[j++];
+		err = mem_ranges_add(&n, r->start, r->nr_pages);
+	}
+	mem_ranges_free(&kept);
+	if (err) {
+		mem_ranges_free(&n);
+		return err;
+	}
+	mem_ranges_free(o);
+	*o = n;
+	return 0;
+}
+
 void mem_ranges_free(struct mem_ranges *r)
 {
 	free(r->r);

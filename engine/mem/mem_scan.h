@@ -92,6 +92,15 @@ int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages);
  */
 int mem_ranges_move(struct mem_ranges *o, struct mem_ranges *src, bool merge);
 
+/*
+ * Replaces the pages of @cut in @o by those of @with (within @cut): @o
+ * becomes @o without @cut, joined with @with. All three in address order
+ * without overlaps; @o stays so, touching ranges merged. Returns 0 or
+ * -ENOMEM (@o then as it was).
+ */
+int mem_ranges_replace(struct mem_ranges *o, const struct mem_ranges *cut,
+		       const struct mem_ranges *with);
+
 void mem_ranges_free(struct mem_ranges *r);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -202,6 +203,62 @@ static void check_ranges_move(void)
 	mem_ranges_free(&o);
 }
 
+#define MODEL_PAGES 192
+
+/* A page set as ranges, one page at a time (address order, merged). */
+static void model_ranges(const bool *set, struct mem_ranges *o)
+{
+	for (uint64_t i = 0; i < MODEL_PAGES; i++)
+		if (set[i])
+			CHECK_INT(mem_ranges_add(o, 0x400000 + i * PG, 1), 0);
+}
+
+/* mem_ranges_replace against a page model, on random sets: the pages of
+ * the result are exactly (o minus cut) plus with, in address order, no
+ * two ranges touching, and the page count agrees. */
+static void check_ranges_replace(void)
+{
+	srand(7);
+	for (int round = 0; round < 300; round++) {
+		bool o[MODEL_PAGES], cut[MODEL_PAGES], with[MODEL_PAGES], want[MODEL_PAGES];
+		bool got[MODEL_PAGES] = { false };
+		struct mem_ranges ro = { 0 }, rc = { 0 }, rw = { 0 };
+		uint64_t pages = 0;
+		int dense = round % 4;
+
+		for (int i = 0; i < MODEL_PAGES; i++) {
+			/* runs rather than lone pages, so that ranges span cuts */
+			o[i] = i && rand() % 5 ? o[i - 1] : rand() % 4 < 1 + dense;
+			cut[i] = i && rand() % 4 ? cut[i - 1] : rand() % 3 == 0;
+			with[i] = cut[i] && rand() % 3 != 0;
+			want[i] = (o[i] && !cut[i]) || with[i];
+			pages += want[i];
+		}
+		model_ranges(o, &ro);
+		model_ranges(cut, &rc);
+		model_ranges(with, &rw);
+		CHECK_INT(mem_ranges_replace(&ro, &rc, &rw), 0);
+		CHECK_INT(ro.pages, pages);
+		for (size_t k = 0; k < ro.nr; k++) {
+			const struct mem_range *r = &ro.r[k];
+
+			CHECK(r->nr_pages > 0);
+			if (k)
+				CHECK(ro.r[k - 1].start + ro.r[k - 1].nr_pages * PG < r->start);
+			for (uint64_t p = 0; p < r->nr_pages; p++) {
+				uint64_t i = (r->start - 0x400000) / PG + p;
+
+				if (i < MODEL_PAGES)
+					got[i] = true;
+			}
+		}
+		CHECK(memcmp(got, want, sizeof(want)) == 0);
+		mem_ranges_free(&ro);
+		mem_ranges_free(&rc);
+		mem_ranges_free(&rw);
+	}
+}
+
 int main(void)
 {
 	struct shared *sh;
@@ -210,6 +267,7 @@ int main(void)
 	pid_t pid;
 
 	check_ranges_move();
+	check_ranges_replace();
 	scratch_init();
 	no_zero_page = probe_no_zero_page();
 	if (no_zero_page)
