@@ -563,6 +563,37 @@ int track_collect_written(struct track_ctx *t, uint64_t start, uint64_t end,
 	return err;
 }
 
+int track_collect_touched(struct track_ctx *t, struct page_region *vec, size_t vec_len,
+			  uint64_t start, uint64_t end, struct mem_ranges *out)
+{
+	/* only WRITTEN asked and returned: the fast path, which takes every
+	 * entry without the protection bit (empty ones too) as written */
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = PM_SCAN_CHECK_WPASYNC,
+		.vec = (uint64_t)(uintptr_t)vec,
+		.vec_len = vec_len,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	struct track_written w = { .written = out };
+	bool ioctl_failed = false;
+	int err;
+
+	if ((start | end) & (MEM_PAGE_SIZE - 1) || start > end || !vec || !vec_len)
+		return -EINVAL;
+	if (t->mode != TRACK_UFFD_WP || t->uffd < 0)
+		return -EAGAIN;
+	err = mem_pagemap_walk(t->pagemap_fd, &a, start, end, track_written_region, &w,
+			       &ioctl_failed);
+	if (err && ioctl_failed && (err == -EPERM || err == -EINVAL))
+		return -EAGAIN;
+	if (err)
+		pr_err("task %d: PAGEMAP_SCAN (changed pages) of %#llx-%#llx: %s", (int)t->pid,
+		       (unsigned long long)start, (unsigned long long)end, strerror(-err));
+	return err;
+}
+
 static int track_count_region(const struct page_region *r, void *arg)
 {
 	*(uint64_t *)arg += (r->end - r->start) / MEM_PAGE_SIZE;

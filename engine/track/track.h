@@ -131,6 +131,22 @@ int track_collect_final_walk(struct track_ctx *t, struct page_region *vec, size_
 			     struct track_vma_scan *out);
 
 /*
+ * The pages of [@start, @end) whose page-table entries are not
+ * write-protected now, appended to @out, protecting nothing: one walk on
+ * the kernel's written-pages fast path, into the caller's vector (threads
+ * may call it at once with other vectors). In a private anonymous VMA that
+ * is every page changed since it was last protected: written, dropped
+ * (MADV_DONTNEED leaves an empty entry, or frees the page table, and both
+ * come back), read again after a drop (the zero page is mapped
+ * unprotected), or a guard region set or removed. Not so in a file-backed
+ * VMA, where dropping a page leaves a protected marker: use
+ * track_collect_final there. -EAGAIN where the range is not registered
+ * (or not in uffd-wp mode); 0 or -errno.
+ */
+int track_collect_touched(struct track_ctx *t, struct page_region *vec, size_t vec_len,
+			  uint64_t start, uint64_t end, struct mem_ranges *out);
+
+/*
  * A pre-dump's re-protecting walk (uffd-wp mode): appends to @written the pages
  * of [@start, @end) written since the last round and write-protects them
  * again, in one walk on the kernel's fast path (written pages only, zero
