@@ -106,6 +106,7 @@ int dump_precopy(struct dump_ctx *c)
 		       (int)pid, strerror(-err));
 		return err;
 	}
+	p->ran = true;
 	pr_info("task %d: precopy: %llu pages written since the parent protected again in %llu us, "
 		"%llu copied in %llu us, before the freeze",
 		(int)pid, (unsigned long long)p->protected_.pages,

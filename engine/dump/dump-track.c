@@ -170,6 +170,8 @@ int dump_track_open_task(struct dump_ctx *c, struct dump_task *t)
 		memset(&c->root_parent_has, 0, sizeof(c->root_parent_has));
 		t->pre = c->root_pre;
 		memset(&c->root_pre, 0, sizeof(c->root_pre));
+		t->prewalk = c->root_prewalk;
+		memset(&c->root_prewalk, 0, sizeof(c->root_prewalk));
 		c->root_trk_open = false;
 	} else {
 		err = track_open(&t->trk, t->pid, c->track_mode);

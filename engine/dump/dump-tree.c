@@ -185,6 +185,7 @@ static void dump_task_free(struct dump_task *t)
 	mem_ranges_free(&t->parent);
 	mem_ranges_free(&t->parent_has);
 	dump_precopy_free(&t->pre);
+	dump_final_walk_free(&t->prewalk);
 	mem_ranges_free(&t->from_pre);
 	mem_ranges_free(&t->guards);
 	mem_ranges_free(&t->untracked);
@@ -202,6 +203,7 @@ void dump_ctx_free(struct dump_ctx *c)
 	c->nr_tasks = 0;
 	mem_ranges_free(&c->root_parent_has);
 	dump_precopy_free(&c->root_pre);
+	dump_final_walk_free(&c->root_prewalk);
 	dump_files_free(&c->files);
 	files_dump_free(&c->fds);
 	freeze_tree_free(&c->tree);

@@ -9,8 +9,17 @@
  * piece whose final walk must fall back (not registered, an older kernel)
  * is walked again whole by track_collect_final. One walk per task may
  * start early (dump_walk_start_early): its helper walks while the caller
- * reads /proc, and the caller joins in when it needs the result. Copies no
- * page; changes nothing in the task.
+ * reads /proc, and the caller joins in when it needs the result.
+ *
+ * The root's final walk is mostly done before the freeze (dump_prewalk):
+ * its private anonymous VMAs are walked the same way while it still runs,
+ * after the copy before the freeze protected them again. Inside the freeze
+ * a piece cut the same way then only asks which of its pages are not
+ * protected now (track_collect_touched, a walk on the kernel's fast path):
+ * in such a VMA every page changed since, written or dropped, shows there,
+ * and only those pages are walked again. A piece the walk before the freeze
+ * does not cover exactly (a VMA that changed, a file mapping) is walked
+ * whole. Copies no page; changes nothing in the task.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,14 +37,23 @@
 #define DUMP_WALK_PAR_MIN (128ull << 20)	/* less than this: one thread */
 #define DUMP_WALK_EARLY_MIN (32ull << 20)	/* ... unless the caller works meanwhile */
 #define DUMP_WALK_VEC 4096			/* regions per PAGEMAP_SCAN call */
+#define DUMP_WALK_DELTA_RANGES 16		/* more changed ranges: their span walked at once */
 
-enum dump_walk_kind { DUMP_WALK_FINAL, DUMP_WALK_GUARDS };
+/* DUMP_WALK_PRE: the root's final walk before the freeze (no dump_task yet) */
+enum dump_walk_kind { DUMP_WALK_FINAL, DUMP_WALK_GUARDS, DUMP_WALK_PRE };
 
 struct dump_walk_shared {
-	struct dump_task *t;
+	struct dump_task *t;		/* NULL for DUMP_WALK_PRE */
+	struct track_ctx *trk;
+	pid_t pid;
 	struct dump_final_walk *w;
 	enum dump_walk_kind kind;
 	atomic_size_t next;
+	atomic_size_t reused;		/* final: pieces taken from the walk before the freeze */
+	atomic_uint_least64_t rewalked;	/* ... and their pages walked again */
+	/* DUMP_WALK_PRE: what its pieces are split against, as in the freeze */
+	const struct mem_ranges *parent_has;
+	const struct dump_precopy *pre;
 };
 
 /* What one thread walks with: its own vector, or its own pagemap scanner. */
@@ -51,12 +69,138 @@ static unsigned int dump_walk_flags(const struct dump_task *t, size_t vma)
 	return t->vmas[vma].file_skip ? MEM_SCAN_SKIP_FILE : 0;
 }
 
+/* A private anonymous mapping: the only kind whose changes all show on the
+ * fast path (track_collect_touched). */
+static bool dump_walk_anon(const struct proc_maps *m, const struct proc_vma *v)
+{
+	return !v->shared && !v->ino && !dump_vma_kernels(proc_vma_name(m, v));
+}
+
+/* The piece of the walk before the freeze that covers exactly @p, in a
+ * VMA that is still private anonymous, or NULL. */
+static struct dump_walk_piece *dump_prewalk_find(struct dump_task *t,
+						 const struct dump_walk_piece *p)
+{
+	struct dump_final_walk *pre = &t->prewalk;
+	size_t lo = 0, hi = pre->nr;
+
+	if (!pre->nr || !dump_walk_anon(&t->maps, &t->maps.vma[p->vma]))
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pre->p[mid].start < p->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == pre->nr || pre->p[lo].start != p->start || pre->p[lo].end != p->end ||
+	    pre->p[lo].err)
+		return NULL;
+	return &pre->p[lo];
+}
+
+/* Replaces in @p the pages of @changed by @now's, for each list of a
+ * split walk: what @now's pages split into (against the same parent and
+ * copy before the freeze), and its guards. */
+static int dump_walk_patch(struct dump_task *t, struct dump_walk_piece *p,
+			   const struct mem_ranges *changed, struct track_vma_scan *now)
+{
+	struct mem_ranges copy = { 0 }, parent = { 0 }, from_pre = { 0 };
+	int err = dump_track_relative_into(&t->parent_has, &t->pre, &from_pre, now, &parent, &copy);
+
+	if (!err)
+		err = mem_ranges_replace(&p->copy, changed, &copy);
+	if (!err)
+		err = mem_ranges_replace(&p->parent, changed, &parent);
+	if (!err)
+		err = mem_ranges_replace(&p->from_pre, changed, &from_pre);
+	if (!err)
+		err = mem_ranges_replace(&p->s.guards, changed, &now->guards);
+	mem_ranges_free(&copy);
+	mem_ranges_free(&parent);
+	mem_ranges_free(&from_pre);
+	return err;
+}
+
+/* @p's walk, split, from @pw's, walked and split before the freeze: the
+ * pages changed since are walked again and take their place (past a few
+ * ranges, the whole span from the first to the last: one walk costs more
+ * than a few pages). -ENOENT: @p must be walked whole (not registered);
+ * @pw is then of no more use. */
+static int dump_walk_delta(struct dump_walk_thread *th, struct dump_walk_piece *p,
+			   struct dump_walk_piece *pw)
+{
+	struct dump_walk_shared *sh = th->sh;
+	struct mem_ranges changed = { 0 };
+	struct track_vma_scan now = { 0 }, part;
+	int err = track_collect_touched(sh->trk, th->vec, DUMP_WALK_VEC, p->start, p->end,
+					&changed);
+
+	if (!err && changed.nr > DUMP_WALK_DELTA_RANGES) {
+		uint64_t a = changed.r[0].start;
+		uint64_t e = changed.r[changed.nr - 1].start +
+			     changed.r[changed.nr - 1].nr_pages * MEM_PAGE_SIZE;
+
+		mem_ranges_free(&changed);
+		err = mem_ranges_add(&changed, a, (e - a) / MEM_PAGE_SIZE);
+	}
+	for (size_t i = 0; i < changed.nr && !err; i++) {
+		uint64_t a = changed.r[i].start, e = a + changed.r[i].nr_pages * MEM_PAGE_SIZE;
+
+		err = track_collect_final_walk(sh->trk, th->vec, DUMP_WALK_VEC, a, e, 0, &part);
+		if (err)
+			break;
+		err = mem_ranges_move(&now.present, &part.present, true);
+		if (!err)
+			err = mem_ranges_move(&now.written, &part.written, true);
+		if (!err)
+			err = mem_ranges_move(&now.guards, &part.guards, true);
+		track_vma_scan_free(&part);
+	}
+	if (!err && changed.nr)
+		err = dump_walk_patch(sh->t, pw, &changed, &now);
+	if (!err) {
+		p->s = pw->s;
+		p->copy = pw->copy;
+		p->parent = pw->parent;
+		p->from_pre = pw->from_pre;
+		p->split = true;
+		memset(&pw->s, 0, sizeof(pw->s));
+		memset(&pw->copy, 0, sizeof(pw->copy));
+		memset(&pw->parent, 0, sizeof(pw->parent));
+		memset(&pw->from_pre, 0, sizeof(pw->from_pre));
+		atomic_fetch_add(&sh->reused, 1);
+		atomic_fetch_add(&sh->rewalked, changed.pages);
+	}
+	track_vma_scan_free(&now);
+	mem_ranges_free(&changed);
+	return err == -EAGAIN ? -ENOENT : err;
+}
+
 static int dump_walk_piece(struct dump_walk_thread *th, struct dump_walk_piece *p)
 {
 	struct dump_task *t = th->sh->t;
 	int err;
 
+	if (th->sh->kind == DUMP_WALK_PRE) {
+		/* split as the freeze's walk would, which then only patches */
+		err = track_collect_final_walk(th->sh->trk, th->vec, DUMP_WALK_VEC, p->start,
+					       p->end, 0, &p->s);
+		if (!err)
+			err = dump_track_relative_into(th->sh->parent_has, th->sh->pre,
+						       &p->from_pre, &p->s, &p->parent, &p->copy);
+		mem_ranges_free(&p->s.present);
+		mem_ranges_free(&p->s.written);
+		p->split = true;
+		return err;
+	}
 	if (th->sh->kind == DUMP_WALK_FINAL) {
+		struct dump_walk_piece *pw = dump_prewalk_find(t, p);
+
+		err = pw ? dump_walk_delta(th, p, pw) : -ENOENT;
+		if (err != -ENOENT)
+			return err;
 		err = track_collect_final_walk(&t->trk, th->vec, DUMP_WALK_VEC, p->start, p->end,
 					       dump_walk_flags(t, p->vma), &p->s);
 		if (err || !t->relative || !p->s.tracked)
@@ -93,8 +237,9 @@ static void dump_walk_pieces(struct dump_walk_thread *th)
 		struct dump_walk_piece *p = &sh->w->p[i];
 
 		p->err = dump_walk_piece(th, p);
-		/* only a final walk falls back: a guard scan's -EAGAIN is an error */
-		if (p->err == -EAGAIN && sh->kind != DUMP_WALK_FINAL)
+		/* only a final walk falls back (and a piece of the walk before
+		 * the freeze is not used): a guard scan's -EAGAIN is an error */
+		if (p->err == -EAGAIN && sh->kind == DUMP_WALK_GUARDS)
 			p->err = -EIO;
 		if (p->err && p->err != -EAGAIN)
 			atomic_store(&sh->next, sh->w->nr);	/* the rest is moot */
@@ -138,6 +283,24 @@ static bool dump_walk_guards_cover(const struct dump_task *t, size_t i)
 	       !dump_track_final_covers(t, i);
 }
 
+/* VMA @i, [@start, @end), cut into pieces: the same pieces for the same
+ * bounds, before the freeze and in it. */
+static int dump_walk_cut_vma(struct dump_final_walk *w, size_t i, uint64_t start, uint64_t end)
+{
+	for (uint64_t a = start; a < end;) {
+		uint64_t e = (a + DUMP_WALK_PIECE + DUMP_WALK_ALIGN - 1) & ~(DUMP_WALK_ALIGN - 1);
+		int err;
+
+		if (e >= end || end - e < DUMP_WALK_PIECE / 4)
+			e = end;	/* no sliver at the end */
+		err = dump_walk_add(w, i, a, e);
+		if (err)
+			return err;
+		a = e;
+	}
+	return 0;
+}
+
 /* The VMAs the walk of @kind covers, cut into pieces; the bytes to walk in
  * *@total. */
 static int dump_walk_cut(const struct dump_task *t, enum dump_walk_kind kind,
@@ -146,22 +309,15 @@ static int dump_walk_cut(const struct dump_task *t, enum dump_walk_kind kind,
 	*total = 0;
 	for (size_t i = 0; i < t->maps.nr; i++) {
 		const struct proc_vma *v = &t->maps.vma[i];
+		int err;
 
 		if (kind == DUMP_WALK_FINAL ? !dump_track_final_covers(t, i) :
 					      !dump_walk_guards_cover(t, i))
 			continue;
 		*total += v->end - v->start;
-		for (uint64_t a = v->start; a < v->end;) {
-			uint64_t e = (a + DUMP_WALK_PIECE + DUMP_WALK_ALIGN - 1) & ~(DUMP_WALK_ALIGN - 1);
-			int err;
-
-			if (e >= v->end || v->end - e < DUMP_WALK_PIECE / 4)
-				e = v->end;	/* no sliver at the end */
-			err = dump_walk_add(w, i, a, e);
-			if (err)
-				return err;
-			a = e;
-		}
+		err = dump_walk_cut_vma(w, i, v->start, v->end);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -189,6 +345,39 @@ static void dump_walk_job_free(struct dump_walk_job *job)
 	free(job);
 }
 
+static struct dump_walk_job *dump_walk_job_new(struct dump_task *t, struct track_ctx *trk,
+					       pid_t pid, enum dump_walk_kind kind, bool early)
+{
+	struct dump_walk_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	job->t0 = freeze_now_ns();
+	job->early = early;
+	job->sh = (struct dump_walk_shared){
+		.t = t, .trk = trk, .pid = pid, .w = &job->w, .kind = kind
+	};
+	job->me.sh = job->other.sh = &job->sh;
+	return job;
+}
+
+/* The pieces cut, gives the threads their vectors (a guard scan's threads
+ * open their own scanner) and, where it pays, starts the helper. */
+static int dump_walk_job_start(struct dump_walk_job *job, bool tracked)
+{
+	if (job->sh.kind != DUMP_WALK_GUARDS) {
+		job->me.vec = malloc(2 * DUMP_WALK_VEC * sizeof(*job->me.vec));
+		if (!job->me.vec)
+			return -ENOMEM;
+		job->other.vec = job->me.vec + DUMP_WALK_VEC;
+	}
+	if (tracked && job->w.nr &&
+	    job->total >= (job->early ? DUMP_WALK_EARLY_MIN : DUMP_WALK_PAR_MIN) &&
+	    (job->early || job->w.nr > 1) && dump_two_cpus())
+		job->two = !pthread_create(&job->th, NULL, dump_walk_worker_main, &job->other);
+	return 0;
+}
+
 /* Cuts the walk of @kind into pieces and, where it pays, starts a helper
  * thread walking them. @early: the caller has other work to do first, so
  * the helper is started for a smaller walk, and not at all is no job
@@ -196,27 +385,16 @@ static void dump_walk_job_free(struct dump_walk_job *job)
 static int dump_walk_begin(struct dump_task *t, enum dump_walk_kind kind, bool early,
 			   struct dump_walk_job **jobp)
 {
-	struct dump_walk_job *job = calloc(1, sizeof(*job));
+	struct dump_walk_job *job = dump_walk_job_new(t, &t->trk, t->pid, kind, early);
 	bool tracked = kind != DUMP_WALK_FINAL || (t->trk.mode == TRACK_UFFD_WP && t->trk.uffd >= 0);
 	int err;
 
 	*jobp = NULL;
 	if (!job)
 		return -ENOMEM;
-	job->t0 = freeze_now_ns();
-	job->early = early;
-	job->sh = (struct dump_walk_shared){ .t = t, .w = &job->w, .kind = kind };
-	job->me.sh = job->other.sh = &job->sh;
 	err = dump_walk_cut(t, kind, &job->w, &job->total);
-	if (!err && kind == DUMP_WALK_FINAL) {	/* a guard scan's threads open their own scanner */
-		job->me.vec = malloc(2 * DUMP_WALK_VEC * sizeof(*job->me.vec));
-		job->other.vec = job->me.vec ? job->me.vec + DUMP_WALK_VEC : NULL;
-		err = job->me.vec ? 0 : -ENOMEM;
-	}
-	if (!err && tracked && job->w.nr &&
-	    job->total >= (early ? DUMP_WALK_EARLY_MIN : DUMP_WALK_PAR_MIN) &&
-	    (early || job->w.nr > 1) && dump_two_cpus())
-		job->two = !pthread_create(&job->th, NULL, dump_walk_worker_main, &job->other);
+	if (!err)
+		err = dump_walk_job_start(job, tracked);
 	if (err || (early && !job->two)) {
 		dump_final_walk_free(&job->w);
 		dump_walk_job_free(job);
@@ -230,7 +408,10 @@ static int dump_walk_begin(struct dump_task *t, enum dump_walk_kind kind, bool e
  * 0, or the first failed piece's error. Frees @job. */
 static int dump_walk_finish(struct dump_walk_job *job, struct dump_final_walk *w)
 {
-	struct dump_task *t = job->sh.t;
+	static const char *const kind[] = {
+		[DUMP_WALK_FINAL] = "final", [DUMP_WALK_GUARDS] = "guard",
+		[DUMP_WALK_PRE] = "pre-freeze final"
+	};
 	size_t before = atomic_load(&job->sh.next);
 
 	dump_walk_pieces(&job->me);
@@ -239,11 +420,15 @@ static int dump_walk_finish(struct dump_walk_job *job, struct dump_final_walk *w
 	if (before > job->w.nr)
 		before = job->w.nr;
 	pr_debug("task %d: the %s walk: %zu pieces (%zu taken before the caller joined), %llu MiB, "
-		 "threads=%d%s, %llu us", (int)t->pid,
-		 job->sh.kind == DUMP_WALK_FINAL ? "final" : "guard", job->w.nr, before,
+		 "threads=%d%s, %llu us", (int)job->sh.pid, kind[job->sh.kind], job->w.nr, before,
 		 (unsigned long long)(job->total >> 20), job->two ? 2 : 1,
 		 job->early ? ", started early" : "",
 		 (unsigned long long)(freeze_now_ns() - job->t0) / 1000);
+	if (job->sh.kind == DUMP_WALK_FINAL && atomic_load(&job->sh.reused))
+		pr_debug("task %d: the final walk built on the pre-freeze walk: reused_pieces=%zu, "
+			 "changed pages walked again: %llu", (int)job->sh.pid,
+			 atomic_load(&job->sh.reused),
+			 (unsigned long long)atomic_load(&job->sh.rewalked));
 	*w = job->w;
 	dump_walk_job_free(job);
 	/* a failed piece stopped the others: none of it may be used */
@@ -294,6 +479,43 @@ void dump_walk_early_drop(struct dump_task *t)
 int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w)
 {
 	return dump_walk_run(t, DUMP_WALK_FINAL, w);
+}
+
+void dump_prewalk(struct dump_ctx *c)
+{
+	const struct proc_maps *m = &c->pre_smaps;
+	struct dump_walk_job *job;
+	int err = 0;
+
+	if (!c->root_pre.ran || !c->root_relative)
+		return;
+	job = dump_walk_job_new(NULL, &c->root_trk, c->o->tree_pid, DUMP_WALK_PRE, false);
+	if (!job)
+		return;
+	job->sh.parent_has = &c->root_parent_has;
+	job->sh.pre = &c->root_pre;
+	for (size_t i = 0; i < m->nr && !err; i++) {
+		const struct proc_vma *v = &m->vma[i];
+
+		if (!dump_walk_anon(m, v))
+			continue;
+		job->total += v->end - v->start;
+		err = dump_walk_cut_vma(&job->w, i, v->start, v->end);
+	}
+	if (!err)
+		err = dump_walk_job_start(job, true);
+	if (err) {
+		dump_final_walk_free(&job->w);
+		dump_walk_job_free(job);
+	} else {
+		err = dump_walk_finish(job, &c->root_prewalk);
+	}
+	if (err) {
+		/* the freeze walks everything, as without it */
+		pr_debug("task %d: no final walk before the freeze: %s", (int)c->o->tree_pid,
+			 strerror(-err));
+		dump_final_walk_free(&c->root_prewalk);
+	}
 }
 
 static void dump_walk_piece_free(struct dump_walk_piece *p)

@@ -124,6 +124,8 @@ static int dump_run(struct dump_ctx *c)
 	if (!err)
 		err = dump_precopy(c);
 	if (!err)
+		dump_prewalk(c);
+	if (!err)
 		err = dump_tree_freeze(c);
 	/* tracking first: the refusal checks must know our own registrations */
 	for (size_t i = 0; i < c->nr_tasks && !err; i++)

@@ -95,10 +95,26 @@ struct dump_run {
 	size_t off;
 };
 
+/* A piece of a final walk (dump-walk.c, which says more). */
+struct dump_walk_piece {
+	size_t vma;			/* index in t->maps */
+	uint64_t start, end;
+	struct track_vma_scan s;
+	struct mem_ranges copy, parent;	/* split: s relative to the parent */
+	struct mem_ranges from_pre;	/* ... and to the copy made before the freeze */
+	bool split;			/* ... done by the walking thread */
+	int err;			/* -EAGAIN: the VMA is walked again whole */
+};
+struct dump_final_walk {
+	struct dump_walk_piece *p;
+	size_t nr, cap;
+};
+
 /* dump-precopy.c: the root's pages written since its parent, protected
  * again and copied (into staging) while it still runs, just before the
  * freeze. */
 struct dump_precopy {
+	bool ran;			/* the copy was made */
 	struct mem_ranges protected_;	/* every page protected again: never the parent's */
 	struct mem_ranges copied;	/* those copied (a subset), ... */
 	struct dump_run *runs;		/* ... and where, in address order */
@@ -149,6 +165,7 @@ struct dump_task {
 	/* live snapshot (dump-live.c) */
 	struct snap_ctx *snap;		/* NULL: copied frozen */
 	struct dump_walk_job *early_walk; /* walking during the remote calls (dump-walk.c) */
+	struct dump_final_walk prewalk;	/* the root's final walk before the freeze */
 };
 
 /* A regular file the images refer to (exe, cwd, root, mapped files). */
@@ -199,6 +216,7 @@ struct dump_ctx {
 	bool root_relative;		/* ... relative to the parent, which holds: */
 	struct mem_ranges root_parent_has;
 	struct dump_precopy root_pre;	/* until dump_track_open_task takes it over */
+	struct dump_final_walk root_prewalk; /* ... as this (dump_prewalk) */
 	bool live;			/* this dump -R takes a live snapshot */
 	bool live_copied;		/* ... and its copy is over */
 	struct snap_ctx *root_snap;	/* armed before the freeze, until adopted */
@@ -243,15 +261,6 @@ void dump_ctx_free(struct dump_ctx *c);
  * piece *@i on, what track_collect_final gives for the whole VMA, or that
  * split (into @out, which the caller frees with dump_walk_vma_free), and
  * moves *@i to the next VMA's first piece. */
-struct dump_walk_piece {
-	size_t vma;			/* index in t->maps */
-	uint64_t start, end;
-	struct track_vma_scan s;
-	struct mem_ranges copy, parent;	/* split: s relative to the parent */
-	struct mem_ranges from_pre;	/* ... and to the copy made before the freeze */
-	bool split;			/* ... done by the walking thread */
-	int err;			/* -EAGAIN: the VMA is walked again whole */
-};
 /* One VMA's joined walk: with split, copy, parent and from_pre hold what
  * dump_track_relative_into gives (s then holds only the guards). */
 struct dump_walk_vma {
@@ -259,11 +268,14 @@ struct dump_walk_vma {
 	struct mem_ranges copy, parent, from_pre;
 	bool split;
 };
-struct dump_final_walk {
-	struct dump_walk_piece *p;
-	size_t nr, cap;
-};
 int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w);
+/* The root's final walk while it still runs, just before the freeze, on
+ * its private anonymous VMAs (c->pre_smaps), into c->root_prewalk: only
+ * after a copy before the freeze (dump_precopy), which protected again
+ * every page written since the parent. The final walk then walks again
+ * only what changed since (see dump-walk.c). Failing here costs only that:
+ * nothing is kept and the freeze walks everything. */
+void dump_prewalk(struct dump_ctx *c);
 int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t *i,
 			 struct dump_walk_vma *out);
 void dump_walk_vma_free(struct dump_walk_vma *v);

@@ -14,7 +14,9 @@
  * the state right after write `done`: every page its last write numbered at
  * most `done` (0, the initial fill, if none). Restored pages from the wrong
  * level of the chain, zeros for pages left to a parent, or a lost write all
- * show as a word that differs. Header-only: each scenario is one file that
+ * show as a word that differs. With CW_DROP_EVERY n, every n-th write
+ * drops its page instead (MADV_DONTNEED): that page must then read as
+ * zeros, and a drop lost shows as the data it had. Header-only: each scenario is one file that
  * declares its steps and calls cw_main().
  */
 #ifndef CRISP_TESTS_CHAIN_WRITER_H
@@ -35,6 +37,9 @@
 #endif
 #ifndef CW_PAUSE_NS
 #define CW_PAUSE_NS	1000000		/* between writes; 0: full speed */
+#endif
+#ifndef CW_DROP_EVERY
+#define CW_DROP_EVERY	0		/* every n-th write drops its page; 0: none */
 #endif
 #define CW_WORDS	512u		/* per 4 KiB page */
 #define CW_STRIDE	2473u		/* odd: k -> page is a permutation per CW_PAGES */
@@ -76,10 +81,25 @@ static inline uint64_t cw_thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* write @k drops its page rather than filling it */
+static inline bool cw_drops(uint64_t k)
+{
+#if CW_DROP_EVERY
+	return k && k % CW_DROP_EVERY == 0;
+#else
+	(void)k;
+	return false;
+#endif
+}
+
 static void cw_fill(struct cw *c, uint32_t p, uint64_t k)
 {
 	volatile uint64_t *w = c->region + (size_t)p * CW_WORDS;
 
+	if (cw_drops(k)) {
+		madvise((void *)w, CW_WORDS * 8, MADV_DONTNEED);
+		return;
+	}
 	for (uint32_t i = 0; i < CW_WORDS; i++)
 		w[i] = cw_word(p, k, i);
 }
@@ -167,7 +187,16 @@ static void cw_verify(struct cw *c)
 		for (uint32_t i = 0; i < CW_WORDS; i++) {
 			uint64_t got = w[i] ^ CW_MASK;
 
-			if (w[i] == cw_word(p, want, i))
+			if (cw_drops(want) && w[i]) {
+				crt_fail("page %u word %u holds write %llu of page %llu word %llu; the "
+					 "state after write %llu has it dropped by write %llu (zeros)",
+					 p, i, (unsigned long long)(got >> 25),
+					 (unsigned long long)((got >> 9) & 0xffff),
+					 (unsigned long long)(got & 511), (unsigned long long)m,
+					 (unsigned long long)want);
+				return;
+			}
+			if (cw_drops(want) || w[i] == cw_word(p, want, i))
 				continue;
 			if (!w[i]) {
 				crt_fail("page %u word %u is zero; the state after write %llu has "
