@@ -100,7 +100,8 @@ int restore_main(const struct crisp_opts *o)
 		root->stats = t.stats;
 		if (rst_write_pidfile(root))
 			ret = 1;
-		if (rst_stats_write(root))
+		/* the tree's directory: a task's is a borrowed copy */
+		if (rst_stats_write(&t.dir, root))
 			pr_warn("cannot write stats-restore into %s", o->images_dir);
 		if (o->display_stats)
 			rst_stats_print(root);

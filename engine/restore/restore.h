@@ -211,7 +211,7 @@ void rst_task_abort(struct rst_ctx *c);
 const char *rst_step_name(int step);
 
 /* rst-stats.c */
-int rst_stats_write(struct rst_ctx *c);
+int rst_stats_write(struct img_dir *dir, const struct rst_ctx *c);
 void rst_stats_print(const struct rst_ctx *c);
 
 #endif

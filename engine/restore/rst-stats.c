@@ -8,7 +8,7 @@
 #include "restore.h"
 #include "stats.pb-c.h"
 
-int rst_stats_write(struct rst_ctx *c)
+int rst_stats_write(struct img_dir *dir, const struct rst_ctx *c)
 {
 	RestoreStatsEntry rs = RESTORE_STATS_ENTRY__INIT;
 	StatsEntry se = STATS_ENTRY__INIT;
@@ -22,7 +22,7 @@ int rst_stats_write(struct rst_ctx *c)
 	rs.has_pages_restored = true;
 	rs.pages_restored = c->stats.pages_restored;
 	se.restore = &rs;
-	err = img_writer_open(&w, &c->dir, img_kind_by_file("stats-restore", NULL), 0);
+	err = img_writer_open(&w, dir, img_kind_by_file("stats-restore", NULL), 0);
 	if (err)
 		return err;
 	err = img_writer_entry(&w, &se.base);
