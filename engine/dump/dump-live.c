@@ -260,14 +260,24 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 		if (!dump_live_vma(v, d))
 			continue;
 		err = snap_protect(t->snap, v->start, v->end, dump_pages_live_next(c));
+		if (err == -E2BIG) {
+			pr_info("task %d: %#llx-%#llx (%llu MiB) is mostly not resident: copied "
+				"frozen", (int)t->pid, (unsigned long long)v->start,
+				(unsigned long long)v->end, (unsigned long long)(len >> 20));
+			continue;
+		}
 		if (err == -EINVAL || err == -EBUSY) {
 			pr_debug("task %d: %#llx-%#llx cannot be write-protected (%d): copied frozen",
 				 (int)t->pid, (unsigned long long)v->start,
 				 (unsigned long long)v->end, err);
 			continue;
 		}
-		if (err)
+		if (err) {
+			pr_err("task %d: write-protecting %#llx-%#llx for the live copy: %s",
+			       (int)t->pid, (unsigned long long)v->start,
+			       (unsigned long long)v->end, strerror(-err));
 			return err;
+		}
 		d->live = true;
 		dump_pages_live_take(c, len);
 		live++;

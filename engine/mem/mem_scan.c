@@ -283,6 +283,27 @@ static int mem_scan_ioctl(struct mem_scanner *s, uint64_t start, uint64_t end,
 	return err;
 }
 
+static int mem_count_region(const struct page_region *r, void *arg)
+{
+	*(uint64_t *)arg += (r->end - r->start) / MEM_PAGE_SIZE;
+	return 0;
+}
+
+int mem_count_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *pages)
+{
+	struct page_region vec[64];
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.vec = (uint64_t)(uintptr_t)vec,
+		.vec_len = sizeof(vec) / sizeof(vec[0]),
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+
+	*pages = 0;
+	return mem_pagemap_walk(pagemap_fd, &a, start, end, mem_count_region, pages, NULL);
+}
+
 static int mem_scan_pagemap(struct mem_scanner *s, uint64_t start, uint64_t end,
 			    unsigned int flags, struct mem_ranges *out)
 {

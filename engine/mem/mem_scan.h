@@ -80,6 +80,10 @@ typedef int (*mem_region_fn)(const struct page_region *r, void *arg);
 int mem_pagemap_walk(int pagemap_fd, struct pm_scan_arg *a, uint64_t start, uint64_t end,
 		     mem_region_fn fn, void *arg, bool *ioctl_failed);
 
+/* The pages of [@start, @end) present or swapped out, in *@pages: one walk
+ * that skips what has no page table quickly. 0 or -errno. */
+int mem_count_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *pages);
+
 /* Appends @pages pages at @start, merged with the last range when they
  * touch (callers append in address order). Returns 0 or -ENOMEM. */
 int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages);

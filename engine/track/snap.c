@@ -24,6 +24,7 @@
 #include "mem_read.h"
 #include "mem_scan.h"
 #include "probes.h"
+#include "track.h"
 #include "uapi-compat.h"
 
 #define SNAP_FEATURES	UFFD_FEATURE_WP_UNPOPULATED
@@ -137,7 +138,8 @@ static int snap_wp(struct snap_ctx *s, uint64_t start, uint64_t len)
 
 void snap_preprotect(struct snap_ctx *s, uint64_t start, uint64_t end)
 {
-	if (s->uffd < 0 || snap_register(s, start, end))
+	if (s->uffd < 0 || track_too_sparse(s->pagemap_fd, start, end) ||
+	    snap_register(s, start, end))
 		return;
 	for (uint64_t a = start; a < end; a += SNAP_STEP)
 		if (snap_wp(s, a, end - a > SNAP_STEP ? SNAP_STEP : end - a))
@@ -167,6 +169,8 @@ int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_of
 
 	if (s->uffd < 0)
 		return -EBADF;
+	if (track_too_sparse(s->pagemap_fd, start, end))
+		return -E2BIG;	/* copied frozen */
 	if (s->nr_area == s->cap_area) {
 		size_t cap = s->cap_area ? s->cap_area * 2 : 16;
 		struct snap_area *n = realloc(s->area, cap * sizeof(*n));

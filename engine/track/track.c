@@ -620,6 +620,16 @@ int track_count_written(struct track_ctx *t, uint64_t *pages)
 				pages, NULL);
 }
 
+bool track_too_sparse(int pagemap_fd, uint64_t start, uint64_t end)
+{
+	uint64_t resident;
+
+	if (end - start <= TRACK_SPARSE_BYTES ||
+	    mem_count_resident(pagemap_fd, start, end, &resident))
+		return false;	/* small, or gone: protecting says which */
+	return resident * 64 < (end - start) / MEM_PAGE_SIZE;
+}
+
 int track_protect(struct track_ctx *t, uint64_t start, uint64_t end)
 {
 	struct uffdio_register reg = { .range = { start, end - start },
@@ -630,6 +640,13 @@ int track_protect(struct track_ctx *t, uint64_t start, uint64_t end)
 
 	if (t->mode != TRACK_UFFD_WP || t->uffd < 0)
 		return -EOPNOTSUPP;
+	if (track_too_sparse(t->pagemap_fd, start, end)) {
+		pr_info("task %d: mapping %#llx-%#llx (%llu MiB) is mostly not resident: left "
+			"untracked, each round copies what it holds", (int)t->pid,
+			(unsigned long long)start, (unsigned long long)end,
+			(unsigned long long)((end - start) >> 20));
+		return -E2BIG;
+	}
 	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg)) {
 		err = -errno;
 		if (err == -EBUSY)
@@ -752,8 +769,9 @@ static void track_unwind(struct track_ctx *t)
 			e = v->end - a > TRACK_UNWIND_STEP ? a + TRACK_UNWIND_STEP : v->end;
 			wp.range.len = e - a;
 			r = wp.range;
-			if (!ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp))
-				ioctl(t->uffd, UFFDIO_UNREGISTER, &r);
+			if (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp))
+				break;	/* not registered (too sparse, or new): none of it */
+			ioctl(t->uffd, UFFDIO_UNREGISTER, &r);
 		}
 	}
 	proc_maps_free(&m);

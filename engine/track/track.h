@@ -157,10 +157,23 @@ int track_collect_written(struct track_ctx *t, uint64_t start, uint64_t end,
 			  struct mem_ranges *written, bool *tracked);
 
 /*
+ * Write-protecting a VMA gives each page never touched a marker, in page
+ * tables the kernel allocates for it: 4 KiB per 2 MiB, resident or not.
+ * True for a VMA over TRACK_SPARSE_BYTES with less than 1/64 of it
+ * resident (AddressSanitizer's shadow reserves terabytes and uses
+ * megabytes: protecting it whole took 24 GB of page tables here, and the
+ * task was killed for want of memory). Such a VMA is left untracked, and
+ * each round copies what it holds; a live snapshot copies it frozen.
+ */
+#define TRACK_SPARSE_BYTES (4ull << 30)
+bool track_too_sparse(int pagemap_fd, uint64_t start, uint64_t end);
+
+/*
  * Starts tracking [@start, @end) (one whole VMA): registers it and
  * write-protects it. May run while the task runs: pages must be copied
  * after this returns. -EBUSY: the VMA belongs to another userfaultfd (the
- * task uses userfaultfd itself). Other errors leave the VMA untracked.
+ * task uses userfaultfd itself). -E2BIG: too sparse (track_too_sparse).
+ * Other errors leave the VMA untracked too.
  */
 int track_protect(struct track_ctx *t, uint64_t start, uint64_t end);
 
