@@ -211,46 +211,6 @@ void dump_track_classify(struct dump_task *t)
 	}
 }
 
-/* present minus written, appended to @out (both sorted, written within present). */
-static int dump_track_minus(const struct mem_ranges *p, const struct mem_ranges *w,
-			    struct mem_ranges *out)
-{
-	size_t wi = 0;
-
-	for (size_t i = 0; i < p->nr; i++) {
-		uint64_t a = p->r[i].start, end = a + p->r[i].nr_pages * MEM_PAGE_SIZE;
-
-		while (a < end) {
-			uint64_t ws, we;
-
-			while (wi < w->nr && w->r[wi].start + w->r[wi].nr_pages * MEM_PAGE_SIZE <= a)
-				wi++;
-			ws = wi < w->nr ? w->r[wi].start : end;
-			we = wi < w->nr ? ws + w->r[wi].nr_pages * MEM_PAGE_SIZE : end;
-			if (ws > a) {
-				uint64_t stop = ws < end ? ws : end;
-				struct mem_range *n;
-
-				if (out->nr == out->cap) {
-					size_t cap = out->cap ? out->cap * 2 : 64;
-
-					n = realloc(out->r, cap * sizeof(*n));
-					if (!n)
-						return -ENOMEM;
-					out->r = n;
-					out->cap = cap;
-				}
-				out->r[out->nr++] = (struct mem_range){ a, (stop - a) / MEM_PAGE_SIZE };
-				out->pages += (stop - a) / MEM_PAGE_SIZE;
-				a = stop;
-				continue;
-			}
-			a = we < end ? we : end;
-		}
-	}
-	return 0;
-}
-
 static int dump_track_append(struct mem_ranges *out, const struct mem_ranges *in)
 {
 	for (size_t i = 0; i < in->nr; i++) {
@@ -332,7 +292,7 @@ static int dump_track_split_into(const struct mem_ranges *parent_has,
 	if (!err)
 		err = dump_track_append(parent, &left);
 	if (!err)
-		err = dump_track_minus(present, &left, copy);
+		err = mem_ranges_subtract(present, &left, copy);
 	mem_ranges_free(&left);
 	return err;
 }
@@ -420,7 +380,7 @@ int dump_track_relative_into(const struct mem_ranges *parent_has, const struct d
 	/* no page of the copy before the freeze here (most pieces): one pass */
 	if (!pre || !dump_track_meets(&pre->protected_, lo, hi))
 		return dump_track_sort_pages(parent_has, &s->present, &s->written, parent, copy);
-	err = dump_track_minus(&s->present, &s->written, &unchanged);
+	err = mem_ranges_subtract(&s->present, &s->written, &unchanged);
 	/* unchanged since the copy before the freeze: that copy (kept); the
 	 * other pages protected then are not the parent's (rest leaves them
 	 * out, so they are copied now); what remains of present without the
@@ -430,9 +390,9 @@ int dump_track_relative_into(const struct mem_ranges *parent_has, const struct d
 	if (!err)
 		err = dump_track_and(&unchanged, &pre->protected_, &prot);
 	if (!err)
-		err = dump_track_minus(&unchanged, &prot, &rest);
+		err = mem_ranges_subtract(&unchanged, &prot, &rest);
 	if (!err)
-		err = dump_track_minus(&s->present, &kept, &cut);
+		err = mem_ranges_subtract(&s->present, &kept, &cut);
 	if (!err)
 		err = dump_track_split_into(parent_has, &cut, &rest, parent, copy);
 	if (!err)
@@ -633,9 +593,9 @@ int dump_track_plan(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *
 			/* parent: present minus written-then minus written-since */
 			keep.nr = keep.pages = 0;
 			left.nr = left.pages = 0;
-			err = dump_track_minus(&s.present, &t->written_frozen, &keep);
+			err = mem_ranges_subtract(&s.present, &t->written_frozen, &keep);
 			if (!err)
-				err = dump_track_minus(&keep, &s.written, &left);
+				err = mem_ranges_subtract(&keep, &s.written, &left);
 			if (!err)
 				err = dump_track_split(t, &s.present, &left, copy);
 		}

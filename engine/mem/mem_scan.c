@@ -80,9 +80,8 @@ static uint64_t mem_range_end(const struct mem_range *r)
 	return r->start + r->nr_pages * MEM_PAGE_SIZE;
 }
 
-/* @o without the pages of @cut, into @out (empty). */
-static int mem_ranges_subtract(const struct mem_ranges *o, const struct mem_ranges *cut,
-			       struct mem_ranges *out)
+int mem_ranges_subtract(const struct mem_ranges *o, const struct mem_ranges *cut,
+			struct mem_ranges *out)
 {
 	size_t ci = 0;
 	int err = 0;

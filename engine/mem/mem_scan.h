@@ -96,6 +96,11 @@ int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages);
  */
 int mem_ranges_move(struct mem_ranges *o, struct mem_ranges *src, bool merge);
 
+/* Appends to @out the pages of @o not in @cut (both in address order,
+ * without overlaps). 0 or -ENOMEM. */
+int mem_ranges_subtract(const struct mem_ranges *o, const struct mem_ranges *cut,
+			struct mem_ranges *out);
+
 /*
  * Replaces the pages of @cut in @o by those of @with (within @cut): @o
  * becomes @o without @cut, joined with @with. All three in address order
