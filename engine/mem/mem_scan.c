@@ -282,7 +282,7 @@ static int mem_scan_ioctl(struct mem_scanner *s, uint64_t start, uint64_t end,
 	return err;
 }
 
-static int mem_count_region(const struct page_region *r, void *arg)
+int mem_region_count(const struct page_region *r, void *arg)
 {
 	*(uint64_t *)arg += (r->end - r->start) / MEM_PAGE_SIZE;
 	return 0;
@@ -300,7 +300,7 @@ int mem_count_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *p
 	};
 
 	*pages = 0;
-	return mem_pagemap_walk(pagemap_fd, &a, start, end, mem_count_region, pages, NULL);
+	return mem_pagemap_walk(pagemap_fd, &a, start, end, mem_region_count, pages, NULL);
 }
 
 static int mem_scan_pagemap(struct mem_scanner *s, uint64_t start, uint64_t end,

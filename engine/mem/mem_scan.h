@@ -80,6 +80,9 @@ typedef int (*mem_region_fn)(const struct page_region *r, void *arg);
 int mem_pagemap_walk(int pagemap_fd, struct pm_scan_arg *a, uint64_t start, uint64_t end,
 		     mem_region_fn fn, void *arg, bool *ioctl_failed);
 
+/* A mem_region_fn that adds the region's pages to *(uint64_t *)@arg. */
+int mem_region_count(const struct page_region *r, void *arg);
+
 /* The pages of [@start, @end) present or swapped out, in *@pages: one walk
  * that skips what has no page table quickly. 0 or -errno. */
 int mem_count_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *pages);

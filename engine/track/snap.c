@@ -141,6 +141,8 @@ void snap_preprotect(struct snap_ctx *s, uint64_t start, uint64_t end)
 	if (s->uffd < 0 || track_too_sparse(s->pagemap_fd, start, end) ||
 	    snap_register(s, start, end))
 		return;
+	/* no room to note it: snap_protect counts the pages again */
+	mem_ranges_add(&s->prearmed, start, (end - start) / MEM_PAGE_SIZE);
 	for (uint64_t a = start; a < end; a += SNAP_STEP)
 		if (snap_wp(s, a, end - a > SNAP_STEP ? SNAP_STEP : end - a))
 			return;
@@ -152,6 +154,18 @@ static int snap_protect_region(const struct page_region *r, void *arg)
 
 	s->st.reprotected += (r->end - r->start) / MEM_PAGE_SIZE;
 	return snap_wp(s, r->start, r->end - r->start);
+}
+
+/* [@start, @end) lies in what snap_preprotect registered. */
+static bool snap_prearmed(const struct snap_ctx *s, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < s->prearmed.nr; i++) {
+		const struct mem_range *r = &s->prearmed.r[i];
+
+		if (start >= r->start && end <= r->start + r->nr_pages * MEM_PAGE_SIZE)
+			return true;
+	}
+	return false;
 }
 
 int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_off)
@@ -169,7 +183,8 @@ int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_of
 
 	if (s->uffd < 0)
 		return -EBADF;
-	if (track_too_sparse(s->pagemap_fd, start, end))
+	/* counted before the freeze where snap_preprotect took it: not again */
+	if (!snap_prearmed(s, start, end) && track_too_sparse(s->pagemap_fd, start, end))
 		return -E2BIG;	/* copied frozen */
 	if (s->nr_area == s->cap_area) {
 		size_t cap = s->cap_area ? s->cap_area * 2 : 16;
@@ -622,5 +637,6 @@ void snap_close(struct snap_ctx *s)
 		free(s->area[i].zero);
 	}
 	free(s->area);
+	mem_ranges_free(&s->prearmed);
 	snap_init(s, s->pid);
 }

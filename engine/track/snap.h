@@ -42,6 +42,7 @@
 #include <sys/types.h>
 
 #include "infect.h"
+#include "mem_scan.h"
 
 /* One registered VMA and where its pages go. */
 struct snap_area {
@@ -72,6 +73,7 @@ struct snap_ctx {
 	uint8_t *base;			/* the destination, given to snap_copy */
 	struct snap_area *area;		/* sorted by address */
 	size_t nr_area, cap_area;
+	struct mem_ranges prearmed;	/* registered by snap_preprotect: not too sparse */
 	pthread_t handler;
 	bool handler_running;
 	int handler_err;		/* first error of the handler, or 0 */

@@ -594,12 +594,6 @@ int track_collect_touched(struct track_ctx *t, struct page_region *vec, size_t v
 	return err;
 }
 
-static int track_count_region(const struct page_region *r, void *arg)
-{
-	*(uint64_t *)arg += (r->end - r->start) / MEM_PAGE_SIZE;
-	return 0;
-}
-
 int track_count_written(struct track_ctx *t, uint64_t *pages)
 {
 	struct pm_scan_arg a = {
@@ -616,7 +610,7 @@ int track_count_written(struct track_ctx *t, uint64_t *pages)
 		return -EOPNOTSUPP;
 	/* the user address space of x86_64 */
 	return mem_pagemap_walk(t->pagemap_fd, &a, MEM_PAGE_SIZE, (1ull << 47) - MEM_PAGE_SIZE,
-				track_count_region,
+				mem_region_count,
 				pages, NULL);
 }
 
@@ -769,9 +763,10 @@ static void track_unwind(struct track_ctx *t)
 			e = v->end - a > TRACK_UNWIND_STEP ? a + TRACK_UNWIND_STEP : v->end;
 			wp.range.len = e - a;
 			r = wp.range;
-			if (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp))
+			if (!ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp))
+				ioctl(t->uffd, UFFDIO_UNREGISTER, &r);
+			else if (a == v->start)
 				break;	/* not registered (too sparse, or new): none of it */
-			ioctl(t->uffd, UFFDIO_UNREGISTER, &r);
 		}
 	}
 	proc_maps_free(&m);
