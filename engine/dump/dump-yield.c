@@ -16,13 +16,26 @@
  * SIGINT, SIGTERM, SIGHUP or SIGQUIT ends crisp meanwhile (a SIGKILL leaves
  * it lowered). A tree in crisp's own session is left alone: lowering the
  * group would slow it too. Never touches the tree's group or its threads.
+ *
+ * Yielding must not become starving: where the tree (or anything else)
+ * keeps every CPU busy, nice 19 gets crisp about 1.5% of one, and a
+ * pre-dump that took 10 s took over 10 minutes (two sanitizer-built
+ * scenarios on two CPUs). A watch thread judges each quarter second: when
+ * crisp's threads ran less than a tenth of it and waited to run more than
+ * half of it, crisp goes up a step (nice 10, then back to where it
+ * started), threads and lowered group alike. It never goes back down.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,8 +45,29 @@
 #include "proc_autogroup.h"
 
 #define DUMP_YIELD_NICE 19
+#define DUMP_YIELD_WATCH_MS 250
 
-static void dump_yield_threads(void)
+/* The nice of each step; the last is "where crisp started". */
+static const int dump_yield_steps[] = { DUMP_YIELD_NICE, 10, -100 };
+#define DUMP_YIELD_LAST_STEP (sizeof(dump_yield_steps) / sizeof(int) - 1)
+
+struct dump_yield_watch {
+	pthread_t thread;
+	int stop_fd;		/* eventfd: dump_yield_end wakes the watch */
+	pthread_mutex_t lock;	/* held while nices change */
+	size_t step;		/* into dump_yield_steps */
+	int own_nice;		/* crisp's nice before it yielded: never below */
+	struct dump_ctx *c;
+};
+
+static int dump_yield_nice_of(const struct dump_yield_watch *w, int floor)
+{
+	int n = dump_yield_steps[w->step];
+
+	return n > floor ? n : floor;
+}
+
+static void dump_yield_threads(int nice)
 {
 	struct dirent *de;
 	DIR *d = opendir("/proc/self/task");
@@ -43,10 +77,51 @@ static void dump_yield_threads(void)
 		return;
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' &&
-		    !setpriority(PRIO_PROCESS, (id_t)strtoul(de->d_name, NULL, 10), DUMP_YIELD_NICE))
+		    !setpriority(PRIO_PROCESS, (id_t)strtoul(de->d_name, NULL, 10), nice))
 			n++;
 	closedir(d);
-	pr_debug("the tree runs again: %d threads of crisp now at nice %d", n, DUMP_YIELD_NICE);
+	pr_debug("%d threads of crisp now at nice %d", n, nice);
+}
+
+/* What crisp's threads but the caller have run and waited to run, in ns,
+ * summed (/proc/self/task/TID/schedstat). 0 or -errno. */
+static int dump_yield_schedstat(pid_t skip, uint64_t *ran, uint64_t *waited)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
+	int found = 0;
+
+	if (!d)
+		return -errno;
+	*ran = *waited = 0;
+	while ((de = readdir(d))) {
+		char path[sizeof("/proc/self/task//schedstat") + sizeof(de->d_name)];
+		unsigned long long r, w;
+		FILE *f;
+
+		if (de->d_name[0] == '.' || (pid_t)strtol(de->d_name, NULL, 10) == skip)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;	/* gone meanwhile, or no schedstat in this kernel */
+		if (fscanf(f, "%llu %llu", &r, &w) == 2) {
+			*ran += r;
+			*waited += w;
+			found++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found ? 0 : -ENOENT;
+}
+
+static uint64_t dump_yield_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 #define DUMP_YIELD_NONE 100	/* no nice to give back */
@@ -107,7 +182,7 @@ static void dump_yield_guard(bool on)
 	}
 }
 
-static void dump_yield_group(struct dump_ctx *c)
+static void dump_yield_group(struct dump_ctx *c, int nice)
 {
 	struct proc_autogroup mine, tree;
 	int err;
@@ -119,7 +194,7 @@ static void dump_yield_group(struct dump_ctx *c)
 		pr_debug("no session groups to weigh (autogroup: %s)", strerror(-err));
 		return;
 	}
-	if (mine.id == tree.id || mine.nice >= DUMP_YIELD_NICE) {
+	if (mine.id == tree.id || mine.nice >= nice) {
 		pr_debug("crisp's session group %llu (nice %d) stays as it is; the tree's is %llu",
 			 (unsigned long long)mine.id, mine.nice, (unsigned long long)tree.id);
 		return;
@@ -127,31 +202,147 @@ static void dump_yield_group(struct dump_ctx *c)
 	/* the way back is armed before the group is lowered */
 	dump_yield_back = mine.nice;
 	dump_yield_guard(true);
-	err = proc_set_autogroup_nice(DUMP_YIELD_NICE);
+	err = proc_set_autogroup_nice(nice);
 	if (err) {
 		dump_yield_guard(false);
 		dump_yield_back = DUMP_YIELD_NONE;
-		pr_debug("cannot lower crisp's session group to nice %d: %s", DUMP_YIELD_NICE,
-			 strerror(-err));
+		pr_debug("cannot lower crisp's session group to nice %d: %s", nice, strerror(-err));
 		return;
 	}
 	c->yield_group_was = mine.nice;
 	c->yield_group_lowered = true;
 	pr_debug("crisp's session group %llu lowered from nice %d to %d until the end (the "
-		 "tree's group is %llu)", (unsigned long long)mine.id, mine.nice, DUMP_YIELD_NICE,
+		 "tree's group is %llu)", (unsigned long long)mine.id, mine.nice, nice,
 		 (unsigned long long)tree.id);
+}
+
+/* One window judged: starved, crisp goes a step up (under w->lock). */
+static void dump_yield_judge(struct dump_yield_watch *w, uint64_t ran, uint64_t waited,
+			     uint64_t window)
+{
+	struct dump_ctx *c = w->c;
+	int nice, err;
+
+	if (ran * 10 >= window || waited * 2 <= window)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->step++;
+	nice = dump_yield_nice_of(w, w->own_nice);
+	pr_info("crisp starved of the CPU (ran %" PRIu64 " ms of the last %" PRIu64
+		", waited %" PRIu64 " ms to run): up to nice %d, so that it ends; the tree "
+		"may notice", ran / 1000000, window / 1000000, waited / 1000000, nice);
+	dump_yield_threads(nice);
+	if (c->yield_group_lowered) {
+		err = proc_set_autogroup_nice(dump_yield_nice_of(w, c->yield_group_was));
+		if (err)
+			pr_warn("cannot raise crisp's session group to nice %d: %s",
+				dump_yield_nice_of(w, c->yield_group_was), strerror(-err));
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *dump_yield_watch_run(void *arg)
+{
+	struct dump_yield_watch *w = arg;
+	struct pollfd p = { .fd = w->stop_fd, .events = POLLIN };
+	pid_t self = (pid_t)gettid();
+	uint64_t ran0, waited0, t0 = dump_yield_now_ns();
+	sigset_t all;
+	int err, r;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals are the main thread's */
+	err = dump_yield_schedstat(self, &ran0, &waited0);
+	if (err) {
+		pr_debug("nothing to judge crisp's share of the CPU by (schedstat: %s)",
+			 strerror(-err));
+		return NULL;
+	}
+	while (w->step < DUMP_YIELD_LAST_STEP) {
+		uint64_t ran, waited, t;
+
+		r = poll(&p, 1, DUMP_YIELD_WATCH_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r || dump_yield_schedstat(self, &ran, &waited))
+			break;	/* told to stop */
+		t = dump_yield_now_ns();
+		dump_yield_judge(w, ran > ran0 ? ran - ran0 : 0,
+				 waited > waited0 ? waited - waited0 : 0, t - t0);
+		ran0 = ran;
+		waited0 = waited;
+		t0 = t;
+	}
+	return NULL;
+}
+
+/* The watch, started on first use; NULL when it cannot be (crisp then
+ * yields without it). */
+static struct dump_yield_watch *dump_yield_watch_start(struct dump_ctx *c)
+{
+	struct dump_yield_watch *w = c->yield_watch;
+	int err;
+
+	if (w)
+		return w;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->c = c;
+	errno = 0;
+	w->own_nice = getpriority(PRIO_PROCESS, 0);
+	w->stop_fd = errno ? -1 : eventfd(0, EFD_CLOEXEC);
+	if (w->stop_fd < 0) {
+		pr_debug("no watch on crisp's share of the CPU: %s", strerror(errno));
+		free(w);
+		return NULL;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	err = pthread_create(&w->thread, NULL, dump_yield_watch_run, w);
+	if (err) {
+		pr_debug("no watch on crisp's share of the CPU: %s", strerror(err));
+		pthread_mutex_destroy(&w->lock);
+		close(w->stop_fd);
+		free(w);
+		return NULL;
+	}
+	c->yield_watch = w;
+	return w;
+}
+
+static void dump_yield_watch_stop(struct dump_ctx *c)
+{
+	struct dump_yield_watch *w = c->yield_watch;
+	uint64_t one = 1;
+
+	if (!w)
+		return;
+	if (write(w->stop_fd, &one, sizeof(one)) != sizeof(one))
+		pr_warn("cannot stop the CPU watch: %s", strerror(errno));
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	close(w->stop_fd);
+	free(w);
+	c->yield_watch = NULL;
 }
 
 void dump_yield_cpu(struct dump_ctx *c)
 {
-	dump_yield_threads();
+	struct dump_yield_watch *w = dump_yield_watch_start(c);
+	int nice = w ? dump_yield_nice_of(w, w->own_nice) : DUMP_YIELD_NICE;
+
+	if (w)
+		pthread_mutex_lock(&w->lock);
+	dump_yield_threads(nice);
 	/* Not while a live snapshot copies: its copier takes the task's
 	 * memory-map lock for writing (un-registering what it copied), and
 	 * the task's writes to protected pages wait on that lock. A copier
 	 * of a group that low waits tens of ms for the CPU, lock held (1 GiB
 	 * live snapshot, harness: task's gap median 31 ms instead of 7). */
 	if (!c->yield_group_lowered && (!c->live || c->live_copied))
-		dump_yield_group(c);
+		dump_yield_group(c, w ? dump_yield_steps[w->step] : DUMP_YIELD_NICE);
+	if (w)
+		pthread_mutex_unlock(&w->lock);
 }
 
 void dump_yield_end(struct dump_ctx *c)
@@ -159,6 +350,7 @@ void dump_yield_end(struct dump_ctx *c)
 	struct timespec rate_limit = { 0, 110 * 1000 * 1000 };
 	int err;
 
+	dump_yield_watch_stop(c);
 	if (!c->yield_group_lowered)
 		return;
 	err = proc_set_autogroup_nice(c->yield_group_was);

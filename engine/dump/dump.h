@@ -225,6 +225,7 @@ struct dump_ctx {
 	long faults_frozen;		/* crisp's own page faults at the freeze */
 	bool yield_group_lowered;	/* crisp's session group is at nice 19 */
 	int yield_group_was;		/* ... and goes back to this nice */
+	struct dump_yield_watch *yield_watch; /* dump-yield.c's, once crisp yields */
 };
 
 /* dump.c */
@@ -305,8 +306,9 @@ void dump_heap_released(struct dump_ctx *c);
 
 /* dump-yield.c: crisp's threads (and, when the tree is in another session,
  * crisp's session group, after a live snapshot's copy) go to nice 19 once
- * the tree runs again; dump_yield_end gives the group its nice back
- * (dump_end calls it). */
+ * the tree runs again, and a step back up each time a watch thread finds
+ * crisp starved of the CPU; dump_yield_end stops the watch and gives the
+ * group its nice back (dump_end calls it). */
 void dump_yield_cpu(struct dump_ctx *c);
 void dump_yield_end(struct dump_ctx *c);
 

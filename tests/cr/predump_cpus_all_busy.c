@@ -1,0 +1,77 @@
+/* A task that keeps every CPU it may use busy (one spinning thread per
+ * CPU) while it is pre-dumped. crisp yields the CPU once the task runs
+ * again, but must not starve: it steps back up when it gets almost none,
+ * and says so (@says), and the pre-dump ends. After the final dump and a
+ * restore, the task's memory is what it filled and every spinner goes on
+ * counting. */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "crtest.h"
+
+CRT_SCENARIO("pre-dump --track-mem @says=starved; dump --track-mem; restore; verify");
+CRT_DAMAGE_FAILS("region word");
+
+#define REGION_WORDS (128ull << 20) / 8	/* 128 MiB: a copy that takes a while */
+#define SEED 41
+#define MAX_SPINNERS 64
+
+static _Atomic uint64_t spins[MAX_SPINNERS];
+
+static void *spinner(void *arg)
+{
+	_Atomic uint64_t *n = arg;
+
+	for (;;)
+		atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t *region, before[MAX_SPINNERS];
+	cpu_set_t set;
+	pthread_t th;
+	int cpus;
+
+	crt_init(argc, argv);
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 2;
+	cpus = CPU_COUNT(&set);
+	if (cpus > MAX_SPINNERS)
+		cpus = MAX_SPINNERS;
+	region = mmap(NULL, REGION_WORDS * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		      -1, 0);
+	if (region == MAP_FAILED)
+		return 2;
+	for (uint64_t i = 0; i < REGION_WORDS; i++)
+		region[i] = crt_pattern(SEED, i);
+	for (int i = 0; i < cpus; i++)
+		if (pthread_create(&th, NULL, spinner, &spins[i]))
+			return 2;
+	crt_ready();
+	crt_wait_verify();
+
+	for (int i = 0; i < cpus; i++)
+		before[i] = atomic_load(&spins[i]);
+	if (crt_damage())
+		region[REGION_WORDS / 2] ^= 1;
+	for (uint64_t i = 0; i < REGION_WORDS; i++)
+		if (region[i] != crt_pattern(SEED, i)) {
+			crt_fail("region word %llu is %#llx, not %#llx", (unsigned long long)i,
+				 (unsigned long long)region[i],
+				 (unsigned long long)crt_pattern(SEED, i));
+			break;
+		}
+	usleep(100 * 1000);
+	for (int i = 0; i < cpus; i++)
+		if (atomic_load(&spins[i]) == before[i])
+			crt_fail("spinner %d of %d stopped counting at %llu", i, cpus,
+				 (unsigned long long)before[i]);
+	return crt_finish();
+}
