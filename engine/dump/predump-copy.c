@@ -22,8 +22,11 @@
 int predump_copy(struct dump_ctx *c, struct dump_task *t, const struct mem_ranges *copy,
 		 unsigned int pages_id)
 {
+	/* warmed: a first process_vm_readv into each fresh buffer took 12-20 ms
+	 * in one syscall, the task's spinning thread waiting for the CPU (1 GiB
+	 * first pre-dump, sched_switch trace) */
 	const struct page_writer_opts po = { .buf_size = PREDUMP_BUF_SIZE,
-					     .nr_bufs = PREDUMP_NR_BUFS };
+					     .nr_bufs = PREDUMP_NR_BUFS, .prefault = true };
 	struct page_writer *pw = NULL;
 	struct mem_reader rd;
 	struct mem_batch b;

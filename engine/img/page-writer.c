@@ -271,6 +271,24 @@ int page_writer_write_stable(struct page_writer *pw, const void *p, size_t len)
 	return 0;
 }
 
+void page_buf_warm(void *p, size_t len)
+{
+	int fd;
+	size_t done = 0;
+
+	madvise(p, len, MADV_POPULATE_WRITE);	/* cheaper than the read's own faults */
+	fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && done < len) {
+		ssize_t n = read(fd, (char *)p + done, len - done);
+
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 			const struct page_writer_opts *o)
 {
@@ -304,7 +322,7 @@ int page_writer_open_fd(struct page_writer **pwp, int fd, const char *label,
 			return -ENOMEM;
 		}
 		if (o && o->prefault)
-			madvise(pw->bufs[i].mem, bs, MADV_POPULATE_WRITE);
+			page_buf_warm(pw->bufs[i].mem, bs);
 	}
 	if (o && o->direct) {
 		int fl = fcntl(fd, F_GETFL);
