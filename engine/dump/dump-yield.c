@@ -291,6 +291,10 @@ static struct dump_yield_watch *dump_yield_watch_start(struct dump_ctx *c)
 	w->c = c;
 	errno = 0;
 	w->own_nice = getpriority(PRIO_PROCESS, 0);
+	if (!errno && w->own_nice >= DUMP_YIELD_NICE) {
+		free(w);	/* started as low as it goes: no step to take */
+		return NULL;
+	}
 	w->stop_fd = errno ? -1 : eventfd(0, EFD_CLOEXEC);
 	if (w->stop_fd < 0) {
 		pr_debug("no watch on crisp's share of the CPU: %s", strerror(errno));
