@@ -123,8 +123,14 @@ static void *cw_writer(void *arg)
 			c->restored = 1;
 			break;
 		}
-		if (c->stop)
+		if (c->stop) {
+			/* frozen right after the clock read above (inside its
+			 * syscall, the likeliest place), @now predates the
+			 * restore: read the clock again */
+			if (cw_thread_cpu_ns() < last)
+				c->restored = 1;
 			break;
+		}
 		last = now;
 		cw_fill(c, cw_target(k), k);
 		c->done = k;
