@@ -2,13 +2,16 @@
 #include "freeze.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "blog.h"
 #include "proc_stat.h"
@@ -147,6 +150,30 @@ static int freeze_seize_thread(pid_t pid, pid_t tid)
 	return 0;
 }
 
+/* Says what a thread that did not stop is doing: its state, flags and the
+ * kernel function it sleeps in. */
+static void freeze_tell_state(pid_t pid, pid_t tid)
+{
+	char path[96], wchan[128] = "?";
+	struct proc_stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, wchan, sizeof(wchan) - 1);
+		wchan[n > 0 ? n : 1] = '\0';
+		close(fd);
+	}
+	if (proc_read_stat(pid, tid, &st)) {
+		pr_err("task %d thread %d: gone from /proc", pid, tid);
+		return;
+	}
+	pr_err("task %d thread %d: state %c, flags 0x%llx, waits in %s", pid, tid, st.state,
+	       (unsigned long long)st.flags, wchan);
+}
+
 /* Forgets thread @j of @task (it exited while being seized). */
 static void freeze_forget_thread(struct freeze_task *task, size_t j)
 {
@@ -197,6 +224,7 @@ static int freeze_seize_new_threads(struct freeze_task *task,
 		}
 		if (err && !ret) {
 			pr_err("task %d thread %d did not stop: %s", task->pid, tid, strerror(-err));
+			freeze_tell_state(task->pid, tid);
 			ret = err;
 		}
 		if (!err)
