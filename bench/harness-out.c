@@ -54,12 +54,15 @@ void hx_print_rounds(const struct hx_config *c, const struct hx_results *r, FILE
 				double rate = c->rates[ri];
 
 				fprintf(out, "\n%s: %u MiB dirtied at %g MB/s, %u pre-dumps then a final dump "
-					"(medians)\n%-7s %16s %16s %14s %14s %10s\n",
+					"(medians; the task's longest gap, the longest it was "
+					"stopped in, the engine's frozen time)\n"
+					"%-7s %16s %16s %16s %14s %14s %10s\n",
 					hx_engine_label(c, e), size, rate, c->rounds, "round",
-					"freeze (task)", "frozen (engine)", "pages written",
-					"from parent", "wall");
+					"freeze (task)", "stopped (task)", "frozen (engine)",
+					"pages written", "from parent", "wall");
 				for (unsigned int k = 1; k <= c->rounds + 1; k++) {
 					double f = hx_median(r, e, HX_PREDUMP, size, rate, k, "freeze_ms");
+					double fs = hx_median(r, e, HX_PREDUMP, size, rate, k, "stopped_ms");
 					double fe = hx_median(r, e, HX_PREDUMP, size, rate, k, "engine_frozen_ms");
 					double pw = hx_median(r, e, HX_PREDUMP, size, rate, k, "pages_written");
 					double pp = hx_median(r, e, HX_PREDUMP, size, rate, k, "pages_skipped_parent");
@@ -71,8 +74,8 @@ void hx_print_rounds(const struct hx_config *c, const struct hx_results *r, FILE
 						snprintf(label, sizeof(label), "pre %u", k);
 					else
 						snprintf(label, sizeof(label), "final");
-					fprintf(out, "%-7s %13.3f ms %13.3f ms %14.0f %14.0f %7.1f ms\n",
-						label, f, fe, pw, pp, w);
+					fprintf(out, "%-7s %13.3f ms %13.3f ms %13.3f ms %14.0f %14.0f %7.1f ms\n",
+						label, f, fs, fe, pw, pp, w);
 				}
 				double rw = hx_median(r, e, HX_PREDUMP, size, rate, c->rounds + 1, "restore_wall_ms");
 				double ok = hx_median(r, e, HX_PREDUMP, size, rate, c->rounds + 1, "verified");

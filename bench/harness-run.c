@@ -309,18 +309,41 @@ static void hx_engine_stats(struct hx_results *res, const struct hx_cond *k, uns
 	close(dfd);
 }
 
-/* The steal metric beside a freeze metric (names are kept by pointer). */
-static const char *hx_steal_metric(const char *freeze_metric)
-{
-	static const char *const pairs[][2] = {
-		{ "freeze_ms_live", "steal_ms_live" }, { "freeze_ms_frozen", "steal_ms_frozen" },
-		{ "freeze_ms_v0", "steal_ms_v0" },     { "freeze_ms_v4", "steal_ms_v4" },
-	};
+/* The metrics beside a freeze metric (names are kept by pointer). */
+static const char *const hx_gap_metrics[][4] = {
+	/* longest gap, hypervisor's steal, gap stopped, gap waiting for a CPU */
+	{ "freeze_ms", "steal_ms", "stopped_ms", "waited_ms" },
+	{ "freeze_ms_live", "steal_ms_live", "stopped_ms_live", "waited_ms_live" },
+	{ "freeze_ms_frozen", "steal_ms_frozen", "stopped_ms_frozen", "waited_ms_frozen" },
+	{ "freeze_ms_v0", "steal_ms_v0", "stopped_ms_v0", "waited_ms_v0" },
+	{ "freeze_ms_v4", "steal_ms_v4", "stopped_ms_v4", "waited_ms_v4" },
+};
 
-	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
-		if (!strcmp(freeze_metric, pairs[i][0]))
-			return pairs[i][1];
-	return "steal_ms";
+static const char *const *hx_gap_metrics_of(const char *freeze_metric)
+{
+	for (size_t i = 0; i < sizeof(hx_gap_metrics) / sizeof(hx_gap_metrics[0]); i++)
+		if (!strcmp(freeze_metric, hx_gap_metrics[i][0]))
+			return hx_gap_metrics[i];
+	return hx_gap_metrics[0];
+}
+
+/*
+ * What the task saw while the engine ran in [@t0, @t1]: its longest gap as
+ * @freeze_metric, and beside it the longest gap in which it was stopped
+ * (the freeze proper) and the longest in which it waited for a CPU another
+ * task had (the engine's work, or anything else, competing with it).
+ */
+static void hx_put_gaps(struct hx_results *res, const struct hx_cond *k, unsigned int round,
+			const char *freeze_metric, const struct wl_report *rep, uint64_t t0,
+			uint64_t t1)
+{
+	const char *const *m = hx_gap_metrics_of(freeze_metric);
+
+	hx_put(res, k, round, m[0], (double)wl_report_freeze_in(rep, t0, t1) / 1e6);
+	hx_put(res, k, round, m[2],
+	       (double)wl_report_gap_in(rep, t0, t1, WL_GAP_KIND_STOPPED) / 1e6);
+	hx_put(res, k, round, m[3],
+	       (double)wl_report_gap_in(rep, t0, t1, WL_GAP_KIND_WAITED) / 1e6);
 }
 
 /* A dump with --leave-running at @verbosity; records its freeze and wall
@@ -344,9 +367,9 @@ static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char
 	err = hx_get_report(r, &rep);
 	if (err)
 		return err;
-	hx_put(res, k, 0, freeze_metric, (double)wl_report_freeze_in(&rep, t0, t1) / 1e6);
+	hx_put_gaps(res, k, 0, freeze_metric, &rep, t0, t1);
 	hx_put(res, k, 0, wall_metric, (double)(t1 - t0) / 1e6);
-	hx_put(res, k, 0, hx_steal_metric(freeze_metric), r->steal_ms);
+	hx_put(res, k, 0, hx_gap_metrics_of(freeze_metric)[1], r->steal_ms);
 	wl_report_free(&rep);
 	if (k->sc != HX_LOGCOST && k->sc != HX_LIVE)
 		hx_engine_stats(res, k, 0, img, "stats-dump");
@@ -427,7 +450,7 @@ static int hx_scenario_predump(struct hx_rep *r, const struct hx_cond *k, struct
 		err = hx_get_report(r, &rep);
 		if (err)
 			return err;
-		hx_put(res, k, round, "freeze_ms", (double)wl_report_freeze_in(&rep, t0, t1) / 1e6);
+		hx_put_gaps(res, k, round, "freeze_ms", &rep, t0, t1);
 		hx_put(res, k, round, "wall_ms", (double)(t1 - t0) / 1e6);
 		hx_put(res, k, round, "steal_ms", r->steal_ms);
 		wl_report_free(&rep);

@@ -2,6 +2,7 @@
 #include "wl-report.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,26 @@ static int wlr_u64(const char **p, const char *end, uint64_t *v)
 	*p = s;
 	*v = x;
 	return 0;
+}
+
+/* " stopped", " waited" or " unseen" at *@p, up to @end; UNKNOWN if none */
+static enum wl_gap_kind wlr_kind(const char **p, const char *end)
+{
+	static const struct { const char *name; enum wl_gap_kind kind; } kinds[] = {
+		{ " stopped", WL_GAP_KIND_STOPPED },
+		{ " waited", WL_GAP_KIND_WAITED },
+		{ " unseen", WL_GAP_KIND_UNSEEN },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t n = strlen(kinds[i].name);
+
+		if ((size_t)(end - *p) >= n && !memcmp(*p, kinds[i].name, n)) {
+			*p += n;
+			return kinds[i].kind;
+		}
+	}
+	return WL_GAP_KIND_UNKNOWN;
 }
 
 static int wlr_line(const char *s, const char *end, struct wl_report *r, size_t *cap)
@@ -49,8 +70,15 @@ static int wlr_line(const char *s, const char *end, struct wl_report *r, size_t 
 			r->nwriters++;
 		}
 	} else if (WLR_KEY("gap ")) {
+		enum wl_gap_kind kind = WL_GAP_KIND_UNKNOWN;
+
 		if (wlr_u64(&s, end, &a) || wlr_u64(&s, end, &b))
 			return -EINVAL;
+		if (s < end) {
+			kind = wlr_kind(&s, end);
+			if (kind == WL_GAP_KIND_UNKNOWN)
+				return -EINVAL;
+		}
 		if (r->ngaps == *cap) {
 			size_t ncap = *cap ? *cap * 2 : 64;
 			void *g = realloc(r->gaps, ncap * sizeof(*r->gaps));
@@ -62,6 +90,7 @@ static int wlr_line(const char *s, const char *end, struct wl_report *r, size_t 
 		}
 		r->gaps[r->ngaps].start_ns = a;
 		r->gaps[r->ngaps].len_ns = b;
+		r->gaps[r->ngaps].kind = kind;
 		r->ngaps++;
 	} else {
 		return -EINVAL;
@@ -110,16 +139,30 @@ void wl_report_free(struct wl_report *r)
 	r->ngaps = 0;
 }
 
-uint64_t wl_report_freeze_in(const struct wl_report *r, uint64_t from_ns,
-			     uint64_t to_ns)
+/* The longest gap overlapping [@from_ns, @to_ns] of @kind (any if @any). */
+static uint64_t wlr_longest(const struct wl_report *r, uint64_t from_ns, uint64_t to_ns,
+			    bool any, enum wl_gap_kind kind)
 {
 	uint64_t best = 0;
 
 	for (size_t i = 0; i < r->ngaps; i++) {
 		uint64_t s = r->gaps[i].start_ns, e = s + r->gaps[i].len_ns;
 
-		if (e >= from_ns && s <= to_ns && r->gaps[i].len_ns > best)
+		if ((any || r->gaps[i].kind == kind) && e >= from_ns && s <= to_ns &&
+		    r->gaps[i].len_ns > best)
 			best = r->gaps[i].len_ns;
 	}
 	return best;
+}
+
+uint64_t wl_report_freeze_in(const struct wl_report *r, uint64_t from_ns,
+			     uint64_t to_ns)
+{
+	return wlr_longest(r, from_ns, to_ns, true, WL_GAP_KIND_UNKNOWN);
+}
+
+uint64_t wl_report_gap_in(const struct wl_report *r, uint64_t from_ns, uint64_t to_ns,
+			  enum wl_gap_kind kind)
+{
+	return wlr_longest(r, from_ns, to_ns, false, kind);
 }

@@ -9,6 +9,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What the workload's spinner saw of a gap (see workload.c); reports of
+ * older workloads say nothing: unknown. */
+enum wl_gap_kind {
+	WL_GAP_KIND_UNKNOWN,
+	WL_GAP_KIND_UNSEEN,	/* its CPU time went on: interrupts, its CPU not running */
+	WL_GAP_KIND_WAITED,	/* preempted, off the CPU most of it: waiting for a CPU */
+	WL_GAP_KIND_STOPPED,	/* switched out not runnable: stopped (frozen) */
+};
+
 struct wl_report {
 	int pid;
 	uint64_t now_ns;
@@ -17,6 +26,7 @@ struct wl_report {
 	unsigned int nwriters;
 	struct {
 		uint64_t start_ns, len_ns;
+		enum wl_gap_kind kind;
 	} *gaps;
 	size_t ngaps;
 };
@@ -37,5 +47,10 @@ void wl_report_free(struct wl_report *r);
  */
 uint64_t wl_report_freeze_in(const struct wl_report *r, uint64_t from_ns,
 			     uint64_t to_ns);
+
+/* The same, counting only the gaps of one @kind: WL_GAP_KIND_STOPPED gives
+ * the freeze proper, WL_GAP_KIND_WAITED the longest wait for a CPU. */
+uint64_t wl_report_gap_in(const struct wl_report *r, uint64_t from_ns, uint64_t to_ns,
+			  enum wl_gap_kind kind);
 
 #endif

@@ -4,6 +4,12 @@
  * compressible pages), dirties it at a chosen rate from writer threads, and
  * runs a thread that spins on CLOCK_MONOTONIC and records every gap longer
  * than --gap-us: the freeze as the task sees it, whatever the engine says.
+ * Each gap also says what the spinner's own counts saw in it: `stopped`
+ * (it was switched out not runnable: a ptrace stop, a freeze), `waited`
+ * (only preempted, and off the CPU for most of the gap: it waited for a CPU
+ * another task had), `unseen` (its CPU time went on through most of the gap:
+ * interrupts, or its virtual CPU not running, which the kernel inside the
+ * machine counts as the thread running).
  * It is driven by signals and files only, so its fd table holds nothing of
  * the driver's:
  *   DIR/ready    written (pid) once the region is set up
@@ -22,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,8 +38,13 @@
 #define WL_MAX_WRITERS 64
 #define WL_GAPS 8192
 
+enum wl_gap_kind { WL_GAP_UNSEEN, WL_GAP_WAITED, WL_GAP_STOPPED };
+
+static const char *const wl_gap_kind_name[] = { "unseen", "waited", "stopped" };
+
 struct wl_gap {
 	uint64_t start_ns, len_ns;
+	enum wl_gap_kind kind;
 };
 
 struct wl {
@@ -74,22 +86,74 @@ static uint64_t wl_now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* The calling thread's voluntary and involuntary context switches. */
+static void wl_switches(long *vol, long *invol)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru)) {
+		*vol = *invol = 0;
+		return;
+	}
+	*vol = ru.ru_nvcsw;
+	*invol = ru.ru_nivcsw;
+}
+
+static uint64_t wl_thread_cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* What a gap of @gap ns was, from the switch counts before and after it and
+ * the time the thread spent off the CPU since the counts were taken. */
+static enum wl_gap_kind wl_gap_kind_of(long v0, long v1, long i0, long i1, uint64_t gap,
+				       int64_t off_cpu)
+{
+	if (v0 != v1)
+		return WL_GAP_STOPPED;
+	if (i0 != i1 && off_cpu > (int64_t)(gap / 2))
+		return WL_GAP_WAITED;
+	return WL_GAP_UNSEEN;
+}
+
 static void *wl_spinner(void *arg)
 {
 	struct wl *w = arg;
 	const uint64_t threshold = (uint64_t)w->gap_us * 1000;
-	uint64_t last = wl_now_ns();
+	const uint64_t recount_ns = 1000000;	/* counts at most 1 ms old */
+	uint64_t last = wl_now_ns(), counted = last, cpu = wl_thread_cpu_ns();
+	long vol, invol;
 
+	wl_switches(&vol, &invol);
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		uint64_t now = wl_now_ns(), gap = now - last;
 
-		if (gap > threshold) {
-			uint64_t n = atomic_load_explicit(&w->ngaps, memory_order_relaxed);
+		if (gap > threshold || now - counted > recount_ns) {
+			long v0 = vol, i0 = invol;
+			uint64_t cpu0 = cpu;
+			int64_t off_cpu;
 
-			w->gaps[n % WL_GAPS] = (struct wl_gap){ last, gap };
-			atomic_store_explicit(&w->ngaps, n + 1, memory_order_release);
-			if (gap > atomic_load_explicit(&w->max_gap_ns, memory_order_relaxed))
-				atomic_store_explicit(&w->max_gap_ns, gap, memory_order_relaxed);
+			wl_switches(&vol, &invol);
+			cpu = wl_thread_cpu_ns();
+			off_cpu = (int64_t)(now - counted) - (int64_t)(cpu - cpu0);
+			counted = now;
+			if (gap > threshold) {
+				enum wl_gap_kind kind = wl_gap_kind_of(v0, vol, i0, invol, gap,
+								       off_cpu);
+				uint64_t n = atomic_load_explicit(&w->ngaps, memory_order_relaxed);
+
+				w->gaps[n % WL_GAPS] = (struct wl_gap){ last, gap, kind };
+				atomic_store_explicit(&w->ngaps, n + 1, memory_order_release);
+				if (gap > atomic_load_explicit(&w->max_gap_ns, memory_order_relaxed))
+					atomic_store_explicit(&w->max_gap_ns, gap,
+							      memory_order_relaxed);
+			}
+			/* the count's own few us go into the next interval: read
+			 * the clock again here and a freeze inside getrusage()
+			 * would go unseen */
 		}
 		last = now;
 		atomic_store_explicit(&w->spins,
@@ -178,7 +242,7 @@ static void wl_spinner_sync(struct wl *w)
 
 static void wl_report(struct wl *w)
 {
-	size_t cap = 256 + (size_t)WL_GAPS * 48 + WL_MAX_WRITERS * 24, len = 0;
+	size_t cap = 256 + (size_t)WL_GAPS * 64 + WL_MAX_WRITERS * 24, len = 0;
 	char *buf = malloc(cap);
 	uint64_t n;
 
@@ -196,9 +260,10 @@ static void wl_report(struct wl *w)
 					(unsigned long long)atomic_load(&w->writes[t]));
 	len += (size_t)snprintf(buf + len, cap - len, "\n");
 	for (uint64_t i = first; i < n; i++)
-		len += (size_t)snprintf(buf + len, cap - len, "gap %llu %llu\n",
+		len += (size_t)snprintf(buf + len, cap - len, "gap %llu %llu %s\n",
 					(unsigned long long)w->gaps[i % WL_GAPS].start_ns,
-					(unsigned long long)w->gaps[i % WL_GAPS].len_ns);
+					(unsigned long long)w->gaps[i % WL_GAPS].len_ns,
+					wl_gap_kind_name[w->gaps[i % WL_GAPS].kind]);
 	wl_write_file(w, "report", buf, len);
 	free(buf);
 }

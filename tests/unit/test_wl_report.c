@@ -26,6 +26,22 @@ static void test_parse_good(void)
 	CHECK_INT(wl_report_freeze_in(&r, 0, 10000), 900);
 	wl_report_free(&r);
 
+	/* each gap may say what the spinner saw of it */
+	t = "pid 7\ngap 1000 300 stopped\ngap 2000 900 waited\ngap 4000 250 unseen\n"
+	    "gap 5000 400 stopped\ngap 6000 999\n";
+	CHECK_INT(wl_report_parse(t, strlen(t), &r, &bad), 0);
+	CHECK_INT(r.ngaps, 5);
+	CHECK_INT(r.gaps[0].kind, WL_GAP_KIND_STOPPED);
+	CHECK_INT(r.gaps[2].kind, WL_GAP_KIND_UNSEEN);
+	CHECK_INT(r.gaps[4].kind, WL_GAP_KIND_UNKNOWN);
+	CHECK_INT(wl_report_freeze_in(&r, 0, 10000), 999);
+	CHECK_INT(wl_report_gap_in(&r, 0, 10000, WL_GAP_KIND_STOPPED), 400);
+	CHECK_INT(wl_report_gap_in(&r, 0, 4500, WL_GAP_KIND_STOPPED), 300);
+	CHECK_INT(wl_report_gap_in(&r, 0, 10000, WL_GAP_KIND_WAITED), 900);
+	CHECK_INT(wl_report_gap_in(&r, 0, 10000, WL_GAP_KIND_UNSEEN), 250);
+	CHECK_INT(wl_report_gap_in(&r, 3000, 3500, WL_GAP_KIND_WAITED), 0);
+	wl_report_free(&r);
+
 	/* no trailing newline, no gaps */
 	CHECK_INT(wl_report_parse("pid 1\nwrites 5", 14, &r, &bad), 0);
 	CHECK_INT(r.writes[0], 5);
@@ -39,6 +55,9 @@ static void test_parse_bad(void)
 		{ "pid x\n", 1 },
 		{ "pid 1\ngap 5\n", 2 },
 		{ "pid 1\ngap 5 6 7\n", 2 },
+		{ "pid 1\ngap 5 6 frozen\n", 2 },
+		{ "pid 1\ngap 5 6 stopped x\n", 2 },
+		{ "pid 1\ngap 5 6 stoppedx\n", 2 },
 		{ "pid 1\nfrob 3\n", 2 },
 		{ "pid 1\nnow_ns 99999999999999999999999\n", 2 },
 		{ "now_ns 5\n", 2 },	/* no pid at all */
