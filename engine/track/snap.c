@@ -34,6 +34,7 @@
 #define SNAP_HANDLER_RT_PRIO 1		/* SCHED_FIFO, where allowed */
 #define SNAP_COPIER_NICE 10		/* while copying, for the calling thread */
 #define SNAP_UNREG_STEP	(2ull << 20)	/* unregistered at a time once copied */
+#define SNAP_HOLD_RUN	(8 * MEM_PAGE_SIZE) /* held of one written run, at most */
 
 static uint64_t snap_now_us(void)
 {
@@ -136,6 +137,13 @@ static int snap_wp(struct snap_ctx *s, uint64_t start, uint64_t len)
 	return ioctl(s->uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
 }
 
+void snap_hold_buffer(struct snap_ctx *s, uint8_t *buf, size_t len)
+{
+	s->held_buf = buf;
+	s->held_cap = len & ~(size_t)(MEM_PAGE_SIZE - 1);
+	s->held_len = 0;
+}
+
 void snap_preprotect(struct snap_ctx *s, uint64_t start, uint64_t end)
 {
 	if (s->uffd < 0 || track_too_sparse(s->pagemap_fd, start, end) ||
@@ -148,12 +156,82 @@ void snap_preprotect(struct snap_ctx *s, uint64_t start, uint64_t end)
 			return;
 }
 
+/* Claims page @i of @a: true when this caller is the first. */
+static bool snap_claim(struct snap_area *a, uint64_t i)
+{
+	uint64_t bit = 1ull << (i % 64);
+
+	return !(__atomic_fetch_or(&a->claimed[i / 64], bit, __ATOMIC_ACQ_REL) & bit);
+}
+
+static bool snap_is_claimed(const struct snap_area *a, uint64_t i)
+{
+	return __atomic_load_n(&a->claimed[i / 64], __ATOMIC_ACQUIRE) & (1ull << (i % 64));
+}
+
+struct snap_protect_walk {
+	struct snap_ctx *s;
+	struct snap_area *a;
+	bool hold;		/* the area was pre-armed: what is unprotected was written */
+};
+
+/* Where the held pages stood before an area's walk (undone if it fails). */
+struct snap_held_mark {
+	size_t nr;
+	uint64_t pages;
+	size_t len;
+	uint64_t stat;
+	uint64_t last_pages;
+};
+
+/* Reads what it can of the written region [@start, @end) into the held
+ * buffer and claims it; returns where the rest begins. */
+static uint64_t snap_hold(struct snap_protect_walk *w, uint64_t start, uint64_t end)
+{
+	struct snap_ctx *s = w->s;
+	uint64_t room = s->held_cap - s->held_len, len = end - start;
+	struct iovec l, r;
+	ssize_t n;
+
+	if (!w->hold || !s->held_buf || room < MEM_PAGE_SIZE)
+		return start;
+	if (len > room)
+		len = room & ~(MEM_PAGE_SIZE - 1);
+	l = (struct iovec){ s->held_buf + s->held_len, len };
+	r = (struct iovec){ (void *)(uintptr_t)start, len };
+	n = process_vm_readv(s->pid, &l, 1, &r, 1, 0);
+	if (n <= 0)
+		return start;
+	len = (uint64_t)n & ~(MEM_PAGE_SIZE - 1);
+	if (!len || mem_ranges_add(&s->held, start, len / MEM_PAGE_SIZE))
+		return start;
+	for (uint64_t i = (start - w->a->start) / MEM_PAGE_SIZE, k = 0; k < len / MEM_PAGE_SIZE;
+	     k++)
+		snap_claim(w->a, i + k);
+	s->held_len += len;
+	s->st.held += len / MEM_PAGE_SIZE;
+	return start + len;
+}
+
+static int snap_protect_range(struct snap_ctx *s, uint64_t start, uint64_t end)
+{
+	if (start >= end)
+		return 0;
+	s->st.reprotected += (end - start) / MEM_PAGE_SIZE;
+	return snap_wp(s, start, end - start);
+}
+
+/* A run of pages written since the pre-arming: its last SNAP_HOLD_RUN are
+ * held (a stack, a counter, the page a sequential writer is at: what is
+ * written again at once), the rest protected again. */
 static int snap_protect_region(const struct page_region *r, void *arg)
 {
-	struct snap_ctx *s = arg;
+	struct snap_protect_walk *w = arg;
+	uint64_t tail = r->end - r->start > SNAP_HOLD_RUN ? r->end - SNAP_HOLD_RUN : r->start;
+	uint64_t held_to = snap_hold(w, tail, r->end);
+	int err = snap_protect_range(w->s, r->start, tail);
 
-	s->st.reprotected += (r->end - r->start) / MEM_PAGE_SIZE;
-	return snap_wp(s, r->start, r->end - r->start);
+	return err ? err : snap_protect_range(w->s, held_to, r->end);
 }
 
 /* [@start, @end) lies in what snap_preprotect registered. */
@@ -178,6 +256,8 @@ int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_of
 	};
 	struct page_region vec[256];
 	uint64_t pages = (end - start) / MEM_PAGE_SIZE;
+	struct snap_protect_walk walk;
+	struct snap_held_mark held_was;
 	struct snap_area *a;
 	int err;
 
@@ -212,9 +292,21 @@ int snap_protect(struct snap_ctx *s, uint64_t start, uint64_t end, size_t dst_of
 	}
 	scan.vec = (uint64_t)(uintptr_t)vec;
 	scan.vec_len = sizeof(vec) / sizeof(vec[0]);
-	err = mem_pagemap_walk(s->pagemap_fd, &scan, start, end, snap_protect_region, s, NULL);
+	a->start = start;
+	walk = (struct snap_protect_walk){ s, a, snap_prearmed(s, start, end) };
+	held_was = (struct snap_held_mark){ s->held.nr, s->held.pages, s->held_len, s->st.held,
+					    s->held.nr ? s->held.r[s->held.nr - 1].nr_pages : 0 };
+	err = mem_pagemap_walk(s->pagemap_fd, &scan, start, end, snap_protect_region, &walk, NULL);
 	if (err) {
 		struct uffdio_range r = { start, end - start };
+
+		/* copied frozen after all: this area holds nothing */
+		s->held.nr = held_was.nr;
+		s->held.pages = held_was.pages;
+		s->held_len = held_was.len;
+		s->st.held = held_was.stat;
+		if (held_was.nr)
+			s->held.r[held_was.nr - 1].nr_pages = held_was.last_pages;
 
 		pr_err("task %d: write-protecting %#llx-%#llx: %s", (int)s->pid,
 		       (unsigned long long)start, (unsigned long long)end, strerror(-err));
@@ -261,19 +353,6 @@ static struct snap_area *snap_find(struct snap_ctx *s, uint64_t addr)
 			return &s->area[mid];
 	}
 	return NULL;
-}
-
-/* Claims page @i of @a: true when this caller is the first. */
-static bool snap_claim(struct snap_area *a, uint64_t i)
-{
-	uint64_t bit = 1ull << (i % 64);
-
-	return !(__atomic_fetch_or(&a->claimed[i / 64], bit, __ATOMIC_ACQ_REL) & bit);
-}
-
-static bool snap_is_claimed(const struct snap_area *a, uint64_t i)
-{
-	return __atomic_load_n(&a->claimed[i / 64], __ATOMIC_ACQUIRE) & (1ull << (i % 64));
 }
 
 /* Removes the protection of [start, start + len) and wakes its writers.
@@ -528,6 +607,33 @@ int snap_start_handler(struct snap_ctx *s)
 	return 0;
 }
 
+/* The pages read inside the freeze go to their slots (their bits are
+ * claimed already: no one else writes there). */
+static void snap_place_held(struct snap_ctx *s)
+{
+	const uint8_t *src = s->held_buf;
+
+	for (size_t k = 0; k < s->held.nr; k++) {
+		uint64_t addr = s->held.r[k].start;
+
+		for (uint64_t j = 0; j < s->held.r[k].nr_pages;
+		     j++, addr += MEM_PAGE_SIZE, src += MEM_PAGE_SIZE) {
+			struct snap_area *a = snap_find(s, addr);
+			uint64_t i;
+
+			if (!a)
+				continue;	/* cannot be: held pages lie in areas */
+			i = (addr - a->start) / MEM_PAGE_SIZE;
+			if (snap_all_zero(src))
+				a->zero[i / 64] |= 1ull << (i % 64);
+			else
+				memcpy(s->base + a->dst_off + i * MEM_PAGE_SIZE, src, MEM_PAGE_SIZE);
+		}
+	}
+	mem_ranges_free(&s->held);
+	s->held_len = 0;
+}
+
 int snap_copy(struct snap_ctx *s, uint8_t *base)
 {
 	uint64_t t0 = snap_now_us(), one = 1;
@@ -536,6 +642,7 @@ int snap_copy(struct snap_ctx *s, uint8_t *base)
 	if (s->uffd < 0)
 		return 0;
 	s->base = base;
+	snap_place_held(s);
 	s->copying = true;
 	snap_unpause(s);
 	err = snap_start_handler(s);
@@ -571,9 +678,10 @@ int snap_copy(struct snap_ctx *s, uint8_t *base)
 		err = -EAGAIN;
 	}
 	pr_info("task %d: live_copy_us=%llu pages by the copier %llu, kept at write faults %llu "
-		"(of %llu faults)", (int)s->pid, (unsigned long long)s->st.copy_us,
-		(unsigned long long)s->st.pages_copied, (unsigned long long)s->st.pages_faulted,
-		(unsigned long long)s->st.faults);
+		"(of %llu faults), read inside the freeze %llu", (int)s->pid,
+		(unsigned long long)s->st.copy_us, (unsigned long long)s->st.pages_copied,
+		(unsigned long long)s->st.pages_faulted, (unsigned long long)s->st.faults,
+		(unsigned long long)s->st.held);
 	return err;
 }
 
@@ -638,5 +746,6 @@ void snap_close(struct snap_ctx *s)
 	}
 	free(s->area);
 	mem_ranges_free(&s->prearmed);
+	mem_ranges_free(&s->held);
 	snap_init(s, s->pid);
 }
