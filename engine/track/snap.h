@@ -89,6 +89,7 @@ struct snap_ctx {
 	struct mem_ranges held;		/* what it holds, in order */
 	pthread_t handler;
 	bool handler_running;
+	bool handler_ready;		/* set by the handler before it first waits */
 	int handler_err;		/* first error of the handler, or 0 */
 	struct snap_stats st;
 };
