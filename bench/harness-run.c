@@ -482,7 +482,10 @@ int hx_run_one(const struct hx_config *c, unsigned int engine, enum hx_scenario 
 
 	snprintf(r.dir, sizeof(r.dir), "%s/e%u-%s-%u-%g-%u", c->dir, engine,
 		 hx_scenario_name(sc), size, rate, rep);
-	if (mkdir(r.dir, 0755) && errno != EEXIST)
+	/* left by an earlier run in the same --dir: its `ready` would name a
+	 * workload long gone */
+	hx_remove_tree(r.dir);
+	if (mkdir(r.dir, 0755))
 		return -errno;
 	err = hx_start_workload(&r, size, rate);
 	if (!err) {
