@@ -4,9 +4,13 @@
  * competes with the tree for the CPU; on a machine with few cores the task
  * then waits for crisp, a freeze in all but name (the first pre-dump of
  * 1 GiB: a 7-30 ms gap in the task at nice 0, 1.3-4 ms at nice 19). So every
- * thread of crisp, io_uring workers included, goes to nice 19. Threads that
- * run while the tree waits on them (the live snapshot's fault handler) have
- * a real-time policy, which nice does not touch.
+ * thread of crisp, io_uring workers included, goes to SCHED_IDLE where crisp
+ * may come back from it (CAP_SYS_NICE), nice 19 otherwise: an idle thread
+ * never preempts a task that wakes, and is picked over a task that keeps
+ * running a fifth as often as a nice-19 one. The watch thread stays at nice
+ * 19, and while a live snapshot copies so does the copier (see
+ * dump_yield_cpu). Threads that run while the tree waits on them (the live
+ * snapshot's fault handler) have a real-time policy, left alone.
  *
  * Nice alone is not enough where the kernel groups tasks by session
  * (autogroup): crisp's session then shares the CPU with the tree's session
@@ -22,15 +26,18 @@
  * pre-dump that took 10 s took over 10 minutes (two sanitizer-built
  * scenarios on two CPUs). A watch thread judges each quarter second: when
  * crisp's threads ran less than a tenth of it and waited to run more than
- * half of it, crisp goes up a step (nice 10, then back to where it
- * started), threads and lowered group alike. It never goes back down.
+ * half of it, crisp goes up a step (from SCHED_IDLE to nice 19, then nice
+ * 10, then back to where it started), threads and lowered group alike. It
+ * never goes back down.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,12 +50,14 @@
 #include "blog.h"
 #include "dump.h"
 #include "proc_autogroup.h"
+#include "proc_status.h"
 
 #define DUMP_YIELD_NICE 19
+#define DUMP_YIELD_IDLE 20	/* a step: SCHED_IDLE (the group: nice 19) */
 #define DUMP_YIELD_WATCH_MS 250
 
 /* The nice of each step; the last is "where crisp started". */
-static const int dump_yield_steps[] = { DUMP_YIELD_NICE, 10, -100 };
+static const int dump_yield_steps[] = { DUMP_YIELD_IDLE, DUMP_YIELD_NICE, 10, -100 };
 #define DUMP_YIELD_LAST_STEP (sizeof(dump_yield_steps) / sizeof(int) - 1)
 
 struct dump_yield_watch {
@@ -56,6 +65,7 @@ struct dump_yield_watch {
 	int stop_fd;		/* eventfd: dump_yield_end wakes the watch */
 	pthread_mutex_t lock;	/* held while nices change */
 	size_t step;		/* into dump_yield_steps */
+	pid_t tid;		/* the watch thread's, kept out of SCHED_IDLE */
 	int own_nice;		/* crisp's nice before it yielded: never below */
 	struct dump_ctx *c;
 };
@@ -67,7 +77,30 @@ static int dump_yield_nice_of(const struct dump_yield_watch *w, int floor)
 	return n > floor ? n : floor;
 }
 
-static void dump_yield_threads(int nice)
+/* Thread @tid to @nice (DUMP_YIELD_IDLE: SCHED_IDLE). Real-time threads
+ * are left alone. 0 or -errno. */
+static int dump_yield_thread(pid_t tid, int nice)
+{
+	struct sched_param sp = { 0 };
+	int policy = sched_getscheduler(tid);
+
+	if (policy < 0)
+		return -errno;
+	policy &= ~SCHED_RESET_ON_FORK;
+	if (policy != SCHED_OTHER && policy != SCHED_BATCH && policy != SCHED_IDLE)
+		return -EPERM;
+	if (nice == DUMP_YIELD_IDLE)
+		return policy == SCHED_IDLE || !sched_setscheduler(tid, SCHED_IDLE, &sp) ? 0 : -errno;
+	/* the nice first: leaving SCHED_IDLE is judged at the nice it has */
+	if (setpriority(PRIO_PROCESS, (id_t)tid, nice))
+		return -errno;
+	if (policy == SCHED_IDLE && sched_setscheduler(tid, SCHED_OTHER, &sp))
+		return -errno;
+	return 0;
+}
+
+/* Every thread of crisp to @nice, @keep (the watch) to nice 19 at most. */
+static void dump_yield_threads(int nice, pid_t keep)
 {
 	struct dirent *de;
 	DIR *d = opendir("/proc/self/task");
@@ -75,12 +108,34 @@ static void dump_yield_threads(int nice)
 
 	if (!d)
 		return;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' &&
-		    !setpriority(PRIO_PROCESS, (id_t)strtoul(de->d_name, NULL, 10), nice))
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (!dump_yield_thread(tid, tid == keep && nice > DUMP_YIELD_NICE ?
+						    DUMP_YIELD_NICE : nice))
 			n++;
+	}
 	closedir(d);
-	pr_debug("%d threads of crisp now at nice %d", n, nice);
+	if (nice == DUMP_YIELD_IDLE)
+		pr_debug("%d threads of crisp now SCHED_IDLE", n);
+	else
+		pr_debug("%d threads of crisp now at nice %d", n, nice);
+}
+
+/* Whether crisp may leave SCHED_IDLE again (the watch's first step up):
+ * needs CAP_SYS_NICE. */
+static bool dump_yield_may_idle(void)
+{
+	struct proc_status st;
+	bool may;
+
+	if (proc_read_status(getpid(), 0, &st))
+		return false;
+	may = st.cap_eff & (1ull << CAP_SYS_NICE);
+	proc_status_free(&st);
+	return may;
 }
 
 /* What crisp's threads but the caller have run and waited to run, in ns,
@@ -231,8 +286,8 @@ static void dump_yield_judge(struct dump_yield_watch *w, uint64_t ran, uint64_t 
 	pr_info("crisp starved of the CPU (ran %" PRIu64 " ms of the last %" PRIu64
 		", waited %" PRIu64 " ms to run): up to nice %d, so that it ends; the tree "
 		"may notice", ran / 1000000, window / 1000000, waited / 1000000, nice);
-	dump_yield_threads(nice);
-	if (c->yield_group_lowered) {
+	dump_yield_threads(nice, w->tid);
+	if (c->yield_group_lowered && nice < DUMP_YIELD_NICE) {
 		err = proc_set_autogroup_nice(dump_yield_nice_of(w, c->yield_group_was));
 		if (err)
 			pr_warn("cannot raise crisp's session group to nice %d: %s",
@@ -249,6 +304,8 @@ static void *dump_yield_watch_run(void *arg)
 	uint64_t ran0, waited0, t0 = dump_yield_now_ns();
 	sigset_t all;
 	int err, r;
+
+	__atomic_store_n(&w->tid, self, __ATOMIC_RELEASE);
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals are the main thread's */
@@ -302,6 +359,8 @@ static struct dump_yield_watch *dump_yield_watch_start(struct dump_ctx *c)
 		return NULL;
 	}
 	pthread_mutex_init(&w->lock, NULL);
+	/* no way back from SCHED_IDLE without CAP_SYS_NICE: start at nice 19 */
+	w->step = dump_yield_may_idle() ? 0 : 1;
 	err = pthread_create(&w->thread, NULL, dump_yield_watch_run, w);
 	if (err) {
 		pr_debug("no watch on crisp's share of the CPU: %s", strerror(err));
@@ -310,6 +369,9 @@ static struct dump_yield_watch *dump_yield_watch_start(struct dump_ctx *c)
 		free(w);
 		return NULL;
 	}
+	/* its tid, so that it is kept out of SCHED_IDLE */
+	while (!__atomic_load_n(&w->tid, __ATOMIC_ACQUIRE))
+		sched_yield();
 	c->yield_watch = w;
 	return w;
 }
@@ -337,14 +399,19 @@ void dump_yield_cpu(struct dump_ctx *c)
 
 	if (w)
 		pthread_mutex_lock(&w->lock);
-	dump_yield_threads(nice);
+	/* a live snapshot's copier holds the task's memory-map lock at times
+	 * (below): not idle while it copies */
+	if (nice == DUMP_YIELD_IDLE && c->live && !c->live_copied)
+		nice = DUMP_YIELD_NICE;
+	dump_yield_threads(nice, w ? w->tid : 0);
 	/* Not while a live snapshot copies: its copier takes the task's
 	 * memory-map lock for writing (un-registering what it copied), and
 	 * the task's writes to protected pages wait on that lock. A copier
 	 * of a group that low waits tens of ms for the CPU, lock held (1 GiB
 	 * live snapshot, harness: task's gap median 31 ms instead of 7). */
 	if (!c->yield_group_lowered && (!c->live || c->live_copied))
-		dump_yield_group(c, w ? dump_yield_steps[w->step] : DUMP_YIELD_NICE);
+		dump_yield_group(c, w && dump_yield_steps[w->step] < DUMP_YIELD_NICE ?
+					    dump_yield_steps[w->step] : DUMP_YIELD_NICE);
 	if (w)
 		pthread_mutex_unlock(&w->lock);
 }
