@@ -2,11 +2,15 @@
  * workload schedule (bench/workload.h) over a region, each announcing the
  * write it is doing in a control block, so that a frozen copy can be
  * checked exactly; with --churn a thread maps, fills and unmaps regions all
- * the time. Its fd table is empty. Not part of crisp.
+ * the time; with --hot PCT the writers keep to the first PCT% of the region
+ * and the rest keeps what it was filled with (a part a later round never
+ * has to copy, however long the round takes). Its fd table is empty. Not
+ * part of crisp.
  *
- *   track-target DIR [--mib M] [--writers N] [--churn] [--uffd]
+ *   track-target DIR [--mib M] [--writers N] [--hot PCT] [--churn] [--uffd]
  *
- * DIR/ready: "pid region pages writers ctl" (addresses in hex) once set up.
+ * DIR/ready: "pid region pages writers ctl" (addresses in hex; pages: the
+ * part the writers write) once set up.
  * SIGUSR1: stop writing, verify the region and the churn regions, write
  * DIR/verdict ("ok" or the first difference), exit.
  */
@@ -38,7 +42,8 @@ struct ctl {
 	_Atomic uint64_t done[MAX_WRITERS];
 };
 
-static struct wl_layout layout;
+static struct wl_layout layout;	/* the whole region */
+static struct wl_layout hot;		/* its first pages, which the writers write */
 static unsigned char *region;
 static struct ctl *ctl;
 static atomic_bool stop;
@@ -59,7 +64,7 @@ static void *writer(void *arg)
 
 	while (!atomic_load(&stop)) {
 		for (int i = 0; i < 8; i++) {
-			size_t p = wl_target(&layout, t, k + 1);
+			size_t p = wl_target(&hot, t, k + 1);
 
 			if (p == SIZE_MAX)
 				break;
@@ -135,9 +140,33 @@ static void own_uffd(void)
 		_exit(4);
 }
 
+/* The part the writers leave alone holds what it was filled with. */
+static bool cold_ok(char *why, size_t whylen)
+{
+	for (size_t p = hot.pages; p < layout.pages; p++) {
+		const unsigned char *page = region + p * WL_PAGE;
+		uint64_t k = 0;
+
+		if (wl_page_kind(&layout, p) == WL_ZERO) {
+			for (size_t i = 0; i < WL_PAGE; i++)
+				if (page[i]) {
+					snprintf(why, whylen, "cold zero page %zu has byte %zu", p, i);
+					return false;
+				}
+			continue;
+		}
+		if (!wl_page_ok(&layout, page, p, &k) || k) {
+			snprintf(why, whylen, "cold page %zu is torn or written (write %llu)", p,
+				 (unsigned long long)k);
+			return false;
+		}
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
-	unsigned int writers = 4, mib = 16, nthreads = 0;
+	unsigned int writers = 4, mib = 16, hot_pct = 100, nthreads = 0;
 	bool want_churn = false, want_uffd = false;
 	pthread_t th[MAX_WRITERS + 1];
 	char buf[256], why[256];
@@ -154,6 +183,8 @@ int main(int argc, char **argv)
 			mib = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--writers") && i + 1 < argc)
 			writers = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--hot") && i + 1 < argc)
+			hot_pct = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--churn"))
 			want_churn = true;
 		else if (!strcmp(argv[i], "--uffd"))
@@ -161,7 +192,7 @@ int main(int argc, char **argv)
 		else
 			return 2;
 	}
-	if (!writers || writers > MAX_WRITERS || !mib)
+	if (!writers || writers > MAX_WRITERS || !mib || !hot_pct || hot_pct > 100)
 		return 2;
 	for (int fd = 0; fd < 1024; fd++)
 		close(fd);
@@ -171,6 +202,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	layout = (struct wl_layout){ .pages = (size_t)mib << 8, .zero_pct = 10, .text_pct = 50,
 				     .random_order = true, .writers = writers };
+	hot = layout;
+	hot.pages = layout.pages * hot_pct / 100;
 	region = mmap(NULL, layout.pages * WL_PAGE, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ctl = mmap(NULL, WL_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -189,14 +222,15 @@ int main(int argc, char **argv)
 	if (want_churn)
 		pthread_create(&th[nthreads++], NULL, churner, NULL);
 	snprintf(buf, sizeof(buf), "%d %lx %zu %u %lx\n", (int)getpid(), (unsigned long)region,
-		 layout.pages, writers, (unsigned long)ctl);
+		 hot.pages, writers, (unsigned long)ctl);
 	tgt_put(dir, "ready", buf);
 	while (sigwait(&usr1, &sig) || sig != SIGUSR1)
 		;
 	atomic_store(&stop, true);
 	for (unsigned int i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
-	if (wl_verify_region(&layout, region, last, why, sizeof(why))) {
+	if (wl_verify_region(&hot, region, last, why, sizeof(why)) ||
+	    !cold_ok(why, sizeof(why))) {
 		tgt_put(dir, "verdict", why);
 		return 1;
 	}
