@@ -7,13 +7,10 @@
  * VMAs it does not take are copied frozen by dump-pages as before.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "blog.h"
 #include "dump.h"
@@ -93,43 +90,6 @@ static void dump_live_hold(struct snap_ctx *s)
 	snap_hold_buffer(s, b, DUMP_LIVE_HELD);
 }
 
-/* Stops thread @tid alone (seize and interrupt), for a remote call. */
-static int dump_live_stop_one(pid_t tid)
-{
-	struct timespec nap = { 0, 20000 };
-	int status, tries = 0;
-	pid_t r;
-
-	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL))
-		return -errno;
-	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
-		int err = -errno;
-
-		ptrace(PTRACE_DETACH, tid, NULL, NULL);
-		return err;
-	}
-	for (;;) {
-		r = waitpid(tid, &status, __WALL | WNOHANG);
-		if (r < 0)
-			return -errno;
-		if (r == 0) {
-			if (++tries > 50000)	/* a second: give up, detach */
-				break;
-			nanosleep(&nap, NULL);
-			continue;
-		}
-		if (!WIFSTOPPED(status))
-			return -ESRCH;
-		if (status >> 16 == PTRACE_EVENT_STOP)
-			return 0;
-		/* a signal came first: hand it back, wait for the trap */
-		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status)))
-			break;
-	}
-	ptrace(PTRACE_DETACH, tid, NULL, NULL);
-	return -ETIMEDOUT;
-}
-
 /* Whether a mapping of /proc/PID/maps is one the live copy takes. */
 static bool dump_live_maps_vma(const struct proc_maps *m, const struct proc_vma *v)
 {
@@ -161,7 +121,7 @@ void dump_live_prearm(struct dump_ctx *c)
 	/* a stopped task stays as it is: the freeze alone handles it */
 	if (proc_read_stat(pid, 0, &st) || (st.state != 'R' && st.state != 'S' && st.state != 'D'))
 		return;
-	if (dump_live_stop_one(pid))
+	if (freeze_stop_one(pid, pid, 1000))
 		return;
 	s = c->root_snap = dump_live_new(pid);
 	if (!s) {

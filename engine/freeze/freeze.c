@@ -150,6 +150,19 @@ static int freeze_seize_thread(pid_t pid, pid_t tid)
 	return 0;
 }
 
+int freeze_stop_one(pid_t pid, pid_t tid, unsigned int timeout_ms)
+{
+	uint64_t deadline = timeout_ms ? freeze_now_ns() + timeout_ms * 1000000ull : 0;
+	int err = freeze_seize_thread(pid, tid);
+
+	if (err)
+		return err;
+	err = freeze_wait_stop(tid, deadline);
+	if (err)
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+	return err;
+}
+
 /* Says what a thread that did not stop is doing: its state, flags and the
  * kernel function it sleeps in. */
 static void freeze_tell_state(pid_t pid, pid_t tid)

@@ -50,6 +50,15 @@ int freeze_tree(struct freeze_tree *t, pid_t root, unsigned int timeout_ms);
  * (the other tasks are still released). @t keeps its task list. */
 int freeze_release(struct freeze_tree *t, enum freeze_release_mode mode);
 
+/*
+ * Seizes and stops thread @tid of task @pid alone, for remote calls made
+ * before a freeze; the rest of the tree runs on. Detach it with
+ * PTRACE_DETACH. Returns 0 once it is stopped; -ESRCH when it is gone,
+ * -EBUSY when already traced, -ETIMEDOUT after @timeout_ms (0: none), and
+ * on any failure the thread is left as it was.
+ */
+int freeze_stop_one(pid_t pid, pid_t tid, unsigned int timeout_ms);
+
 /* The task with @pid, or NULL. */
 struct freeze_task *freeze_find(struct freeze_tree *t, pid_t pid);
 
