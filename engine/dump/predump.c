@@ -74,7 +74,7 @@ static void predump_create_root_uffd(struct dump_ctx *c)
 	if (err)
 		pr_info("task %d: no userfaultfd before the freeze (%s)", (int)pid, strerror(-err));
 	else
-		pr_debug("task %d: userfaultfd created before the freeze", (int)pid);
+		pr_debug("task %d: uffd_early=1: its userfaultfd was made before the freeze", (int)pid);
 }
 
 static int predump_collect_frozen(struct dump_ctx *c, struct mem_ranges *copy)

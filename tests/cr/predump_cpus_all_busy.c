@@ -61,9 +61,22 @@ int main(int argc, char **argv)
 	 * thread's, which waits for it in sigsuspend */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (int i = 0; i < cpus; i++)
-		if (pthread_create(&th, NULL, spinner, &spins[i]))
+	/* one on each CPU from the start: left to the balancer, two spinners
+	 * shared a CPU at times and crisp had the other to itself */
+	for (int i = 0, cpu = 0; i < cpus; i++, cpu++) {
+		pthread_attr_t attr;
+		cpu_set_t one;
+
+		while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set))
+			cpu++;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (pthread_attr_init(&attr) ||
+		    pthread_attr_setaffinity_np(&attr, sizeof(one), &one) ||
+		    pthread_create(&th, &attr, spinner, &spins[i]))
 			return 2;
+		pthread_attr_destroy(&attr);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	crt_ready();
 	crt_wait_verify();
