@@ -45,8 +45,8 @@ static int predump_create_uffd(struct dump_ctx *c, size_t i)
 
 /*
  * The first round's userfaultfd, before the freeze: the root's leader is
- * stopped alone for the remote userfaultfd() (about 0.4 ms of the first
- * round's frozen window here) while its other threads run on. An fd with
+ * stopped alone for the remote userfaultfd() (0.13-0.18 ms of a first
+ * round's frozen window, harness medians) while its other threads run on. An fd with
  * nothing registered changes nothing in the task. Anything failing here is
  * left to the freeze, which creates it there.
  */

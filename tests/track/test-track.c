@@ -297,9 +297,10 @@ static void round_run(struct ttrack *t, struct tdrv_out *o, const char *cmd, pid
 }
 
 /* The rounds after the first leave unchanged pages to their parents; the
- * fifth pre-dump copies less than the first (the target's cold half, at
- * least 4 MiB, is in the first alone, while its hot half and the churn
- * regions, at most 2 MiB, are less). */
+ * fifth pre-dump copies less than the first: the first copies the whole
+ * region, the fifth at most its hot half, the churn regions (up to 2 MiB)
+ * and a few pages of stacks and libraries, less while the cold half is
+ * over 2 MiB (it is 4 MiB and more here). */
 static void check_rounds(struct ttrack *t, const char *name, char dirs[][64], pid_t pid,
 			 uint64_t *flags)
 {
