@@ -162,6 +162,10 @@ static void hx_usage(FILE *f)
 		"                    (default DIR/freeze)\n"
 		"  --quick           64 MiB only, 2 repetitions, 2 rounds\n"
 		"  --keep            keep every repetition's images and logs\n"
+		"  --baseline        after each measured engine command, wait as long again\n"
+		"                    (at most 10 s) with no engine running and record the\n"
+		"                    task's longest gap then (baseline_ms): this machine's\n"
+		"                    own noise at the scale of that command\n"
 		"  --verbosity N     log level of the engine's commands, 0..4 (default 0;\n"
 		"                    log-cost always compares 0 with 4)\n");
 }
@@ -178,6 +182,7 @@ static int hx_parse(int argc, char **argv, struct hx_config *c, const char **jso
 		{ "plot", required_argument, NULL, 'p' }, { "quick", no_argument, NULL, 'q' },
 		{ "keep", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
 		{ "verbosity", required_argument, NULL, 'v' },
+		{ "baseline", no_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double list[HX_MAX_LIST];
@@ -240,6 +245,7 @@ static int hx_parse(int argc, char **argv, struct hx_config *c, const char **jso
 			c->rounds = 2;
 			break;
 		case 'k': c->keep = true; break;
+		case 'b': c->baseline = true; break;
 		case 'v': {
 			static char vbuf[8];
 			int lvl = atoi(optarg);

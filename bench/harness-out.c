@@ -55,11 +55,14 @@ void hx_print_rounds(const struct hx_config *c, const struct hx_results *r, FILE
 
 				fprintf(out, "\n%s: %u MiB dirtied at %g MB/s, %u pre-dumps then a final dump "
 					"(medians; the task's longest gap, the longest it was "
-					"stopped in, the engine's frozen time)\n"
-					"%-7s %16s %16s %16s %14s %14s %10s\n",
-					hx_engine_label(c, e), size, rate, c->rounds, "round",
-					"freeze (task)", "stopped (task)", "frozen (engine)",
+					"stopped in, the engine's frozen time%s)\n"
+					"%-7s %16s %16s %16s %14s %14s %10s",
+					hx_engine_label(c, e), size, rate, c->rounds,
+					c->baseline ? "; baseline: the task's longest gap in as "
+						      "long a window after, no engine running" : "",
+					"round", "freeze (task)", "stopped (task)", "frozen (engine)",
 					"pages written", "from parent", "wall");
+				fprintf(out, c->baseline ? " %16s\n" : "\n", "baseline (task)");
 				for (unsigned int k = 1; k <= c->rounds + 1; k++) {
 					double f = hx_median(r, e, HX_PREDUMP, size, rate, k, "freeze_ms");
 					double fs = hx_median(r, e, HX_PREDUMP, size, rate, k, "stopped_ms");
@@ -74,8 +77,12 @@ void hx_print_rounds(const struct hx_config *c, const struct hx_results *r, FILE
 						snprintf(label, sizeof(label), "pre %u", k);
 					else
 						snprintf(label, sizeof(label), "final");
-					fprintf(out, "%-7s %13.3f ms %13.3f ms %13.3f ms %14.0f %14.0f %7.1f ms\n",
+					fprintf(out, "%-7s %13.3f ms %13.3f ms %13.3f ms %14.0f %14.0f %7.1f ms",
 						label, f, fs, fe, pw, pp, w);
+					if (c->baseline)
+						fprintf(out, " %13.3f ms", hx_median(r, e, HX_PREDUMP, size,
+										     rate, k, "baseline_ms"));
+					fputc('\n', out);
 				}
 				double rw = hx_median(r, e, HX_PREDUMP, size, rate, c->rounds + 1, "restore_wall_ms");
 				double ok = hx_median(r, e, HX_PREDUMP, size, rate, c->rounds + 1, "verified");

@@ -310,13 +310,16 @@ static void hx_engine_stats(struct hx_results *res, const struct hx_cond *k, uns
 }
 
 /* The metrics beside a freeze metric (names are kept by pointer). */
-static const char *const hx_gap_metrics[][4] = {
-	/* longest gap, hypervisor's steal, gap stopped, gap waiting for a CPU */
-	{ "freeze_ms", "steal_ms", "stopped_ms", "waited_ms" },
-	{ "freeze_ms_live", "steal_ms_live", "stopped_ms_live", "waited_ms_live" },
-	{ "freeze_ms_frozen", "steal_ms_frozen", "stopped_ms_frozen", "waited_ms_frozen" },
-	{ "freeze_ms_v0", "steal_ms_v0", "stopped_ms_v0", "waited_ms_v0" },
-	{ "freeze_ms_v4", "steal_ms_v4", "stopped_ms_v4", "waited_ms_v4" },
+static const char *const hx_gap_metrics[][5] = {
+	/* longest gap, hypervisor's steal, gap stopped, gap waiting for a CPU,
+	 * longest gap in as long a window with no engine (--baseline) */
+	{ "freeze_ms", "steal_ms", "stopped_ms", "waited_ms", "baseline_ms" },
+	{ "freeze_ms_live", "steal_ms_live", "stopped_ms_live", "waited_ms_live",
+	  "baseline_ms_live" },
+	{ "freeze_ms_frozen", "steal_ms_frozen", "stopped_ms_frozen", "waited_ms_frozen",
+	  "baseline_ms_frozen" },
+	{ "freeze_ms_v0", "steal_ms_v0", "stopped_ms_v0", "waited_ms_v0", "baseline_ms_v0" },
+	{ "freeze_ms_v4", "steal_ms_v4", "stopped_ms_v4", "waited_ms_v4", "baseline_ms_v4" },
 };
 
 static const char *const *hx_gap_metrics_of(const char *freeze_metric)
@@ -346,6 +349,42 @@ static void hx_put_gaps(struct hx_results *res, const struct hx_cond *k, unsigne
 	       (double)wl_report_gap_in(rep, t0, t1, WL_GAP_KIND_WAITED) / 1e6);
 }
 
+#define HX_BASELINE_MAX_NS (10ull * 1000000000ull)
+
+/*
+ * --baseline: after an engine command that ran in [@t0, @t1], waits as
+ * long again (at most HX_BASELINE_MAX_NS) with no engine running; the
+ * report read after it then holds the task's gaps of that window (see
+ * hx_put_baseline). Returns the window's end, 0 without --baseline.
+ */
+static uint64_t hx_baseline_wait(const struct hx_rep *r, uint64_t t0, uint64_t t1)
+{
+	uint64_t d = t1 - t0, end;
+	struct timespec ts;
+
+	if (!r->c->baseline)
+		return 0;
+	if (d > HX_BASELINE_MAX_NS)
+		d = HX_BASELINE_MAX_NS;
+	end = t1 + d;
+	ts.tv_sec = (time_t)(end / 1000000000ull);
+	ts.tv_nsec = (long)(end % 1000000000ull);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+	return end;
+}
+
+/* The task's longest gap wholly in (@t1, @end], the window hx_baseline_wait
+ * gave. */
+static void hx_put_baseline(struct hx_results *res, const struct hx_cond *k, unsigned int round,
+			    const char *freeze_metric, const struct wl_report *rep, uint64_t t1,
+			    uint64_t end)
+{
+	if (end)
+		hx_put(res, k, round, hx_gap_metrics_of(freeze_metric)[4],
+		       (double)wl_report_gap_within(rep, t1, end) / 1e6);
+}
+
 /* A dump with --leave-running at @verbosity; records its freeze and wall
  * time under the metric names given. */
 static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char *img,
@@ -356,7 +395,7 @@ static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char
 	const char *args[] = { "dump", "-t", pid, "-D", img, "-o", "dump.log", verbosity,
 			       "-R", extra, NULL };
 	struct wl_report rep;
-	uint64_t t0, t1;
+	uint64_t t0, t1, quiet;
 	int err;
 
 	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
@@ -364,10 +403,12 @@ static int hx_dump_running(struct hx_rep *r, const struct hx_cond *k, const char
 	err = hx_engine(r, &t0, &t1, args);
 	if (err)
 		return err < 0 ? err : -EIO;
+	quiet = hx_baseline_wait(r, t0, t1);
 	err = hx_get_report(r, &rep);
 	if (err)
 		return err;
 	hx_put_gaps(res, k, 0, freeze_metric, &rep, t0, t1);
+	hx_put_baseline(res, k, 0, freeze_metric, &rep, t1, quiet);
 	hx_put(res, k, 0, wall_metric, (double)(t1 - t0) / 1e6);
 	hx_put(res, k, 0, hx_gap_metrics_of(freeze_metric)[1], r->steal_ms);
 	wl_report_free(&rep);
@@ -422,7 +463,7 @@ static int hx_scenario_predump(struct hx_rep *r, const struct hx_cond *k, struct
 {
 	char img[HX_PATH + 16], prev[32], pid[16];
 	struct wl_report rep;
-	uint64_t t0, t1;
+	uint64_t t0, t1, quiet;
 	int err;
 
 	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
@@ -447,10 +488,12 @@ static int hx_scenario_predump(struct hx_rep *r, const struct hx_cond *k, struct
 		err = hx_engine(r, &t0, &t1, args);
 		if (err)
 			return err < 0 ? err : -EIO;
+		quiet = hx_baseline_wait(r, t0, t1);
 		err = hx_get_report(r, &rep);
 		if (err)
 			return err;
 		hx_put_gaps(res, k, round, "freeze_ms", &rep, t0, t1);
+		hx_put_baseline(res, k, round, "freeze_ms", &rep, t1, quiet);
 		hx_put(res, k, round, "wall_ms", (double)(t1 - t0) / 1e6);
 		hx_put(res, k, round, "steal_ms", r->steal_ms);
 		wl_report_free(&rep);

@@ -42,6 +42,7 @@ struct hx_config {
 	const char *verbosity;			/* "-vN" for engine commands */
 	const char *dir;
 	bool keep;
+	bool baseline;		/* after each measured command, as long again with none */
 };
 
 /* One measured quantity under one set of conditions, over the repetitions. */

@@ -166,3 +166,16 @@ uint64_t wl_report_gap_in(const struct wl_report *r, uint64_t from_ns, uint64_t 
 {
 	return wlr_longest(r, from_ns, to_ns, false, kind);
 }
+
+uint64_t wl_report_gap_within(const struct wl_report *r, uint64_t from_ns, uint64_t to_ns)
+{
+	uint64_t best = 0;
+
+	for (size_t i = 0; i < r->ngaps; i++) {
+		uint64_t s = r->gaps[i].start_ns, e = s + r->gaps[i].len_ns;
+
+		if (s > from_ns && e <= to_ns && r->gaps[i].len_ns > best)
+			best = r->gaps[i].len_ns;
+	}
+	return best;
+}

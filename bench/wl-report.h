@@ -53,4 +53,9 @@ uint64_t wl_report_freeze_in(const struct wl_report *r, uint64_t from_ns,
 uint64_t wl_report_gap_in(const struct wl_report *r, uint64_t from_ns, uint64_t to_ns,
 			  enum wl_gap_kind kind);
 
+/* The longest gap that began after @from_ns and ended by @to_ns: what the
+ * task saw in a window after a command, none of the command's own gaps
+ * (which may end after it returned) counted. 0 when none was recorded. */
+uint64_t wl_report_gap_within(const struct wl_report *r, uint64_t from_ns, uint64_t to_ns);
+
 #endif

@@ -1,7 +1,8 @@
 /* check-results — the results.json checks of the harness-fake test: every
  * scenario wrote its series, the freeze the workload saw is at least the
  * fake engine's SIGSTOP time, the restored workload verified, the log-cost
- * series are complete, the machine and revision are described.
+ * series are complete, the --baseline series are there, the machine and
+ * revision are described.
  *
  *   check-results RESULTS.JSON FREEZE_MS_MIN
  */
@@ -66,6 +67,25 @@ static void check_freeze(struct tdrv_checks *c, const struct json *res, double m
 	}
 }
 
+/* --baseline: a series beside every freeze, one value per repetition. */
+static void check_baseline(struct tdrv_checks *c, const struct json *res)
+{
+	static const struct { const char *sc, *metric; int round; } want[] = {
+		{ "dump-R", "baseline_ms", 0 },		{ "pre-dump", "baseline_ms", 1 },
+		{ "pre-dump", "baseline_ms", 3 },	{ "live", "baseline_ms_live", 0 },
+		{ "live", "baseline_ms_frozen", 0 },	{ "log-cost", "baseline_ms_v4", 0 },
+	};
+
+	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+		const struct json *s = series(c, res, want[w].sc, want[w].metric, want[w].round);
+		double v[2] = { -1, -1 };
+
+		if (s)
+			tdrv_ok(c, values(s, 2, v) && v[0] >= 0 && v[1] >= 0,
+				"%s %s: not two values", want[w].sc, want[w].metric);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const log_cost[] = { "freeze_ms_v0", "freeze_ms_v4", "wall_ms_v0",
@@ -90,6 +110,7 @@ int main(int argc, char **argv)
 		return 1;
 	/* SIGSTOP takes effect a little after kill() returns: the caller allows 10 % */
 	check_freeze(&c, res, strtod(argv[2], NULL));
+	check_baseline(&c, res);
 	s = series(&c, res, "dump", "verified", 0);
 	if (s)
 		tdrv_ok(&c, values(s, 2, v) && v[0] == 1 && v[1] == 1, "dump: not verified twice");

@@ -40,6 +40,11 @@ static void test_parse_good(void)
 	CHECK_INT(wl_report_gap_in(&r, 0, 10000, WL_GAP_KIND_WAITED), 900);
 	CHECK_INT(wl_report_gap_in(&r, 0, 10000, WL_GAP_KIND_UNSEEN), 250);
 	CHECK_INT(wl_report_gap_in(&r, 3000, 3500, WL_GAP_KIND_WAITED), 0);
+	/* within: only gaps that began after the start and ended by the end */
+	CHECK_INT(wl_report_gap_within(&r, 1100, 10000), 999);
+	CHECK_INT(wl_report_gap_within(&r, 1100, 5400), 900);
+	CHECK_INT(wl_report_gap_within(&r, 2000, 5399), 250);
+	CHECK_INT(wl_report_gap_within(&r, 4000, 4249), 0);
 	wl_report_free(&r);
 
 	/* no trailing newline, no gaps */
