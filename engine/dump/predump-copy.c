@@ -1,9 +1,10 @@
 /* predump-copy — copies a running task's pages into pages-N.img: batched
  * process_vm_readv straight into the page writer's buffers (io_uring
  * writes, a fixed pool: the memory used is bounded whatever the task's
- * size). What lands is recorded as the task's runs for the pagemap; a page
- * that vanished meanwhile (munmap) is left out, which is safe: its address
- * is in no tracked VMA any more, so a later round sees it as new.
+ * size), written with O_DIRECT where the filesystem takes it. What lands
+ * is recorded as the task's runs for the pagemap; a page that vanished
+ * meanwhile (munmap) is left out, which is safe: its address is in no
+ * tracked VMA any more, so a later round sees it as new.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +26,14 @@ int predump_copy(struct dump_ctx *c, struct dump_task *t, const struct mem_range
 	/* warmed: a first process_vm_readv into each fresh buffer took 12-20 ms
 	 * in one syscall, the task's spinning thread waiting for the CPU (1 GiB
 	 * first pre-dump, sched_switch trace) */
+	/* O_DIRECT: through the page cache, each byte was copied once more by
+	 * crisp, written out later by the kernel's flusher threads (which do
+	 * not yield to the task) and throttled as dirty: a 4 GiB first
+	 * pre-dump took 10-11 s and 7.4-8.4 s of system CPU, 2.5-2.8 s and
+	 * 1.0 s so. A restore right after reads from the disk (README). */
 	const struct page_writer_opts po = { .buf_size = PREDUMP_BUF_SIZE,
-					     .nr_bufs = PREDUMP_NR_BUFS, .prefault = true };
+					     .nr_bufs = PREDUMP_NR_BUFS, .prefault = true,
+					     .direct = true };
 	struct page_writer *pw = NULL;
 	struct mem_reader rd;
 	struct mem_batch b;
