@@ -166,6 +166,10 @@ static void hx_usage(FILE *f)
 		"                    (at most 10 s) with no engine running and record the\n"
 		"                    task's longest gap then (baseline_ms): this machine's\n"
 		"                    own noise at the scale of that command\n"
+		"  --settle SEC      after the workload has touched its memory, wait this\n"
+		"                    long before the first engine command (default 3): the\n"
+		"                    machine may still be settling from that (a fresh\n"
+		"                    workload is no long-running service)\n"
 		"  --verbosity N     log level of the engine's commands, 0..4 (default 0;\n"
 		"                    log-cost always compares 0 with 4)\n");
 }
@@ -183,6 +187,7 @@ static int hx_parse(int argc, char **argv, struct hx_config *c, const char **jso
 		{ "keep", no_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
 		{ "verbosity", required_argument, NULL, 'v' },
 		{ "baseline", no_argument, NULL, 'b' },
+		{ "settle", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double list[HX_MAX_LIST];
@@ -197,6 +202,7 @@ static int hx_parse(int argc, char **argv, struct hx_config *c, const char **jso
 	c->rounds = 5;
 	c->timeout_s = 600;
 	c->verbosity = "-v0";
+	c->settle_ms = 3000;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
@@ -246,6 +252,11 @@ static int hx_parse(int argc, char **argv, struct hx_config *c, const char **jso
 			break;
 		case 'k': c->keep = true; break;
 		case 'b': c->baseline = true; break;
+		case 'W':
+			if (hx_parse_list(optarg, list, 0, 600) != 1)
+				return -1;
+			c->settle_ms = (unsigned int)(list[0] * 1000 + 0.5);
+			break;
 		case 'v': {
 			static char vbuf[8];
 			int lvl = atoi(optarg);

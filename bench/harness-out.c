@@ -151,8 +151,8 @@ int hx_write_json(const struct hx_config *c, const struct hx_results *r, const c
 		fputs(e ? "," : "", f);
 		hx_json_str(f, c->engines[e]);
 	}
-	fprintf(f, "],\"reps\":%u,\"rounds\":%u,\"timeout_s\":%u},\"results\":[", c->reps,
-		c->rounds, c->timeout_s);
+	fprintf(f, "],\"reps\":%u,\"rounds\":%u,\"timeout_s\":%u,\"settle_ms\":%u},\"results\":[",
+		c->reps, c->rounds, c->timeout_s, c->settle_ms);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct hx_series *s = &r->s[i];
 		struct stats_summary sum;

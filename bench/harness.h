@@ -43,6 +43,7 @@ struct hx_config {
 	const char *dir;
 	bool keep;
 	bool baseline;		/* after each measured command, as long again with none */
+	unsigned int settle_ms;	/* after the workload is ready, before the first command */
 };
 
 /* One measured quantity under one set of conditions, over the repetitions. */
