@@ -531,8 +531,9 @@ int hx_run_one(const struct hx_config *c, unsigned int engine, enum hx_scenario 
 	if (mkdir(r.dir, 0755))
 		return -errno;
 	err = hx_start_workload(&r, size, rate);
-	/* what the machine does after a fresh workload touched its memory (and
-	 * the last repetition's processes freed theirs) is not the engine's */
+	/* what the machine still does after a fresh workload touched its
+	 * memory is not the engine's (measured: README, --settle; what that
+	 * work is was not seen) */
 	if (!err)
 		hx_nap_ms((long)c->settle_ms);
 	if (!err) {
