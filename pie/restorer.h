@@ -124,6 +124,7 @@ struct rst_args {
 	int32_t fd_close_from;		/* the task's fds are below; the rest goes */
 	uint32_t keep_fds;		/* fd table shared with another task: the
 					 * engine closes its fds once all are parked */
+	uint64_t pages_direct;		/* the fill read these with O_DIRECT */
 };
 
 #endif

@@ -293,14 +293,16 @@ void rst_child_main(struct rst_ctx *c)
 	void (*entry)(struct rst_args *) = (void (*)(struct rst_args *))(void *)c->region;
 	struct rst_fill_task fill = { &c->im, rv, c->premap_vma, a->nr_vmas };
 	char msg[sizeof(a->msg)];
+	uint64_t direct;
 	int err;
 
 	rst_fork_children(c);
 	for (size_t i = 0; i < a->nr_vmas; i++)
 		rst_child_map(c, c->im.mme->vmas[c->premap_vma[i]], &rv[i]);
-	err = rst_fill_task(&fill, msg, sizeof(msg));
+	err = rst_fill_task(&fill, &direct, msg, sizeof(msg));
 	if (err)
 		rst_child_fail(c, err, "%s", msg);
+	a->pages_direct = direct;
 	/* A table it creates: installed once every other task of the table is
 	 * done with the engine's fds. A table it shares: done once its exe is
 	 * open too (rst_child_task); the table's creator installs it. */

@@ -21,8 +21,10 @@ struct rst_fill_task {
 /*
  * Reads every saved page of @t into its premapped place, on up to two
  * cores (a helper thread of the calling task, gone before this returns).
+ * Pages not in the page cache are read with O_DIRECT where the filesystem
+ * takes it; @direct is set to how many were.
  * Returns 0, or -errno with a message naming the image and offset in @msg.
  */
-int rst_fill_task(const struct rst_fill_task *t, char *msg, size_t msg_len);
+int rst_fill_task(const struct rst_fill_task *t, uint64_t *direct, char *msg, size_t msg_len);
 
 #endif

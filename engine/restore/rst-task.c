@@ -130,8 +130,13 @@ int rst_task_wait_parked(struct rst_ctx *c)
 				return err;
 			}
 		}
-		if (st == RST_STAGE_PARKED)
+		if (st == RST_STAGE_PARKED) {
+			if (a->pages_direct)
+				pr_info("task %d: direct_pages=%llu (not in the page cache: read "
+					"with O_DIRECT)", (int)c->pid,
+					(unsigned long long)a->pages_direct);
 			return 0;
+		}
 		if (st == RST_STAGE_FAILED) {
 			pr_err("restoring task %d failed in thread %d while %s: %s%s%s", (int)c->pid,
 			       (int)a->err_tid, rst_step_name(a->err_step), strerror(-a->err),

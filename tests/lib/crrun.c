@@ -487,6 +487,9 @@ static int run_steps(struct run *r)
 		} else if (!strcmp(cmd, "grow") || !strcmp(cmd, "shrink")) {
 			if (step_grow(r, rest, cmd[0] == 'g'))
 				return -1;
+		} else if (!strcmp(cmd, "evict")) {
+			if (step_evict(r, rest))
+				return -1;
 		} else if (!strcmp(cmd, "kill")) {
 			if (step_kill(r))
 				return -1;

@@ -85,6 +85,9 @@ int step_squat(struct run *r, char *rest);
 int step_unsquat(struct run *r);
 int step_hide(struct run *r, char *rest, bool hide);
 
+/* crrun-cache.c: 'evict N': img-N's pages files out of the page cache. */
+int step_evict(struct run *r, char *rest);
+
 bool steps_need_mounts(const char *steps);
 int private_mounts(void);
 int mount_images_dir(struct run *r, const char *dir, const struct step_opts *o);

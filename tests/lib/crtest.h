@@ -39,6 +39,9 @@
  *                   dir (a restore into it must then fail)
  *   unsquat         the squatting tasks go away
  *   hide FILE       FILE of the work dir is renamed away; unhide FILE: back
+ *   evict N         the pages files of img-N are written out and dropped
+ *                   from the page cache (checked): a restore reads them
+ *                   from the disk
  * A step prefixed with '!' must fail (non-zero exit); the task must then
  * still be running unchanged (a failed restore must leave no task with the
  * last PID, nor any task at all when none was running). A final "verify" is implied.
