@@ -654,6 +654,13 @@ int dump_pages_write_pagemap(struct dump_ctx *c, const struct dump_task *t, unsi
 
 int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int pages_id)
 {
+	/* O_DIRECT: the tree runs again (or waits, stopped) while this writes.
+	 * Through the page cache, a 1 GiB live snapshot's write took 13.4 s
+	 * after the 0.83 s copy, with 2 GB already dirty in the cache (the
+	 * kernel throttles writers then), and the flusher threads that write
+	 * it out later do not yield to the tree. A restore reads cold pages
+	 * files with O_DIRECT too (rst-fill.c). */
+	const struct page_writer_opts po = { .direct = true };
 	struct page_writer *pw = NULL;
 	int err, err2;
 
@@ -665,7 +672,7 @@ int dump_pages_write(struct dump_ctx *c, const struct dump_task *t, unsigned int
 		return 0;
 	}
 	if (!err)
-		err = page_writer_open(&pw, &c->dir, pages_id, NULL);
+		err = page_writer_open(&pw, &c->dir, pages_id, &po);
 	if (err)
 		return err;
 	/* straight from staging (untouched until the dump ends), runs that
