@@ -125,6 +125,7 @@ struct rst_fill_part {
 	uint16_t err_src;
 	uint64_t err_off;
 	uint64_t direct;	/* bytes read with O_DIRECT */
+	bool no_direct;		/* an O_DIRECT read was refused: the mapping only */
 	pid_t tid;		/* the helper's; cleared by the kernel as it exits (futex) */
 };
 
@@ -417,7 +418,7 @@ static long rst_fill_uffd_copy(int uffd, uint64_t dst, const uint8_t *from, uint
  * Whether the @len bytes mapped at @at (page-aligned) are out of the page
  * cache, judged by RST_COLD_SAMPLES pages spread over them: asking about
  * every page (a page-cache lookup each) made a warm 4 GiB restore 0.05-0.08 s
- * slower. Pages files are cold or warm as a whole, as written.
+ * slower. Pages files are mostly cold or warm as a whole, as written.
  */
 static bool rst_fill_cold(const uint8_t *at, uint64_t len)
 {
@@ -558,12 +559,17 @@ static int rst_fill_direct_span(struct rst_fill_part *p, struct rst_fill_at a,
 		end += to - from;
 	}
 	*next = j;
-	if (src->dfd < 0 || !f->bounce || end - start < RST_DIRECT_MIN ||
+	if (src->dfd < 0 || !f->bounce || p->no_direct || end - start < RST_DIRECT_MIN ||
 	    !rst_fill_cold(src->map + start, end - start))
 		return 0;
 	while (got < end - start) {
 		ret = rst_raw(SYS_pread64, src->dfd, (long)(buf + got), (long)(end - start - got),
 			      (long)(start + got), 0);
+		if (ret == -EINVAL && !got) {
+			/* opened with O_DIRECT, yet not read so (some filesystems) */
+			p->no_direct = true;
+			return 0;
+		}
 		if (ret <= 0)
 			goto failed;
 		got += (uint64_t)ret;
