@@ -5,7 +5,7 @@
  * exact). */
 #include "chain-writer.h"
 
-CRT_SCENARIO("pre-dump --track-mem; pre-dump --track-mem; dump --track-mem; "
+CRT_SCENARIO("pre-dump --track-mem; pre-dump --track-mem; dump -R --track-mem; kill; "
 	     "evict 1; evict 2; evict 3; restore @says=direct_pages=; verify");
 CRT_DAMAGE_FAILS("holds write 0 of page");
 
