@@ -537,7 +537,8 @@ static void rst_fill_in_unit(const struct rst_fill *f, struct rst_fill_at a, str
  * back in one pages file (it ends before segment *@next): read with one
  * O_DIRECT read and put in place from the bounce buffer when it is long
  * enough and mostly out of the page cache. Returns 1 when it was, 0 when
- * it is left to the mapping, -1 on failure (p->err set).
+ * it is left to the mapping, -1 on failure (p->err set). The caller sets
+ * *@next to @i + 1; it is left so where O_DIRECT is not to be had.
  */
 static int rst_fill_direct_span(struct rst_fill_part *p, struct rst_fill_at a,
 				struct rst_fill_at b, size_t i, size_t *next)
@@ -550,6 +551,8 @@ static int rst_fill_direct_span(struct rst_fill_part *p, struct rst_fill_at a,
 	size_t j = i;
 	long ret;
 
+	if (src->dfd < 0 || !f->bounce || p->no_direct)
+		return 0;	/* *next stays i + 1: segment by segment */
 	rst_fill_in_unit(f, a, b, i, &from, &to);
 	start = end = seg[i].off + from;
 	for (; j < f->nr_seg && (j < b.seg || (j == b.seg && b.off)); j++) {
@@ -559,8 +562,7 @@ static int rst_fill_direct_span(struct rst_fill_part *p, struct rst_fill_at a,
 		end += to - from;
 	}
 	*next = j;
-	if (src->dfd < 0 || !f->bounce || p->no_direct || end - start < RST_DIRECT_MIN ||
-	    !rst_fill_cold(src->map + start, end - start))
+	if (end - start < RST_DIRECT_MIN || !rst_fill_cold(src->map + start, end - start))
 		return 0;
 	while (got < end - start) {
 		ret = rst_raw(SYS_pread64, src->dfd, (long)(buf + got), (long)(end - start - got),
