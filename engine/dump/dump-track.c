@@ -477,33 +477,28 @@ static int dump_guard_cmp(const void *a, const void *b)
  */
 int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy)
 {
+	struct dump_walk_into into = { copy, &t->parent, &t->from_pre, &t->guards };
 	struct dump_final_walk w;
 	struct mem_scanner sc;
 	bool sc_open = false;
 	size_t guards_before = t->guards.nr;
 	int err = dump_final_walk_run(t, &w);
 
+	if (!err)
+		err = dump_final_walk_reserve(&w, &into);
 	for (size_t k = 0; k < w.nr && !err;) {
 		const struct proc_vma *v = &t->maps.vma[w.p[k].vma];
 		struct dump_walk_vma vs;
 
 		t->pages_scanned += (v->end - v->start) / MEM_PAGE_SIZE;
-		err = dump_final_walk_join(t, &w, &k, &vs);
+		err = dump_final_walk_join(t, &w, &k, &into, &vs);
 		if (err)
 			break;
-		if (vs.split) {
-			/* the walk's threads have split it already: moved, not
-			 * copied (tens of thousands of ranges at 4 GiB) */
-			err = mem_ranges_move(copy, &vs.copy, false);
-			if (!err)
-				err = mem_ranges_move(&t->parent, &vs.parent, false);
-			if (!err)
-				err = mem_ranges_move(&t->from_pre, &vs.from_pre, false);
-		} else if (vs.s.tracked) {
+		/* a VMA the walk's threads split is in place (into) already */
+		if (!vs.split && vs.s.tracked)
 			err = dump_track_relative(t, &vs.s, copy);
-		} else {
+		else if (!vs.split)
 			err = dump_track_append(copy, &vs.s.present);
-		}
 		if (!err && vs.s.guards_scanned) {
 			err = mem_ranges_move(&t->guards, &vs.s.guards, false);
 		} else if (!err) {

@@ -533,8 +533,49 @@ static int dump_walk_cat(struct mem_ranges *dst, struct mem_ranges *src)
 	return mem_ranges_move(dst, src, true);
 }
 
+int dump_final_walk_reserve(const struct dump_final_walk *w, const struct dump_walk_into *into)
+{
+	size_t copy = 0, parent = 0, from_pre = 0, guards = 0;
+	int err;
+
+	for (size_t k = 0; k < w->nr; k++) {
+		const struct dump_walk_piece *p = &w->p[k];
+
+		if (p->err || !p->split)
+			continue;
+		copy += p->copy.nr;
+		parent += p->parent.nr;
+		from_pre += p->from_pre.nr;
+		guards += p->s.guards.nr;
+	}
+	err = mem_ranges_reserve(into->copy, copy);
+	if (!err)
+		err = mem_ranges_reserve(into->parent, parent);
+	if (!err)
+		err = mem_ranges_reserve(into->from_pre, from_pre);
+	if (!err)
+		err = mem_ranges_reserve(into->guards, guards);
+	return err;
+}
+
+/* Appends split piece @p to @into; @seam: it follows a piece of the same
+ * VMA, so ranges that touch across them are one. */
+static int dump_walk_append(const struct dump_walk_into *into, struct dump_walk_piece *p,
+			    bool seam)
+{
+	int err = mem_ranges_move(into->copy, &p->copy, seam);
+
+	if (!err)
+		err = mem_ranges_move(into->parent, &p->parent, seam);
+	if (!err)
+		err = mem_ranges_move(into->from_pre, &p->from_pre, seam);
+	if (!err)
+		err = mem_ranges_move(into->guards, &p->s.guards, seam);
+	return err;
+}
+
 int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t *i,
-			 struct dump_walk_vma *out)
+			 const struct dump_walk_into *into, struct dump_walk_vma *out)
 {
 	size_t vma = w->p[*i].vma, end = *i;
 	bool fall_back = false, split = true;
@@ -552,17 +593,15 @@ int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t 
 	for (size_t k = *i; k < end && !err && !fall_back; k++) {
 		struct dump_walk_piece *p = &w->p[k];
 
+		if (split) {
+			err = dump_walk_append(into, p, k > *i);
+			continue;
+		}
 		err = dump_walk_cat(&out->s.present, &p->s.present);
 		if (!err)
 			err = dump_walk_cat(&out->s.written, &p->s.written);
 		if (!err)
 			err = dump_walk_cat(&out->s.guards, &p->s.guards);
-		if (!err)
-			err = dump_walk_cat(&out->copy, &p->copy);
-		if (!err)
-			err = dump_walk_cat(&out->parent, &p->parent);
-		if (!err)
-			err = dump_walk_cat(&out->from_pre, &p->from_pre);
 	}
 	for (size_t k = *i; k < end; k++)
 		dump_walk_piece_free(&w->p[k]);
@@ -586,9 +625,6 @@ int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t 
 void dump_walk_vma_free(struct dump_walk_vma *v)
 {
 	track_vma_scan_free(&v->s);
-	mem_ranges_free(&v->copy);
-	mem_ranges_free(&v->parent);
-	mem_ranges_free(&v->from_pre);
 	v->split = false;
 }
 

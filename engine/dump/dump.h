@@ -259,15 +259,21 @@ void dump_ctx_free(struct dump_ctx *c);
  * piece (0, or the first piece's error: then nothing is usable), and for a
  * task relative to its parent also splits each piece's pages into those
  * left to the parent and those to copy; _join then gives, VMA by VMA from
- * piece *@i on, what track_collect_final gives for the whole VMA, or that
- * split (into @out, which the caller frees with dump_walk_vma_free), and
- * moves *@i to the next VMA's first piece. */
-/* One VMA's joined walk: with split, copy, parent and from_pre hold what
- * dump_track_relative_into gives (s then holds only the guards). */
+ * piece *@i on, what track_collect_final gives for the whole VMA (into
+ * @out, which the caller frees with dump_walk_vma_free), or appends that
+ * split to the lists of @into, and moves *@i to the next VMA's first piece.
+ * _reserve, before the first _join, makes room in @into for every split
+ * piece at once: at 4 GiB the parent's list alone holds some 90,000 ranges,
+ * and each of them is then copied once, inside the freeze. */
 struct dump_walk_vma {
 	struct track_vma_scan s;
-	struct mem_ranges copy, parent, from_pre;
-	bool split;
+	bool split;		/* appended to @into: s holds nothing */
+};
+/* What a split VMA is appended to: what dump_track_relative_into gives
+ * (pages to copy, left to the parent, taken from the copy before the
+ * freeze) and its guards. */
+struct dump_walk_into {
+	struct mem_ranges *copy, *parent, *from_pre, *guards;
 };
 int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w);
 /* The root's final walk while it still runs, just before the freeze, on
@@ -277,8 +283,9 @@ int dump_final_walk_run(struct dump_task *t, struct dump_final_walk *w);
  * only what changed since (see dump-walk.c). Failing here costs only that:
  * nothing is kept and the freeze walks everything. */
 void dump_prewalk(struct dump_ctx *c);
+int dump_final_walk_reserve(const struct dump_final_walk *w, const struct dump_walk_into *into);
 int dump_final_walk_join(struct dump_task *t, struct dump_final_walk *w, size_t *i,
-			 struct dump_walk_vma *out);
+			 const struct dump_walk_into *into, struct dump_walk_vma *out);
 void dump_walk_vma_free(struct dump_walk_vma *v);
 void dump_final_walk_free(struct dump_final_walk *w);
 /* The guard scan of the VMAs the final walk does not cover (all but the

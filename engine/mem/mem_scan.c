@@ -42,13 +42,27 @@ int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages)
 	return 0;
 }
 
+int mem_ranges_reserve(struct mem_ranges *o, size_t more)
+{
+	struct mem_range *n;
+
+	if (o->nr + more <= o->cap)
+		return 0;
+	n = realloc(o->r, (o->nr + more) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	o->r = n;
+	o->cap = o->nr + more;
+	return 0;
+}
+
 int mem_ranges_move(struct mem_ranges *o, struct mem_ranges *src, bool merge)
 {
 	size_t from = 0;
 
 	if (!src->nr)
 		return 0;
-	if (!o->nr) {
+	if (!o->nr && o->cap < src->nr) {
 		free(o->r);
 		*o = *src;
 		memset(src, 0, sizeof(*src));
@@ -63,7 +77,7 @@ int mem_ranges_move(struct mem_ranges *o, struct mem_ranges *src, bool merge)
 		o->r = n;
 		o->cap = cap;
 	}
-	if (merge && o->r[o->nr - 1].start + o->r[o->nr - 1].nr_pages * MEM_PAGE_SIZE ==
+	if (merge && o->nr && o->r[o->nr - 1].start + o->r[o->nr - 1].nr_pages * MEM_PAGE_SIZE ==
 			     src->r[0].start) {
 		o->r[o->nr - 1].nr_pages += src->r[0].nr_pages;
 		from = 1;

@@ -92,12 +92,17 @@ int mem_count_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *p
 int mem_ranges_add(struct mem_ranges *o, uint64_t start, uint64_t pages);
 
 /*
- * Moves every range of @src to the end of @o and empties @src: @o takes
- * @src's array when it has none, else they are copied at once. With @merge
- * the first range joins @o's last where they touch. Returns 0 or -ENOMEM
- * (both lists then as they were).
+ * Moves every range of @src to the end of @o and empties @src: an empty @o
+ * without room for them takes @src's array, else they are copied at once
+ * (into room mem_ranges_reserve made, or grown). With @merge the first
+ * range joins @o's last where they touch. Returns 0 or -ENOMEM (both lists
+ * then as they were).
  */
 int mem_ranges_move(struct mem_ranges *o, struct mem_ranges *src, bool merge);
+
+/* Makes room in @o for @more ranges besides those it has, at once. 0 or
+ * -ENOMEM (@o then as it was). */
+int mem_ranges_reserve(struct mem_ranges *o, size_t more);
 
 /* Appends to @out the pages of @o not in @cut (both in address order,
  * without overlaps). 0 or -ENOMEM. */

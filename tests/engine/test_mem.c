@@ -203,6 +203,39 @@ static void check_ranges_move(void)
 	mem_ranges_free(&o);
 }
 
+/* mem_ranges_reserve: room made once is used by later moves, even into an
+ * empty list (copied, not taken), and a merge at the seam of an empty list
+ * has nothing to join. */
+static void check_ranges_reserve(void)
+{
+	struct mem_ranges o = { 0 }, s = { 0 };
+	struct mem_range *room;
+
+	CHECK_INT(mem_ranges_reserve(&o, 300), 0);
+	CHECK(o.r != NULL && o.cap >= 300 && o.nr == 0);
+	room = o.r;
+	CHECK_INT(mem_ranges_reserve(&o, 200), 0);
+	CHECK(o.r == room);
+	for (int part = 0; part < 3; part++) {
+		for (uint64_t i = 0; i < 100; i++)
+			CHECK_INT(mem_ranges_add(&s, 0x1000000 * (part + 1) + i * 2 * PG, 1), 0);
+		CHECK_INT(mem_ranges_move(&o, &s, true), 0);
+		CHECK(s.r == NULL && s.nr == 0 && s.pages == 0);
+		CHECK(o.r == room);
+	}
+	CHECK_INT(o.nr, 300);
+	CHECK_INT(o.pages, 300);
+	CHECK_INT(o.r[0].start, 0x1000000);
+	CHECK_INT(o.r[299].start, 0x3000000 + 99 * 2 * PG);
+	/* past the room: grown, everything kept */
+	CHECK_INT(mem_ranges_add(&s, 0x5000000, 4), 0);
+	CHECK_INT(mem_ranges_move(&o, &s, false), 0);
+	CHECK_INT(o.nr, 301);
+	CHECK_INT(o.pages, 304);
+	CHECK_INT(o.r[100].start, 0x2000000);
+	mem_ranges_free(&o);
+}
+
 #define MODEL_PAGES 192
 
 /* A page set as ranges, one page at a time (address order, merged). */
@@ -267,6 +300,7 @@ int main(void)
 	pid_t pid;
 
 	check_ranges_move();
+	check_ranges_reserve();
 	check_ranges_replace();
 	scratch_init();
 	no_zero_page = probe_no_zero_page();
