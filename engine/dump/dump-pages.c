@@ -427,10 +427,10 @@ static int dump_pages_scan(struct dump_task *t, struct dump_scan *s)
 
 /* With tracking: the written pages (all present ones without a usable
  * parent), cut at VMA boundaries so that each piece has one protection. */
-static int dump_pages_scan_tracked(struct dump_ctx *c, struct dump_task *t, struct dump_scan *s)
+static int dump_pages_scan_tracked(struct dump_task *t, struct dump_scan *s)
 {
 	struct mem_ranges copy = { 0 };
-	int err = dump_track_collect_final(c, t, &copy);
+	int err = dump_track_collect_final(t, &copy);
 
 	for (size_t i = 0; i < copy.nr && !err; i++) {
 		uint64_t a = copy.r[i].start;
@@ -528,7 +528,7 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 	if (t->zombie)
 		return 0;
 	t0 = freeze_now_ns();
-	err = t->relative ? dump_pages_scan_tracked(c, t, &s) : dump_pages_scan(t, &s);
+	err = t->relative ? dump_pages_scan_tracked(t, &s) : dump_pages_scan(t, &s);
 	t1 = freeze_now_ns();
 	if (!err && c->stream_pages) {
 		struct page_writer_opts po = { .buf_size = DUMP_STREAM_BUF, .nr_bufs = DUMP_STREAM_BUFS,
@@ -569,8 +569,6 @@ int dump_pages_read(struct dump_ctx *c, struct dump_task *t)
 		}
 		i = j;
 	}
-	if (!err && t->from_pre.nr)
-		err = dump_precopy_adopt(t);
 	if (memfd >= 0)
 		close(memfd);
 	if (pw) {

@@ -471,13 +471,14 @@ static int dump_guard_cmp(const void *a, const void *b)
 
 /*
  * The final dump's collection, the task frozen: @copy gets the written pages,
- * t->parent the present ones left to the parent, t->guards the guard pages
+ * t->parent_parts the present ones left to the parent (in parts, joined
+ * into t->parent after the release: dump_final_walk_settle), t->guards the guard pages
  * of these VMAs (dump_guards_collect left them out). One walk per VMA where
  * the kernel allows; a VMA without tracking is copied whole.
  */
-int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem_ranges *copy)
+int dump_track_collect_final(struct dump_task *t, struct mem_ranges *copy)
 {
-	struct dump_walk_into into = { copy, &t->parent, &t->from_pre, &t->guards };
+	struct dump_walk_into into = { copy, &t->from_pre, &t->guards, &t->parent_parts };
 	struct dump_final_walk w;
 	struct mem_scanner sc;
 	bool sc_open = false;
@@ -495,10 +496,17 @@ int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem
 		if (err)
 			break;
 		/* a VMA the walk's threads split is in place (into) already */
-		if (!vs.split && vs.s.tracked)
-			err = dump_track_relative(t, &vs.s, copy);
-		else if (!vs.split)
+		if (!vs.split && vs.s.tracked) {
+			struct mem_ranges parent = { 0 };
+
+			err = dump_track_relative_into(&t->parent_has, &t->pre, &t->from_pre,
+						       &vs.s, &parent, copy);
+			if (!err)
+				err = dump_parts_take(&t->parent_parts, &parent, false);
+			mem_ranges_free(&parent);
+		} else if (!vs.split) {
 			err = dump_track_append(copy, &vs.s.present);
+		}
 		if (!err && vs.s.guards_scanned) {
 			err = mem_ranges_move(&t->guards, &vs.s.guards, false);
 		} else if (!err) {
@@ -519,7 +527,6 @@ int dump_track_collect_final(struct dump_ctx *c, struct dump_task *t, struct mem
 	if (!err && t->guards.nr > guards_before)
 		pr_info("task %d: %llu guard pages in %zu ranges", (int)t->pid,
 			(unsigned long long)t->guards.pages, t->guards.nr);
-	c->stats.pages_skipped_parent += t->parent.pages;
 	return err;
 }
 

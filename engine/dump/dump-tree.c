@@ -183,6 +183,7 @@ static void dump_task_free(struct dump_task *t)
 	free(t->shared_pending);
 	free(t->runs);
 	mem_ranges_free(&t->parent);
+	dump_parts_free(&t->parent_parts);
 	mem_ranges_free(&t->parent_has);
 	dump_precopy_free(&t->pre);
 	dump_final_walk_free(&t->prewalk);

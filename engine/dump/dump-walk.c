@@ -20,6 +20,10 @@
  * and only those pages are walked again. A piece the walk before the freeze
  * does not cover exactly (a VMA that changed, a file mapping) is walked
  * whole. Copies no page; changes nothing in the task.
+ *
+ * The pages left to the parent are joined into one list only after the
+ * release (dump_final_walk_settle): until then the pieces' lists are kept
+ * as they are (struct dump_parts).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -533,9 +537,55 @@ static int dump_walk_cat(struct mem_ranges *dst, struct mem_ranges *src)
 	return mem_ranges_move(dst, src, true);
 }
 
+int dump_parts_take(struct dump_parts *ps, struct mem_ranges *r, bool seam)
+{
+	if (!r->nr)
+		return 0;
+	if (ps->nr == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 64;
+		struct dump_part *n = realloc(ps->p, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		ps->p = n;
+		ps->cap = cap;
+	}
+	ps->p[ps->nr].r = *r;
+	ps->p[ps->nr].seam = seam;
+	ps->nr++;
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+
+void dump_parts_free(struct dump_parts *ps)
+{
+	for (size_t k = 0; k < ps->nr; k++)
+		mem_ranges_free(&ps->p[k].r);
+	free(ps->p);
+	memset(ps, 0, sizeof(*ps));
+}
+
+int dump_final_walk_settle(struct dump_ctx *c, struct dump_task *t)
+{
+	struct dump_parts *ps = &t->parent_parts;
+	size_t total = 0;
+	int err;
+
+	for (size_t k = 0; k < ps->nr; k++)
+		total += ps->p[k].r.nr;
+	err = mem_ranges_reserve(&t->parent, total);
+	for (size_t k = 0; k < ps->nr && !err; k++)
+		err = mem_ranges_move(&t->parent, &ps->p[k].r, ps->p[k].seam);
+	if (err)
+		return err;
+	dump_parts_free(ps);
+	c->stats.pages_skipped_parent += t->parent.pages;
+	return 0;
+}
+
 int dump_final_walk_reserve(const struct dump_final_walk *w, const struct dump_walk_into *into)
 {
-	size_t copy = 0, parent = 0, from_pre = 0, guards = 0;
+	size_t copy = 0, from_pre = 0, guards = 0;
 	int err;
 
 	for (size_t k = 0; k < w->nr; k++) {
@@ -544,13 +594,10 @@ int dump_final_walk_reserve(const struct dump_final_walk *w, const struct dump_w
 		if (p->err || !p->split)
 			continue;
 		copy += p->copy.nr;
-		parent += p->parent.nr;
 		from_pre += p->from_pre.nr;
 		guards += p->s.guards.nr;
 	}
 	err = mem_ranges_reserve(into->copy, copy);
-	if (!err)
-		err = mem_ranges_reserve(into->parent, parent);
 	if (!err)
 		err = mem_ranges_reserve(into->from_pre, from_pre);
 	if (!err)
@@ -566,7 +613,7 @@ static int dump_walk_append(const struct dump_walk_into *into, struct dump_walk_
 	int err = mem_ranges_move(into->copy, &p->copy, seam);
 
 	if (!err)
-		err = mem_ranges_move(into->parent, &p->parent, seam);
+		err = dump_parts_take(into->parent, &p->parent, seam);
 	if (!err)
 		err = mem_ranges_move(into->from_pre, &p->from_pre, seam);
 	if (!err)

@@ -1,10 +1,11 @@
 /* dump — `crisp dump`, the orchestrator: checks, freeze, collect, copy
  * pages (with a parent and --track-mem only those written since it),
- * release (with -R/-s as early as consistency allows), write the images,
- * kill (default), stats, inventory.img last, disarm dirty tracking. With
- * --leave-running the memory is by default copied live after the release
- * (dump-live.c). Calls stages only; on
- * any failure the tree is released as it was and the images are removed.
+ * release (with -R/-s as early as consistency allows), settle what the
+ * collection left for later (bookkeeping that reads no task), write the
+ * images, kill (default), stats, inventory.img last, disarm dirty
+ * tracking. With --leave-running the memory is by default copied live
+ * after the release (dump-live.c). Calls stages only; on any failure the
+ * tree is released as it was and the images are removed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +60,23 @@ static int dump_collect_frozen(struct dump_ctx *c)
 	if (!err && c->live)
 		err = dump_pages_grow(c, dump_pages_live_end(c));	/* the live slots */
 	c->stats.memdump_us = (freeze_now_ns() - t0) / 1000;
+	return err;
+}
+
+/* What the collection left for after the release, reading no task: the
+ * list of pages left to the parent joined, and the pages saved from the
+ * copy before the freeze put among the others. */
+static int dump_collect_settle(struct dump_ctx *c)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < c->nr_tasks && !err; i++) {
+		struct dump_task *t = &c->tasks[i];
+
+		err = dump_final_walk_settle(c, t);
+		if (!err && t->from_pre.nr)
+			err = dump_precopy_adopt(t);
+	}
 	return err;
 }
 
@@ -138,17 +156,18 @@ static int dump_run(struct dump_ctx *c)
 		return err;
 	/* everything is copied (or armed for the live copy): a task left
 	 * running may go on now */
-	if (early) {
+	if (early)
 		err = dump_tree_release(c, o->leave_stopped ? FREEZE_LEAVE_STOPPED : FREEZE_RESUME);
-		if (!err && c->live) {
-			err = dump_live_copy(c);
-			c->live_copied = true;
-			if (!err && !o->leave_stopped)
-				dump_yield_cpu(c);
-		}
-		if (err)
-			return err;
+	if (!err)
+		err = dump_collect_settle(c);
+	if (!err && early && c->live) {
+		err = dump_live_copy(c);
+		c->live_copied = true;
+		if (!err && !o->leave_stopped)
+			dump_yield_cpu(c);
 	}
+	if (err)
+		return err;
 	err = dump_write_images(c);
 	if (err)
 		return err;
