@@ -568,6 +568,7 @@ void dump_parts_free(struct dump_parts *ps)
 int dump_final_walk_settle(struct dump_ctx *c, struct dump_task *t)
 {
 	struct dump_parts *ps = &t->parent_parts;
+	uint64_t before = t->parent.pages;
 	size_t total = 0;
 	int err;
 
@@ -579,7 +580,7 @@ int dump_final_walk_settle(struct dump_ctx *c, struct dump_task *t)
 	if (err)
 		return err;
 	dump_parts_free(ps);
-	c->stats.pages_skipped_parent += t->parent.pages;
+	c->stats.pages_skipped_parent += t->parent.pages - before;
 	return 0;
 }
 

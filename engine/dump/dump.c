@@ -143,8 +143,10 @@ static int dump_run(struct dump_ctx *c)
 		err = dump_precopy(c);
 	if (!err)
 		dump_prewalk(c);
-	if (!err)
+	if (!err) {
+		dump_awake_begin(c);
 		err = dump_tree_freeze(c);
+	}
 	/* tracking first: the refusal checks must know our own registrations */
 	for (size_t i = 0; i < c->nr_tasks && !err; i++)
 		err = dump_track_open_task(c, &c->tasks[i]);
@@ -158,6 +160,8 @@ static int dump_run(struct dump_ctx *c)
 	 * running may go on now */
 	if (early)
 		err = dump_tree_release(c, o->leave_stopped ? FREEZE_LEAVE_STOPPED : FREEZE_RESUME);
+	/* released, or frozen until the images are written: no more hand-overs */
+	dump_awake_end(c);
 	if (!err)
 		err = dump_collect_settle(c);
 	if (!err && early && c->live) {
@@ -216,6 +220,7 @@ void dump_end(struct dump_ctx *c, int err, const char *doing)
 			dump_stats_print(c);
 		pr_info("%s finished successfully", doing);
 	}
+	dump_awake_end(c);
 	dump_yield_end(c);
 	img_dir_close(&c->dir);
 }

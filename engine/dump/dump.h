@@ -236,6 +236,8 @@ struct dump_ctx {
 	struct proc_maps pre_smaps;	/* the root's smaps, read before the freeze */
 	bool have_pre_smaps;
 	long faults_frozen;		/* crisp's own page faults at the freeze */
+	bool awake;			/* dump-awake.c's request is held: */
+	int awake_fd;			/* ... open on this fd */
 	bool yield_group_lowered;	/* crisp's session group is at nice 19 */
 	int yield_group_was;		/* ... and goes back to this nice */
 	struct dump_yield_watch *yield_watch; /* dump-yield.c's, once crisp yields */
@@ -332,6 +334,13 @@ bool dump_two_cpus(void);
 void dump_heap_warm(struct dump_ctx *c);
 void dump_heap_frozen(struct dump_ctx *c);
 void dump_heap_released(struct dump_ctx *c);
+
+/* dump-awake.c: _begin, just before the freeze, asks the kernel to keep
+ * idle CPUs polling (a CPU-latency request of 0 us) where crisp may;
+ * _end, once the tree runs again (or will not), drops the request. Both
+ * are silent where nothing is held; dump_end calls _end too. */
+void dump_awake_begin(struct dump_ctx *c);
+void dump_awake_end(struct dump_ctx *c);
 
 /* dump-yield.c: crisp's threads (and, when the tree is in another session,
  * crisp's session group, after a live snapshot's copy) go to nice 19 once

@@ -170,6 +170,7 @@ static int predump_run(struct dump_ctx *c, struct mem_ranges **copyp)
 	err = dump_track_open_root(c);
 	if (!err) {
 		predump_create_root_uffd(c);
+		dump_awake_begin(c);
 		err = dump_tree_freeze_list(c);
 	}
 	if (!err) {
@@ -183,6 +184,7 @@ static int predump_run(struct dump_ctx *c, struct mem_ranges **copyp)
 		if (!err)
 			err = e;
 	}
+	dump_awake_end(c);
 	if (err)
 		return err;
 	pr_info("pre-dump: the tree ran again after %llu us frozen",

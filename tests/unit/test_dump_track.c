@@ -2,8 +2,12 @@
  * (dump_track_relative_into): which pages are copied, which are left to
  * the parent and which come from the copy before the freeze, checked page
  * by page against a plain model on random range lists. Covers both of its
- * ways: the single pass (no pre-copy in the piece) and the general one. */
+ * ways: the single pass (no pre-copy in the piece) and the general one.
+ * And the pages left to the parent kept in parts until the release
+ * (dump_parts_take, dump_final_walk_settle): joined in order, merged only
+ * at a seam, counted once. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "dump.h"
 #include "unit.h"
@@ -150,6 +154,45 @@ static void test_precopy_elsewhere(void)
 	mem_ranges_free(&pre.copied);
 }
 
+/* Parts as a final walk leaves them: VMA A in two pieces (a seam, and
+ * ranges that touch across it), then VMA B beginning where A ends (no
+ * seam: its first range stays apart though it touches A's last). */
+static void test_parts_settle(void)
+{
+	static struct dump_task t;
+	static struct dump_ctx c;
+	struct mem_ranges a1 = { 0 }, a2 = { 0 }, b = { 0 }, none = { 0 };
+
+	memset(&t, 0, sizeof(t));
+	memset(&c, 0, sizeof(c));
+	CHECK_INT(mem_ranges_add(&a1, BASE, 2), 0);
+	CHECK_INT(mem_ranges_add(&a1, BASE + 10 * MEM_PAGE_SIZE, 6), 0);	/* to 16 */
+	CHECK_INT(mem_ranges_add(&a2, BASE + 16 * MEM_PAGE_SIZE, 4), 0);	/* touches */
+	CHECK_INT(mem_ranges_add(&a2, BASE + 30 * MEM_PAGE_SIZE, 2), 0);	/* A ends at 32 */
+	CHECK_INT(mem_ranges_add(&b, BASE + 32 * MEM_PAGE_SIZE, 3), 0);
+	CHECK_INT(dump_parts_take(&t.parent_parts, &a1, false), 0);
+	CHECK_INT(dump_parts_take(&t.parent_parts, &none, true), 0);	/* nothing taken */
+	CHECK_INT(dump_parts_take(&t.parent_parts, &a2, true), 0);
+	CHECK_INT(dump_parts_take(&t.parent_parts, &b, false), 0);
+	CHECK(a1.r == NULL && a1.nr == 0 && a2.nr == 0 && b.nr == 0);
+	CHECK_INT(t.parent_parts.nr, 3);
+	CHECK_INT(t.parent.nr, 0);	/* nothing joined before the settle */
+	CHECK_INT(dump_final_walk_settle(&c, &t), 0);
+	CHECK_INT(t.parent_parts.nr, 0);
+	CHECK_INT(t.parent.nr, 4);
+	CHECK_INT(t.parent.pages, 17);
+	CHECK_INT(t.parent.r[1].start, BASE + 10 * MEM_PAGE_SIZE);
+	CHECK_INT(t.parent.r[1].nr_pages, 10);
+	CHECK_INT(t.parent.r[3].start, BASE + 32 * MEM_PAGE_SIZE);
+	CHECK_INT(c.stats.pages_skipped_parent, 17);
+	/* a second settle (nothing left) counts nothing twice */
+	CHECK_INT(dump_final_walk_settle(&c, &t), 0);
+	CHECK_INT(t.parent.nr, 4);
+	CHECK_INT(c.stats.pages_skipped_parent, 17);
+	mem_ranges_free(&t.parent);
+	dump_parts_free(&t.parent_parts);
+}
+
 int main(void)
 {
 	for (unsigned int seed = 1; seed <= 200; seed++) {
@@ -157,5 +200,6 @@ int main(void)
 		one_case(seed, true);
 	}
 	test_precopy_elsewhere();
+	test_parts_settle();
 	return unit_summary("dump-track");
 }
