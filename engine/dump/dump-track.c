@@ -472,9 +472,9 @@ static int dump_guard_cmp(const void *a, const void *b)
 /*
  * The final dump's collection, the task frozen: @copy gets the written pages,
  * t->parent_parts the present ones left to the parent (in parts, joined
- * into t->parent after the release: dump_final_walk_settle), t->guards the guard pages
- * of these VMAs (dump_guards_collect left them out). One walk per VMA where
- * the kernel allows; a VMA without tracking is copied whole.
+ * into t->parent after the release: dump_final_walk_settle), t->guards the
+ * guard pages of these VMAs (dump_guards_collect left them out). One walk
+ * per VMA where the kernel allows; a VMA without tracking is copied whole.
  */
 int dump_track_collect_final(struct dump_task *t, struct mem_ranges *copy)
 {
