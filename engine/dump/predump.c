@@ -157,7 +157,7 @@ static int predump_track_new(struct dump_task *t, struct mem_ranges *copy)
 
 static int predump_run(struct dump_ctx *c, struct mem_ranges **copyp)
 {
-	struct mem_ranges *copy;
+	struct mem_ranges *copy = NULL;
 	uint64_t t0;
 	int err;
 
