@@ -143,10 +143,12 @@ static int dump_run(struct dump_ctx *c)
 		err = dump_precopy(c);
 	if (!err)
 		dump_prewalk(c);
-	if (!err) {
+	/* a tree that is killed is frozen until its pages are written, which
+	 * takes seconds: no CPU is kept polling for that */
+	if (!err && early)
 		dump_awake_begin(c);
+	if (!err)
 		err = dump_tree_freeze(c);
-	}
 	/* tracking first: the refusal checks must know our own registrations */
 	for (size_t i = 0; i < c->nr_tasks && !err; i++)
 		err = dump_track_open_task(c, &c->tasks[i]);
